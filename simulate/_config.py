@@ -1,0 +1,28 @@
+"""Numba settings and the fixed signatures of user-supplied functions, in one place.
+
+Drifts, Jacobians and diffusion schedules are compiled for one signature each, so that
+the engine kernels receive them as first-class function values: one kernel, compiled
+and cached once (``cache=True``), serves every system.
+"""
+
+from __future__ import annotations
+
+from numba import types
+
+# cache: tests and workers reuse compiled kernels; nogil: threads in joblib's threading
+# backend run concurrently. No fastmath: it could reorder sums and change the bits.
+JIT = {"cache": True, "nogil": True}
+
+_vec = types.float64[::1]
+_mat = types.float64[:, ::1]
+
+#: ``f(x, t, params, out)``: writes the drift f(x, t) into ``out``.
+DRIFT_SIGNATURE = types.void(_vec, types.float64, _vec, _vec)
+#: ``jac(x, t, params, out)``: writes ``out[i, j] = d f_i / d x_j``.
+JACOBIAN_SIGNATURE = types.void(_vec, types.float64, _vec, _mat)
+#: ``d(t, params)``: the scalar schedule of D(t) = d(t) D.
+SCHEDULE_SIGNATURE = types.float64(types.float64, _vec)
+
+DriftType = types.FunctionType(DRIFT_SIGNATURE)
+JacobianType = types.FunctionType(JACOBIAN_SIGNATURE)
+ScheduleType = types.FunctionType(SCHEDULE_SIGNATURE)

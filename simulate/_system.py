@@ -1,0 +1,329 @@
+"""The system under study: dX = f(X, t) dt + sqrt(2 eps D(t)) dW, with D(t) = d(t) D.
+
+A :class:`System` is a frozen, validated value that every analysis takes first. Its drift
+is a numba function ``f(x, t, params, out)`` compiled for :data:`DRIFT_SIGNATURE`, so the
+engine receives it as a first-class function value and one cached kernel serves every
+system.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numba as nb
+import numpy as np
+from numba.core.registry import CPUDispatcher
+
+from ._config import DRIFT_SIGNATURE, JACOBIAN_SIGNATURE, JIT, SCHEDULE_SIGNATURE, DriftType
+from ._sets import StopSet
+
+
+@dataclass(frozen=True)
+class Generator:
+    """An affine vector field xi(x) = A x + b, a candidate continuous symmetry.
+
+    It is a symmetry of dX = f dt + sqrt(2 eps D) dW when [xi, f] = 0, i.e.
+    ``Df(x) xi(x) = A f(x)`` for all x, and ``A D + D A^T = 0``; then the Noether charge
+    ``Q = p . xi(x)`` is conserved along every instanton. ``exact=False`` marks a
+    symmetry that holds only approximately (e.g. broken by absorbing boundaries).
+    """
+
+    A: np.ndarray
+    b: np.ndarray
+    name: str
+    exact: bool = True
+
+    @property
+    def kind(self) -> str:
+        """'translation' (A = 0), 'rotation' (A antisymmetric, non-zero) or 'affine'."""
+        if not np.any(self.A):
+            return "translation"
+        if np.allclose(self.A, -self.A.T) and not np.any(self.b):
+            return "rotation"
+        return "affine"
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """xi(x) for a point (d,) or points (..., d)."""
+        return np.asarray(x) @ self.A.T + self.b
+
+
+def translation(dim: int, axis: int, name: str | None = None, exact: bool = True) -> Generator:
+    """The generator of translations along coordinate ``axis``: xi = e_axis."""
+    b = np.zeros(dim)
+    b[axis] = 1.0
+    return Generator(np.zeros((dim, dim)), b, name or f"p_{axis}", exact)
+
+
+def rotation(dim: int, i: int, j: int, name: str | None = None, exact: bool = True) -> Generator:
+    """The generator of rotations in the (i, j) plane; its charge is L_ij = x_i p_j - x_j p_i."""
+    A = np.zeros((dim, dim))
+    A[i, j] = -1.0
+    A[j, i] = 1.0
+    return Generator(A, np.zeros(dim), name or f"L_{i}{j}", exact)
+
+
+def _compile(fn: Callable, signature, what: str):
+    """Return ``fn`` as a numba dispatcher compiled for ``signature``."""
+    if not isinstance(fn, CPUDispatcher):
+        if not callable(fn):
+            raise ValueError(f"`{what}` must be a callable, got {type(fn).__name__}")
+        fn = nb.njit(**JIT)(fn)
+    if tuple(signature.args) in fn.signatures:
+        return fn
+    try:
+        fn.compile(signature)
+    except Exception as exc:  # numba raises many typing error classes
+        raise ValueError(
+            f"`{what}` could not be compiled for the signature {signature}: {exc}"
+        ) from exc
+    return fn
+
+
+@nb.njit(SCHEDULE_SIGNATURE, **JIT)
+def _unit_schedule(t, params):
+    return 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class System:
+    """A noisy dynamical system dX = f(X, t) dt + sqrt(2 eps d(t) D) dW (Itô).
+
+    Parameters
+    ----------
+    drift
+        ``f(x, t, params, out)`` writing f(x, t) into ``out`` (numba-compilable; a plain
+        Python function is compiled for you).
+    D
+        Constant symmetric positive-definite (d, d) matrix (a scalar means ``D * I``,
+        only with ``dim``).
+    params
+        Parameter vector passed to ``drift``/``jac``; ``param_names`` names its entries.
+    jac
+        Optional ``jac(x, t, params, out)`` writing ``out[i, j] = d f_i / d x_j``; without
+        it :meth:`jacobian` uses central finite differences.
+    schedule
+        Optional scalar ``d(t, params) > 0`` so that D(t) = d(t) D.
+    t_span
+        The system's natural time window, if it has one (e.g. the reverse-diffusion
+        window), used as a default by samplers and instanton solvers.
+    states
+        Named points (arrays of shape (d,)) and sets (:class:`StopSet`).
+    generators
+        Declared symmetry generators.
+    autonomous
+        Whether f is independent of t (default: True unless a schedule is given).
+        The quasi-energy H is conserved only for autonomous systems.
+    """
+
+    drift: Callable
+    D: np.ndarray
+    params: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    jac: Callable | None = None
+    schedule: Callable | None = None
+    states: Mapping[str, object] = field(default_factory=dict)
+    generators: tuple[Generator, ...] = ()
+    autonomous: bool | None = None
+    name: str = "system"
+    param_names: tuple[str, ...] = ()
+    dim: int | None = None
+    probe: np.ndarray | None = None
+    description: str = ""
+    t_span: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        D = np.asarray(self.D, dtype=float)
+        if D.ndim == 0:
+            if self.dim is None:
+                raise ValueError("`D` is a scalar: give `dim` too")
+            D = D * np.eye(int(self.dim))
+        if D.ndim != 2 or D.shape[0] != D.shape[1]:
+            raise ValueError(f"`D` must be a square (d, d) matrix, got shape {D.shape}")
+        dim = D.shape[0]
+        if self.dim is not None and int(self.dim) != dim:
+            raise ValueError(f"`dim` = {self.dim} does not match `D` of shape {D.shape}")
+        if not np.all(np.isfinite(D)):
+            raise ValueError(f"`D` has non-finite entries: {D}")
+        if not np.allclose(D, D.T, rtol=1e-12, atol=1e-14):
+            raise ValueError(f"`D` must be symmetric, got {D}")
+        try:
+            chol = np.linalg.cholesky(D)
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                f"`D` must be positive definite; its eigenvalues are {np.linalg.eigvalsh(D)}"
+            ) from None
+        params = np.ascontiguousarray(np.atleast_1d(np.asarray(self.params, dtype=float)))
+        if params.ndim != 1:
+            raise ValueError(f"`params` must be a 1-D vector, got shape {params.shape}")
+        if not np.all(np.isfinite(params)):
+            raise ValueError(f"`params` has non-finite entries: {params}")
+        if self.param_names and len(self.param_names) != params.size:
+            raise ValueError(
+                f"`param_names` has {len(self.param_names)} names for {params.size} params"
+            )
+        set_ = object.__setattr__
+        set_(self, "D", D)
+        set_(self, "dim", dim)
+        set_(self, "params", params)
+        set_(self, "param_names", tuple(self.param_names))
+        set_(self, "_chol", chol)
+        set_(self, "_D_inv", np.linalg.inv(D))
+        set_(self, "drift", _compile(self.drift, DRIFT_SIGNATURE, "drift"))
+        if self.jac is not None:
+            set_(self, "jac", _compile(self.jac, JACOBIAN_SIGNATURE, "jac"))
+        if self.schedule is not None:
+            set_(self, "schedule", _compile(self.schedule, SCHEDULE_SIGNATURE, "schedule"))
+        if self.autonomous is None:
+            set_(self, "autonomous", self.schedule is None)
+        set_(self, "states", dict(self.states))
+        for key, value in self.states.items():
+            if isinstance(value, StopSet):
+                if value.dim != dim:
+                    raise ValueError(f"`states[{key!r}]` is a set in R^{value.dim}, not R^{dim}")
+            else:
+                point = np.asarray(value, dtype=float)
+                if point.shape != (dim,) or not np.all(np.isfinite(point)):
+                    raise ValueError(
+                        f"`states[{key!r}]` must be a finite point of shape ({dim},), got {value!r}"
+                    )
+                self.states[key] = point
+        generators = tuple(self.generators)
+        for g in generators:
+            if g.A.shape != (dim, dim) or g.b.shape != (dim,):
+                raise ValueError(
+                    f"`generators`: {g.name!r} has A {g.A.shape} and b {g.b.shape}, "
+                    f"expected ({dim}, {dim}) and ({dim},)"
+                )
+        set_(self, "generators", generators)
+        probe = np.full(dim, 0.1) if self.probe is None else np.asarray(self.probe, float)
+        if probe.shape != (dim,):
+            raise ValueError(f"`probe` must have shape ({dim},), got {probe.shape}")
+        value = self.f(probe, 0.0)
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"`drift` returns non-finite values {value} at the probe {probe}")
+        if self.schedule is not None:
+            t0 = 0.0 if self.t_span is None else float(self.t_span[0])
+            d0 = self.schedule(t0, params)
+            if not (np.isfinite(d0) and d0 > 0):
+                raise ValueError(f"`schedule` must be positive and finite, d(0) = {d0}")
+
+    # -- evaluation helpers (Python side; kernels call the numba functions directly) --
+
+    def f(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
+        """Drift f(x, t) at one point (d,) or at points (n, d)."""
+        x = np.asarray(x, dtype=float)
+        if x.shape[-1] != self.dim:
+            raise ValueError(f"`x` must have last dimension {self.dim}, got shape {x.shape}")
+        if x.ndim == 1:
+            out = np.empty(self.dim)
+            self.drift(np.ascontiguousarray(x), float(t), self.params, out)
+            return out
+        flat = np.ascontiguousarray(x.reshape(-1, self.dim))
+        ts = np.broadcast_to(np.asarray(t, dtype=float), flat.shape[:1])
+        out = np.empty_like(flat)
+        _drift_many(self.drift, flat, np.ascontiguousarray(ts), self.params, out)
+        return out.reshape(x.shape)
+
+    def jacobian(self, x: np.ndarray, t: float = 0.0, step: float = 1e-6) -> np.ndarray:
+        """Jacobian Df(x, t) (d, d), analytic when ``jac`` is given, else central
+        differences with relative step ``step``."""
+        x = np.ascontiguousarray(x, dtype=float)
+        out = np.empty((self.dim, self.dim))
+        if self.jac is not None:
+            self.jac(x, float(t), self.params, out)
+            return out
+        for j in range(self.dim):
+            h = step * max(1.0, abs(x[j]))
+            xp = x.copy()
+            xm = x.copy()
+            xp[j] += h
+            xm[j] -= h
+            out[:, j] = (self.f(xp, t) - self.f(xm, t)) / (2 * h)
+        return out
+
+    def diffusion_scale(self, t: np.ndarray | float) -> np.ndarray | float:
+        """d(t), the scalar schedule of D(t) = d(t) D (1 without a schedule)."""
+        if self.schedule is None:
+            return np.ones_like(np.asarray(t, dtype=float))[()]
+        t_arr = np.atleast_1d(np.asarray(t, dtype=float))
+        out = np.array([self.schedule(float(s), self.params) for s in t_arr.ravel()])
+        out = out.reshape(t_arr.shape)
+        return out if np.ndim(t) else float(out[0])
+
+    @property
+    def cholesky(self) -> np.ndarray:
+        """Lower-triangular L with L L^T = D."""
+        return self._chol
+
+    @property
+    def D_inv(self) -> np.ndarray:
+        return self._D_inv
+
+    @property
+    def schedule_function(self):
+        """The schedule as a numba function (1 when the system has none)."""
+        return self.schedule if self.schedule is not None else _unit_schedule
+
+    def point(self, name_or_point) -> np.ndarray:
+        """A named state (point) of the system, or a coordinate array checked for shape."""
+        if isinstance(name_or_point, str):
+            if name_or_point not in self.states:
+                raise ValueError(
+                    f"{self.name!r} has no state {name_or_point!r}; it has {list(self.states)}"
+                )
+            value = self.states[name_or_point]
+            if isinstance(value, StopSet):
+                raise ValueError(f"state {name_or_point!r} is a set, not a point")
+            return value
+        point = np.asarray(name_or_point, dtype=float)
+        if point.shape != (self.dim,) or not np.all(np.isfinite(point)):
+            raise ValueError(f"point must be finite with shape ({self.dim},), got {point!r}")
+        return point
+
+    def with_params(self, **values: float) -> System:
+        """A copy with some named parameters changed."""
+        params = self.params.copy()
+        for key, value in values.items():
+            if key not in self.param_names:
+                raise ValueError(f"{self.name!r} has no parameter {key!r}: {self.param_names}")
+            params[self.param_names.index(key)] = value
+        return System(
+            drift=self.drift,
+            D=self.D,
+            params=params,
+            jac=self.jac,
+            schedule=self.schedule,
+            states=self.states,
+            generators=self.generators,
+            autonomous=self.autonomous,
+            name=self.name,
+            param_names=self.param_names,
+            probe=self.probe,
+            description=self.description,
+            t_span=self.t_span,
+        )
+
+    def __repr__(self) -> str:
+        pars = ", ".join(f"{k}={v:g}" for k, v in zip(self.param_names, self.params))
+        return f"System({self.name!r}, dim={self.dim}{', ' + pars if pars else ''})"
+
+
+@nb.njit(
+    nb.types.void(
+        DriftType, nb.float64[:, ::1], nb.float64[::1], nb.float64[::1], nb.float64[:, ::1]
+    ),
+    **JIT,
+)
+def _drift_many(drift, xs, ts, params, out):
+    for i in range(xs.shape[0]):
+        drift(xs[i], ts[i], params, out[i])
+
+
+def as_points(x: Sequence[float] | np.ndarray, dim: int, what: str) -> np.ndarray:
+    """Validate ``x`` as one point (dim,) or points (n, dim) of finite values."""
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim not in (1, 2) or arr.shape[-1] != dim:
+        raise ValueError(f"`{what}` must have shape ({dim},) or (n, {dim}), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"`{what}` has non-finite entries")
+    return arr

@@ -1,0 +1,53 @@
+"""The model zoo: every system of SYSTEMS.md, with the paper's parameters as defaults.
+
+Each entry is a function returning a :class:`~simulate.System`; ``get(name, **params)``
+looks one up by name and ``names()`` lists them. Conventions: dX = f dt + sqrt(2 eps D) dW.
+The paper's systems carry the paper's noise amplitude in D, so that **eps = 1 is the
+paper's noise level** and smaller eps sweeps toward the zero-noise limit; the literature
+anchors use D = I.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ._bessel import bessel_ratio
+from ._models import (
+    decision_memory,
+    double_well,
+    drift_diffusion,
+    maier_stein,
+    monostable,
+    ornstein_uhlenbeck,
+    reverse_diffusion_ring,
+    rotating_ring,
+)
+
+_REGISTRY: dict[str, Callable] = {
+    f.__name__: f
+    for f in (
+        drift_diffusion,
+        monostable,
+        decision_memory,
+        reverse_diffusion_ring,
+        double_well,
+        maier_stein,
+        rotating_ring,
+        ornstein_uhlenbeck,
+    )
+}
+
+
+def names() -> list[str]:
+    """Names of the zoo's systems."""
+    return list(_REGISTRY)
+
+
+def get(name: str, **params):
+    """The zoo system ``name`` with optional parameter overrides."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown system {name!r}; the zoo has {', '.join(_REGISTRY)}")
+    return _REGISTRY[name](**params)
+
+
+__all__ = [*_REGISTRY, "names", "get", "bessel_ratio"]
