@@ -2,8 +2,8 @@
 
 Python objects describe the sets; :func:`encode_sets` flattens any number of them into
 plain arrays for the numba kernels, where :func:`set_distance` gives, for each primitive,
-the distance from a point outside to its boundary and the outward normal there (used by
-the Brownian-bridge crossing test).
+the signed distance from a point to its boundary and the normal there (used by the
+Brownian-bridge crossing test and to interpolate hitting times).
 """
 
 from __future__ import annotations
@@ -231,18 +231,21 @@ def first_set_containing(kinds, owners, data, x):
 
 
 @nb.njit(**JIT)
-def boundary_distance(kind, row, x, normal):
-    """Distance from x (outside the primitive) to its boundary; writes the unit normal of
-    the boundary there (pointing into the primitive) into ``normal``."""
+def signed_distance(kind, row, x, normal):
+    """Signed distance from x to the primitive's boundary (> 0 outside, < 0 inside).
+
+    Writes into ``normal`` the unit normal of the boundary at the nearest point, pointing
+    into the primitive (for points outside; the Brownian-bridge test only uses those).
+    """
     d = x.shape[0]
     if kind == BALL or kind == SHELL:
         r2 = 0.0
         for j in range(d):
             normal[j] = row[j] - x[j]
             r2 += normal[j] ** 2
-        r = math.sqrt(r2)
-        if kind == SHELL and r < row[d]:  # inside the hole: the inner sphere is nearest
-            for j in range(d):
+        r = max(math.sqrt(r2), 1e-300)
+        if kind == SHELL and r < 0.5 * (row[d] + row[2 * d]):
+            for j in range(d):  # nearer the inner sphere: inward means outward from center
                 normal[j] /= -r
             return row[d] - r
         for j in range(d):
@@ -254,7 +257,8 @@ def boundary_distance(kind, row, x, normal):
             normal[j] = row[j]
             s += row[j] * x[j]
         return row[2 * d] - s
-    # Box: Euclidean distance to the box; the normal points from x to its nearest point.
+    # Box: outside, the Euclidean distance to the box, the normal pointing from x to the
+    # nearest point; inside, minus the distance to the nearest finite face.
     s = 0.0
     for j in range(d):
         gap = 0.0
@@ -264,7 +268,12 @@ def boundary_distance(kind, row, x, normal):
             gap = row[d + j] - x[j]
         normal[j] = gap
         s += gap * gap
-    r = math.sqrt(s)
+    if s > 0.0:
+        r = math.sqrt(s)
+        for j in range(d):
+            normal[j] /= r
+        return r
+    depth = math.inf
     for j in range(d):
-        normal[j] /= r
-    return r
+        depth = min(depth, x[j] - row[j], row[d + j] - x[j])
+    return -depth
