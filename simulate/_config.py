@@ -10,8 +10,9 @@ from __future__ import annotations
 from numba import types
 
 # cache: tests and workers reuse compiled kernels; nogil: threads in joblib's threading
-# backend run concurrently. No fastmath: it could reorder sums and change the bits.
-JIT = {"cache": True, "nogil": True}
+# backend run concurrently; numpy error model: 1/0 gives inf (a flagged non-finite path)
+# instead of an exception. No fastmath: it could reorder sums and change the bits.
+JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 _vec = types.float64[::1]
 _mat = types.float64[:, ::1]

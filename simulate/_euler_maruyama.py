@@ -107,6 +107,8 @@ def _euler_maruyama_kernel(
         code = RUNNING
         which = -1
         when = np.nan
+        slot = 0
+        until_save = save_every  # 0 (never saves) counts down past zero harmlessly
         if save_every > 0:
             saved[i, 0, :] = x
         hit = first_set_containing(set_kinds, set_owners, set_data, x) if n_prims else -1
@@ -163,8 +165,11 @@ def _euler_maruyama_kernel(
                         break
             for j in range(d):
                 x[j] = x_new[j]
-            if save_every > 0 and n % save_every == 0:
-                saved[i, n // save_every, :] = x
+            until_save -= 1  # a countdown, not n % save_every: division is slow
+            if until_save == 0:
+                slot += 1
+                saved[i, slot, :] = x
+                until_save = save_every
         final[i, :] = x
         status[i] = code
         stop_set[i] = which

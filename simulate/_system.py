@@ -68,7 +68,10 @@ def _compile(fn: Callable, signature, what: str):
     if not isinstance(fn, CPUDispatcher):
         if not callable(fn):
             raise ValueError(f"`{what}` must be a callable, got {type(fn).__name__}")
-        fn = nb.njit(**JIT)(fn)
+        try:
+            fn = nb.njit(**JIT)(fn)
+        except RuntimeError:  # no cache locator (stdin, some notebooks): compile uncached
+            fn = nb.njit(**(JIT | {"cache": False}))(fn)
     if tuple(signature.args) in fn.signatures:
         return fn
     try:
@@ -304,7 +307,7 @@ class System:
         )
 
     def __repr__(self) -> str:
-        pars = ", ".join(f"{k}={v:g}" for k, v in zip(self.param_names, self.params))
+        pars = ", ".join(f"{k}={v:g}" for k, v in zip(self.param_names, self.params, strict=False))
         return f"System({self.name!r}, dim={self.dim}{', ' + pars if pars else ''})"
 
 

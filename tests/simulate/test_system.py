@@ -1,0 +1,158 @@
+"""System validation, the zoo's Jacobians and parameters, and the Bessel ratio."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy.special import ive
+
+from simulate import Ball, Box, HalfSpace, Interval, MemoryBudgetError, Shell, System, ensemble, zoo
+from simulate._sets import encode_sets, first_set_containing
+from simulate.zoo import bessel_ratio
+
+
+def _linear(x, t, p, out):
+    out[0] = -x[0]
+    out[1] = -x[1]
+
+
+def _blows_up(x, t, p, out):
+    out[0] = 1.0 / (x[0] - 0.1)
+    out[1] = 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"D": np.ones((2, 3))}, "`D` must be a square"),
+        ({"D": np.array([[1.0, 0.5], [0.0, 1.0]])}, "`D` must be symmetric"),
+        ({"D": np.array([[1.0, 2.0], [2.0, 1.0]])}, "`D` must be positive definite"),
+        ({"D": np.array([[np.nan, 0], [0, 1.0]])}, "`D` has non-finite"),
+        ({"D": np.eye(2), "params": [np.inf]}, "`params` has non-finite"),
+        ({"D": np.eye(2), "dim": 3}, "`dim` = 3"),
+        ({"D": np.eye(2), "states": {"a": [1.0]}}, "`states['a']`"),
+        ({"D": np.eye(2), "probe": [0.1, 0.1], "drift": _blows_up}, "`drift` returns non-finite"),
+        ({"D": np.eye(2), "drift": 3}, "`drift` must be a callable"),
+    ],
+)
+def test_bad_system_arguments_raise_named_errors(kwargs, message):
+    kwargs = {"drift": _linear} | kwargs
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        System(**kwargs)
+
+
+def test_bad_ensemble_arguments_raise_named_errors():
+    system = zoo.monostable()
+    good = {"x0": [0.0, 0.0], "t_span": 1.0, "dt": 0.1, "eps": 0.1, "n_paths": 4}
+    for change, message in [
+        ({"eps": 0.0}, "`eps` must be positive"),
+        ({"eps": -1.0}, "`eps` must be positive"),
+        ({"x0": [0.0]}, "`x0` must have shape"),
+        ({"x0": [np.nan, 0.0]}, "`x0` has non-finite"),
+        ({"dt": -0.1}, "`dt` must be positive"),
+        ({"t_span": (1.0, 0.0)}, "`t_span` must be finite"),
+        ({"n_paths": 0}, "`n_paths` must be a positive"),
+        ({"seed": -1}, "`seed` must be an integer"),
+        ({"save": "some"}, "`save` must be"),
+        ({"stop": [Ball([0.0], 1.0)]}, "lives in R\\^1"),
+        ({"stop": "nowhere"}, "no set named"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            ensemble(system, **(good | change))
+
+
+def test_memory_budget_refused_up_front_with_the_size():
+    with pytest.raises(MemoryBudgetError, match=r"needs 14\.9\d GiB"):
+        ensemble(zoo.monostable(), [0.0, 0.0], 1.0, dt=1e-3, n_paths=10**6, save="all")
+
+
+@pytest.mark.parametrize("name", zoo.names())
+def test_zoo_jacobians_match_finite_differences(name):
+    system = zoo.get(name)
+    no_jac = dataclasses.replace(system, jac=None)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        x = rng.uniform(-2, 2, system.dim)
+        if name == "decision_memory":  # keep away from the steep sigmoid at u = c
+            x = np.where(np.abs(x - 1.5) < 0.1, x + 0.3, x)
+        t = rng.uniform(0, 10)
+        analytic = system.jacobian(x, t)
+        numeric = no_jac.jacobian(x, t)
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-7)
+
+
+def test_zoo_defaults_are_the_papers():
+    dd = zoo.drift_diffusion()
+    assert dd.params.tolist() == [0.1, 1.0] and dd.D[0, 0] == 0.5
+    dm = zoo.decision_memory()
+    np.testing.assert_allclose(dm.D, 0.16 * np.eye(2))
+    assert dict(zip(dm.param_names, dm.params, strict=True)) == {
+        "tau": 1.0,
+        "mu0": 1.25,
+        "c": 1.5,
+        "A": 2.0,
+        "I": 0.9,
+        "n": 0.01,
+        "sigma": 0.4,
+    }
+    ring = zoo.reverse_diffusion_ring()
+    assert ring.params.tolist()[:2] == [5.0, 0.55]
+    assert ring.t_span[1] == pytest.approx(10**1.5 - 10**-0.4)
+    assert ring.diffusion_scale(0.0) == pytest.approx(10**1.5)
+    assert not ring.autonomous and zoo.monostable().autonomous
+    assert [g.kind for g in zoo.rotating_ring().generators] == ["rotation"]
+
+
+def test_reverse_diffusion_drift_is_twice_t_times_the_score():
+    # score = grad log p_t, p_t(x) ∝ exp(-(r^2 + R^2) / (2 s^2)) I0(R r / s^2), by differences
+    ring = zoo.reverse_diffusion_ring()
+    R, s0, t1 = ring.params
+
+    def log_p(x, t):
+        s2 = s0**2 + t**2
+        r = np.hypot(*x)
+        return -(r**2) / (2 * s2) + np.log(ive(0, R * r / s2)) + R * r / s2
+
+    for x, tau in [((0.3, 9.0), 0.0), ((4.0, -3.0), 25.0), ((1e-9, 2e-9), 31.0)]:
+        t = t1 - tau
+        h = 1e-6
+        grad = [
+            (log_p(np.add(x, e), t) - log_p(np.subtract(x, e), t)) / (2 * h)
+            for e in (np.array([h, 0]), np.array([0, h]))
+        ]
+        np.testing.assert_allclose(
+            ring.f(np.array(x), tau), 2 * t * np.array(grad), rtol=1e-6, atol=1e-9
+        )
+
+
+def test_bessel_ratio_matches_scipy_to_1e12():
+    z = np.concatenate([[0.0], np.logspace(-12, 5, 5000), np.linspace(24, 26, 501)])
+    ours = np.array([bessel_ratio(v) for v in z])
+    reference = ive(1, z) / ive(0, z)
+    np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=0)
+
+
+def test_sets_membership_matches_numpy_reference():
+    sets = [
+        Ball([0.5, -0.2], 0.7),
+        Shell([0.0, 0.0], 0.9, 1.1),
+        HalfSpace([1.0, 2.0], 0.5),
+        Box([-1.0, -np.inf], [0.0, 0.3]),
+        Interval(1.5, np.inf, axis=1, dim=2) | Ball([-2.0, -2.0], 0.5),
+    ]
+    kinds, owners, data = encode_sets(sets, 2)
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(-3, 3, (4000, 2))
+    got = np.array([first_set_containing(kinds, owners, data, p) for p in pts])
+    member = np.array([s.contains(pts) for s in sets])
+    expected = np.where(member.any(0), member.argmax(0), -1)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_set_arguments_checked():
+    with pytest.raises(ValueError, match="`radius`"):
+        Ball([0.0], -1.0)
+    with pytest.raises(ValueError, match="lower <= upper"):
+        Box([1.0], [0.0])
+    with pytest.raises(ValueError, match="`normal`"):
+        HalfSpace([0.0, 0.0], 1.0)
