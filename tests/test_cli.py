@@ -1,0 +1,67 @@
+"""The command line: every mistake gives a one-line error and exit status 2."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from validate._cli import main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "validate", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "no_such_system", "--x0", "0"], "unknown system 'no_such_system'"),
+        (["simulate", "monostable", "--x0", "1,x"], "is not a list of numbers"),
+        (["simulate", "monostable", "--x0", "1,2,3"], "has 3 coordinates"),
+        (["simulate", "monostable", "--x0", "nowhere"], "has no state 'nowhere'"),
+        (["simulate", "monostable", "--x0", "start", "--eps", "-0.1"], "must be positive"),
+        (["simulate", "monostable", "--x0", "start", "--out", "/proc/no/x.csv"], "cannot write"),
+    ],
+)
+def test_mistakes_give_one_line_errors(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_simulate_writes_a_tidy_table(tmp_path, capsys):
+    out = tmp_path / "runs" / "ou.csv"
+    code = main(
+        [
+            "simulate",
+            "monostable",
+            "--x0",
+            "start",
+            "--T",
+            "1",
+            "--dt",
+            "0.01",
+            "--n-paths",
+            "5",
+            "--save-every",
+            "10",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["path", "t", "x0", "x1"] and len(frame) == 5 * 11
+    assert "wrote 55 rows" in capsys.readouterr().out
+
+
+def test_systems_lists_the_zoo(capsys):
+    assert main(["systems"]) == 0
+    text = capsys.readouterr().out
+    for name in ("drift_diffusion", "monostable", "reverse_diffusion_ring", "maier_stein"):
+        assert name in text
