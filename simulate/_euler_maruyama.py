@@ -24,6 +24,7 @@ import pandas as pd
 from numba import prange, types
 from tqdm.auto import tqdm
 
+from ._checkpoint import ChunkStore, fingerprint
 from ._config import JIT, DriftType, ScheduleType
 from ._random import STREAM_SIZE, WORDS_PER_REFILL, aux_uniform, fill_normals, init_stream
 from ._sets import StopSet, encode_sets, first_set_containing, signed_distance
@@ -398,6 +399,7 @@ def ensemble(
     chunk_size: int | None = None,
     memory_budget: float = 2 * 1024**3,
     progress: bool | None = None,
+    checkpoint: str | os.PathLike | None = None,
 ) -> EnsembleResult:
     """Simulate ``n_paths`` Euler–Maruyama paths of dX = f dt + sqrt(2 eps D(t)) dW.
 
@@ -437,6 +439,10 @@ def ensemble(
         Bytes the result may take; a larger request is refused before any work.
     progress
         tqdm progress bar over chunks (default: shown when the run lasts > 2 s).
+    checkpoint
+        A folder where each finished chunk is saved as it completes; calling again
+        with the same arguments loads those chunks and computes only the missing ones
+        (bit-identical to an uninterrupted run). A folder of another run is refused.
     """
     if not isinstance(system, System):
         raise ValueError(f"`system` must be a System, got {type(system).__name__}")
@@ -507,21 +513,57 @@ def ensemble(
     bar = tqdm(
         total=n_paths, desc=f"{system.name} ensemble", unit="path", disable=not show, delay=2.0
     )
+    store = None
+    if checkpoint is not None:
+        config = {
+            "system": system.name,
+            "drift": f"{system.drift.py_func.__module__}.{system.drift.py_func.__qualname__}",
+            "params": system.params,
+            "D": system.D,
+            "x0": x0,
+            "t0": t0,
+            "t1": t1,
+            "n_steps": n_steps,
+            "eps": eps,
+            "seed": seed,
+            "save_every": save_every,
+            "sets": encoded[2],
+            "set_kinds": encoded[0],
+            "set_owners": encoded[1],
+            "bridge": bool(bridge),
+            "n_paths": n_paths,
+            "chunk_size": int(chunk_size),
+        }
+        description = {k: v for k, v in config.items() if not isinstance(v, np.ndarray)}
+        store = ChunkStore(checkpoint, fingerprint(**config), description)
+    todo = [first for first in starts if store is None or not store.has(first)]
     if n_workers == 1:
-        pieces = (task(first) for first in starts)
+        computed = ((first, task(first)) for first in todo)
     else:
-        pieces = joblib.Parallel(n_jobs=n_workers, return_as="generator")(
-            joblib.delayed(task)(first) for first in starts
+        computed = zip(
+            todo,
+            joblib.Parallel(n_jobs=n_workers, return_as="generator")(
+                joblib.delayed(task)(first) for first in todo
+            ),
+            strict=True,
         )
     saved = np.empty((n_paths, n_saved, d))
     final = np.empty((n_paths, d))
     status = np.empty(n_paths, dtype=np.int8)
     stop_set = np.empty(n_paths, dtype=np.int64)
     stop_time = np.empty(n_paths)
-    for first, piece in zip(starts, pieces, strict=True):
+
+    def place(first: int, piece: tuple) -> None:
         sl = slice(first, first + piece[1].shape[0])
         saved[sl], final[sl], status[sl], stop_set[sl], stop_time[sl] = piece
         bar.update(piece[1].shape[0])
+
+    for first in sorted(set(starts) - set(todo)):
+        place(first, store.load(first))
+    for first, piece in computed:
+        if store is not None:
+            store.save(first, piece)
+        place(first, piece)
     bar.close()
     t = t0 + dt * save_every * np.arange(n_saved) if save_every else np.zeros(0)
     return EnsembleResult(

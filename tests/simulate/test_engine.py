@@ -156,3 +156,28 @@ def test_bit_identical_on_a_dask_cluster(reference_run):
         got = _reproduce(n_jobs=2, chunk_size=150)
     for ref, g in zip(reference_run, got, strict=True):
         np.testing.assert_array_equal(ref, g)
+
+
+def test_checkpointed_run_resumes_bit_identically(tmp_path):
+    system = zoo.maier_stein()
+    kwargs = {
+        "t_span": 0.5,
+        "dt": 0.01,
+        "eps": 0.2,
+        "n_paths": 1000,
+        "seed": 5,
+        "chunk_size": 100,
+        "save": 5,
+    }
+    whole = ensemble(system, [-1.0, 0.0], **kwargs)
+    folder = tmp_path / "ckpt"
+    ensemble(system, [-1.0, 0.0], checkpoint=folder, **kwargs)
+    chunks = sorted(folder.glob("chunk_*.npz"))
+    assert len(chunks) == 10
+    for chunk in chunks[3:]:  # as if interrupted after three chunks
+        chunk.unlink()
+    resumed = ensemble(system, [-1.0, 0.0], checkpoint=folder, **kwargs)
+    np.testing.assert_array_equal(whole.paths, resumed.paths)
+    np.testing.assert_array_equal(whole.final, resumed.final)
+    with pytest.raises(ValueError, match="holds another run"):
+        ensemble(system, [-1.0, 0.0], checkpoint=folder, **(kwargs | {"seed": 6}))
