@@ -222,9 +222,9 @@ class System:
             self.drift(np.ascontiguousarray(x), float(t), self.params, out)
             return out
         flat = np.ascontiguousarray(x.reshape(-1, self.dim))
-        ts = np.broadcast_to(np.asarray(t, dtype=float), flat.shape[:1])
+        ts = np.array(np.broadcast_to(np.asarray(t, dtype=float), flat.shape[:1]))
         out = np.empty_like(flat)
-        _drift_many(self.drift, flat, np.ascontiguousarray(ts), self.params, out)
+        _drift_many(self.drift, flat, ts, self.params, out)
         return out.reshape(x.shape)
 
     def jacobian(self, x: np.ndarray, t: float = 0.0, step: float = 1e-6) -> np.ndarray:

@@ -156,3 +156,14 @@ def test_set_arguments_checked():
         Box([1.0], [0.0])
     with pytest.raises(ValueError, match="`normal`"):
         HalfSpace([0.0, 0.0], 1.0)
+
+
+def test_drift_evaluates_many_points_and_times():
+    system = zoo.reverse_diffusion_ring()
+    rng = np.random.default_rng(2)
+    xs = rng.normal(size=(5, 2))
+    ts = rng.uniform(0, 30, 5)
+    many = system.f(xs, ts)
+    one_by_one = np.array([system.f(x, t) for x, t in zip(xs, ts, strict=True)])
+    np.testing.assert_array_equal(many, one_by_one)
+    np.testing.assert_array_equal(system.f(xs, 3.0)[2], system.f(xs[2], 3.0))
