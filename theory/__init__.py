@@ -7,18 +7,25 @@ H = p^T D p + p^T f, xdot = f + 2 D p, pdot = -(∇f)^T p.
 """
 
 from ._action import action, hamiltonian, momentum
+from ._fixed_points import FixedPoint, FixedPoints, fixed_points
 from ._hamilton import HamiltonFlow, hamilton_flow
 from ._instanton import Instanton, instanton
 from ._noether import Charges, charges
+from ._symmetries import Symmetries, find_symmetries
 
 __all__ = [
     "action",
     "momentum",
     "hamiltonian",
+    "fixed_points",
+    "FixedPoint",
+    "FixedPoints",
     "instanton",
     "Instanton",
     "charges",
     "Charges",
+    "find_symmetries",
+    "Symmetries",
     "hamilton_flow",
     "HamiltonFlow",
 ]

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 from scipy.integrate import solve_bvp
-from scipy.interpolate import CubicSpline
 from scipy.optimize import minimize
 
+from . import _eval
 from ._action import discrete_action, momentum
 from ._checks import as_point, as_times
 from ._guesses import initial_paths
@@ -108,6 +108,24 @@ def _halve(t: np.ndarray) -> np.ndarray:
     out[::2] = t
     out[1::2] = 0.5 * (t[1:] + t[:-1])
     return out
+
+
+def adapt(system, X, t, eta: float = 0.05, rounds: int = 12):
+    """Split the segments across which the drift jumps (|f(x_{k+1}) - f(x_k)| above
+    ``eta`` times the largest |f| on the path) and re-minimise, until none is left."""
+    for _ in range(rounds):
+        F = _eval.drift(system, X, t)
+        norm = np.sqrt(np.einsum("ki,ij,kj->k", F, system.D_inv, F))
+        jump = np.diff(F, axis=0)
+        jump = np.sqrt(np.einsum("ki,ij,kj->k", jump, system.D_inv, jump))
+        split = jump > eta * max(float(norm.max()), 1e-12)
+        if not np.any(split):
+            break
+        tn = np.sort(np.concatenate([t, 0.5 * (t[1:] + t[:-1])[split]]))
+        Xn = np.array([np.interp(tn, t, c) for c in X.T]).T
+        X, _, _ = minimise_discrete(system, Xn, tn)
+        t = tn
+    return X, t
 
 
 def minimise_discrete(system, X: np.ndarray, t: np.ndarray, gtol: float = 1e-10, maxiter=50000):
@@ -226,12 +244,14 @@ def finite_time(
     results = []
     for label, X, S, res in kept:
         t = grid
+        X, t = adapt(system, X, t)
+        S = float(discrete_action(system, X, t))
         actions = [S]
         ns = [t.size - 1]
         iters = [int(res.nit)]
         for _ in range(refine):
             tf = _halve(t)
-            Xf = CubicSpline(t, X, axis=0)(tf)
+            Xf = np.array([np.interp(tf, t, c) for c in X.T]).T
             Xf[0], Xf[-1] = x0, x1
             X, S, res = minimise_discrete(system, Xf, tf)
             t = tf
@@ -305,9 +325,9 @@ def instanton(
     amplitude: float = 0.5,
     seed: int = 0,
     polish: bool = True,
-    tol: float = 1e-9,
+    tol: float = 1e-7,
     refine: int = 1,
-    max_nodes: int = 200000,
+    max_nodes: int = 50000,
 ) -> Instanton:
     """The most likely path from ``x_start`` to ``x_end``: the instanton minimising
 
