@@ -122,7 +122,7 @@ def fixed_points(
     if int(n_grid) < 1:
         raise ValueError(f"`n_grid` must be >= 1, got {n_grid!r}")
     n_grid = min(int(n_grid), max(1, int(round(4000 ** (1 / d)))))
-    axes = [np.linspace(a, b, n_grid) for a, b in zip(lo, hi)]
+    axes = [np.linspace(a, b, n_grid) for a, b in zip(lo, hi, strict=True)]
     starts = list(np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d))
     for i, g in enumerate(guesses or ()):
         starts.append(as_point(system, g, f"guesses[{i}]"))

@@ -50,7 +50,7 @@ class Symmetries:
 
     def exact(self) -> list:
         """The generators that are exact symmetries."""
-        return [g for g, s in zip(self.generators, self.status) if s == "exact"]
+        return [g for g, s in zip(self.generators, self.status, strict=True) if s == "exact"]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per generator: name, kind, status, residual, A and b flattened, note."""
@@ -66,7 +66,12 @@ class Symmetries:
                     "note": note,
                 }
                 for g, k, s, r, note in zip(
-                    self.generators, self.kinds, self.status, self.residuals, self.notes
+                    self.generators,
+                    self.kinds,
+                    self.status,
+                    self.residuals,
+                    self.notes,
+                    strict=False,
                 )
             ]
         )
@@ -227,7 +232,7 @@ def find_symmetries(
                 ):
                     state, note = (
                         "approximate",
-                        f"declared approximate ({h.name}): broken outside f, e.g. by absorbing bounds",
+                        f"declared approximate ({h.name}): broken outside f (e.g. by bounds)",
                     )
             kind = g.kind
             k = len(gens)
