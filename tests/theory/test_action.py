@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from simulate import zoo
 
+from simulate import zoo
 from theory import action, charges, hamilton_flow, hamiltonian, momentum
 
 X0 = np.array([-2.0, 2.0])

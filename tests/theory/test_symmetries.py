@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from simulate import zoo
 
+from simulate import zoo
 from theory import find_symmetries, fixed_points
 
 
@@ -36,8 +36,12 @@ def test_isotropic_ou_so3():
 
 @pytest.mark.parametrize(
     "name, kw",
-    [("maier_stein", {}), ("maier_stein", {"alpha": 5.0}), ("decision_memory", {}),
-     ("double_well", {})],
+    [
+        ("maier_stein", {}),
+        ("maier_stein", {"alpha": 5.0}),
+        ("decision_memory", {}),
+        ("double_well", {}),
+    ],
 )
 def test_no_continuous_symmetry(name, kw):
     sym = find_symmetries(zoo.get(name, **kw))
