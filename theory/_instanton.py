@@ -128,7 +128,7 @@ def adapt(system, X, t, eta: float = 0.05, rounds: int = 12):
     return X, t
 
 
-def minimise_discrete(system, X: np.ndarray, t: np.ndarray, gtol: float = 1e-10, maxiter=50000):
+def minimise_discrete(system, X: np.ndarray, t: np.ndarray, gtol: float = 1e-7, maxiter=400):
     """L-BFGS-B on the interior nodes of X (endpoints fixed); returns (X, S, result)."""
     d = system.dim
     x0, x1 = X[0].copy(), X[-1].copy()
@@ -149,7 +149,7 @@ def minimise_discrete(system, X: np.ndarray, t: np.ndarray, gtol: float = 1e-10,
             "maxfun": 2 * maxiter,
             "ftol": 1e-15,
             "gtol": gtol,
-            "maxcor": 30,
+            "maxcor": 10,
         },
     )
     Y = np.vstack([x0, res.x.reshape(shape), x1])
