@@ -97,8 +97,10 @@ def maier_stein_fit(eps_list, n_runs, seed=7):
     coef = cov @ (X.T @ (W * y))
     x = x0[0]
     barrier = 0.0 - (x**4 / 4 - x**2 / 2)
-    print(f"fit a + b eps + c eps log eps: a = {coef[0]:.4f} +- {math.sqrt(cov[0, 0]):.4f}; "
-          f"exact limit from x0: U(0) - U(x0) = {barrier:.4f} (1/4 - {0.25 - barrier:.4f})")  # fmt: skip
+    print(
+        f"fit a + b eps + c eps log eps: a = {coef[0]:.4f} +- {math.sqrt(cov[0, 0]):.4f}; "
+        f"exact limit from x0: U(0) - U(x0) = {barrier:.4f} (1/4 - {0.25 - barrier:.4f})"
+    )
     X2 = X[:, :2]
     cov2 = np.linalg.inv(X2.T @ (X2 * W[:, None]))
     coef2 = cov2 @ (X2.T @ (W * y))
