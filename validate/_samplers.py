@@ -133,7 +133,8 @@ class Endpoint:
     ----------
     x0 : start point or state name
     T : duration (the paths run on [t0, t0 + T])
-    target : StopSet or set name (fixed time: membership of the state at T)
+    target : StopSet or set name (fixed time: membership of the state at T), or a function
+        eps -> StopSet (e.g. a ball whose radius shrinks with the tube, ~ sqrt(eps))
     dt : Euler–Maruyama step
     window : (t_lo, t_hi) absorption-time window (absorption rule), or None (fixed time)
     absorbing : other absorbing sets (absorption rule)
@@ -156,7 +157,8 @@ class Endpoint:
     bridge: bool = True
 
     def sample(self, system, eps, n_paths, seed, n_jobs: int = 1) -> Sample:
-        target = _resolve_set(system, self.target)
+        target = self.target(eps) if callable(self.target) else self.target
+        target = _resolve_set(system, target)
         t0, T = float(self.t0), float(self.T)
         if self.window is None:
             return self._fixed_time(system, target, eps, n_paths, seed, n_jobs)

@@ -66,6 +66,8 @@ def _reference_arrays(reference, ref_t):
         path = np.asarray(reference.path, dtype=float)
         rt = reference.t if ref_t is None else ref_t
         return path, (None if rt is None else np.asarray(rt, dtype=float))
+    if isinstance(reference, tuple) and len(reference) == 2:  # (path, times)
+        reference, ref_t = reference
     path = np.asarray(reference, dtype=float)
     if path.ndim == 1:
         path = path[:, None]
@@ -158,10 +160,15 @@ class Tube:
             cols[f"radius_q{q:g}"] = r
         return pd.DataFrame(cols)
 
-    def summary(self, q: float = 0.5, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
+    def summary(
+        self, q: float = 0.5, n_boot: int = 200, seed: int = 0, return_replicates: bool = False
+    ):
         """Scalar tube statistics with bootstrap standard errors and 95% intervals:
         the q-quantile of the per-path L2 and sup distances, the mean over the grid of
-        the q-radius, and the largest distance of the mean path from the reference."""
+        the q-radius, the mean over the grid of the mean distance, and the distance of the
+        mean path from the reference where it is most significant (``mean_path_gap``).
+        With ``return_replicates`` also a tidy frame of the bootstrap replicates
+        (statistic, replicate, value)."""
         dev = self.deviation
 
         def stats(idx, w):
@@ -207,7 +214,17 @@ class Tube:
                 "ess": self.ess,
             }
         )
-        return pd.DataFrame(rows)
+        out = pd.DataFrame(rows)
+        if not return_replicates:
+            return out
+        rep = pd.DataFrame(
+            {
+                "statistic": np.repeat(names, reps.shape[0]),
+                "replicate": np.tile(np.arange(reps.shape[0]), len(names)),
+                "value": reps.T.ravel(),
+            }
+        )
+        return out, rep
 
 
 def tube_statistics(
@@ -231,7 +248,7 @@ def tube_statistics(
     paths
         (n, m, d) with NaN rows after a path stopped, or a list of (m_i, d) arrays.
     reference
-        A :class:`theory.Instanton` or points (k, d).
+        A :class:`theory.Instanton`, points (k, d), or a tuple (points, times).
     t, ref_t
         Times of the paths and of the reference (``align="time"``).
     align
