@@ -24,10 +24,23 @@ from ._references import (
     reactive_duration_1d,
 )
 from ._samplers import AMS, SAMPLERS, Endpoint, Reactive, Sample
+from ._scaling import ScalingFit, fit_action, fit_scaling, scaling_table
 from ._statistics import ess, weighted_mean_se, weighted_quantile
+from ._study import Study, StudyConfig
+from ._sweep import Level, level_seed, noise_sweep, run_level
 from ._tubes import Tube, tube_statistics
 
 __all__ = [
+    "noise_sweep",
+    "Study",
+    "StudyConfig",
+    "run_level",
+    "Level",
+    "level_seed",
+    "fit_scaling",
+    "fit_action",
+    "scaling_table",
+    "ScalingFit",
     "tube_statistics",
     "Tube",
     "empirical_charges",

@@ -190,7 +190,7 @@ class Tube:
         lo, hi = percentile_ci(reps)
         mean_gap = np.linalg.norm(self.mean - self.reference, axis=1)
         gap_se = np.linalg.norm(self.mean_se, axis=1)
-        k = int(np.nanargmax(mean_gap / np.where(gap_se > 0, gap_se, np.inf)))
+        k = int(np.nanargmax(mean_gap))
         rows = [
             {
                 "statistic": name,
@@ -205,7 +205,7 @@ class Tube:
         ]
         rows.append(
             {
-                "statistic": "mean_path_gap",  # |mean - reference| where it is most significant
+                "statistic": "mean_path_gap",  # largest |mean - reference| along the grid
                 "value": mean_gap[k],
                 "se": gap_se[k],
                 "ci_low": np.nan,
@@ -288,8 +288,9 @@ def tube_statistics(
         ref_grid = np.column_stack([np.interp(grid, rt, ref[:, j]) for j in range(d)])
 
         def distances(x, ti, sub=False):
-            idx = np.searchsorted(grid, ti - 1e-12 * (1 + abs(ti)))
-            return np.linalg.norm(x - ref_grid[np.clip(idx, 0, grid.size - 1)], axis=1), idx
+            idx = np.clip(np.searchsorted(grid, ti - 1e-9 * (1 + abs(ti))), 0, grid.size - 1)
+            ref_t = np.column_stack([np.interp(ti, grid, ref_grid[:, j]) for j in range(d)])
+            return np.linalg.norm(x - ref_t, axis=1), idx
     else:
         s_ref, dense = _resample_by_arclength(ref, n_reference)
         tree = cKDTree(dense)
