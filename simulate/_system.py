@@ -15,7 +15,15 @@ import numba as nb
 import numpy as np
 from numba.core.registry import CPUDispatcher
 
-from ._config import DRIFT_SIGNATURE, JACOBIAN_SIGNATURE, JIT, SCHEDULE_SIGNATURE, DriftType
+from ._config import (
+    DRIFT_SIGNATURE,
+    JACOBIAN_SIGNATURE,
+    JIT,
+    SCHEDULE_SIGNATURE,
+    DriftType,
+    JacobianType,
+    ScheduleType,
+)
 from ._sets import StopSet
 
 
@@ -212,46 +220,50 @@ class System:
 
     # -- evaluation helpers (Python side; kernels call the numba functions directly) --
 
-    def f(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
-        """Drift f(x, t) at one point (d,) or at points (n, d)."""
-        x = np.asarray(x, dtype=float)
-        if x.shape[-1] != self.dim:
-            raise ValueError(f"`x` must have last dimension {self.dim}, got shape {x.shape}")
-        if x.ndim == 1:
-            out = np.empty(self.dim)
-            self.drift(np.ascontiguousarray(x), float(t), self.params, out)
-            return out
-        flat = np.ascontiguousarray(x.reshape(-1, self.dim))
-        ts = np.array(np.broadcast_to(np.asarray(t, dtype=float), flat.shape[:1]))
-        out = np.empty_like(flat)
-        _drift_many(self.drift, flat, ts, self.params, out)
-        return out.reshape(x.shape)
+    def f(self, x: np.ndarray, t: np.ndarray | float = 0.0) -> np.ndarray:
+        """Drift f(x, t) at points x (..., d); t is a scalar or broadcasts to x.shape[:-1]."""
+        xs, ts = self._points_and_times(x, t)
+        out = np.empty_like(xs)
+        _drift_many(self.drift, xs, ts, self.params, out)
+        return out.reshape(np.shape(x))
 
-    def jacobian(self, x: np.ndarray, t: float = 0.0, step: float = 1e-6) -> np.ndarray:
-        """Jacobian Df(x, t) (d, d), analytic when ``jac`` is given, else central
-        differences with relative step ``step``."""
-        x = np.ascontiguousarray(x, dtype=float)
-        out = np.empty((self.dim, self.dim))
+    def jacobian(
+        self, x: np.ndarray, t: np.ndarray | float = 0.0, step: float = 1e-6
+    ) -> np.ndarray:
+        """Jacobian Df(x, t), ``out[..., i, j] = d f_i / d x_j``, at points x (..., d).
+
+        Analytic when the system has ``jac``; otherwise central differences with
+        relative step ``step`` (tested against the analytic ones of the zoo)."""
+        xs, ts = self._points_and_times(x, t)
+        n, d = xs.shape
+        out = np.empty((n, d, d))
         if self.jac is not None:
-            self.jac(x, float(t), self.params, out)
-            return out
-        for j in range(self.dim):
-            h = step * max(1.0, abs(x[j]))
-            xp = x.copy()
-            xm = x.copy()
-            xp[j] += h
-            xm[j] -= h
-            out[:, j] = (self.f(xp, t) - self.f(xm, t)) / (2 * h)
-        return out
+            _jacobian_many(self.jac, xs, ts, self.params, out)
+        else:
+            h = step * np.maximum(1.0, np.abs(xs))
+            for j in range(d):
+                shift = np.zeros_like(xs)
+                shift[:, j] = h[:, j]
+                out[:, :, j] = (self.f(xs + shift, ts) - self.f(xs - shift, ts)) / (
+                    2 * h[:, j : j + 1]
+                )
+        return out.reshape(*np.shape(x)[:-1], d, d)
 
     def diffusion_scale(self, t: np.ndarray | float) -> np.ndarray | float:
-        """d(t), the scalar schedule of D(t) = d(t) D (1 without a schedule)."""
-        if self.schedule is None:
-            return np.ones_like(np.asarray(t, dtype=float))[()]
-        t_arr = np.atleast_1d(np.asarray(t, dtype=float))
-        out = np.array([self.schedule(float(s), self.params) for s in t_arr.ravel()])
-        out = out.reshape(t_arr.shape)
-        return out if np.ndim(t) else float(out[0])
+        """d(t), the scalar schedule of D(t) = d(t) D (1 without a schedule); the shape of t."""
+        ts = np.array(np.atleast_1d(np.asarray(t, dtype=float)).ravel(), order="C")
+        out = np.ones_like(ts)
+        if self.schedule is not None:
+            _schedule_many(self.schedule, ts, self.params, out)
+        return out.reshape(np.shape(t)) if np.ndim(t) else float(out[0])
+
+    def _points_and_times(self, x, t) -> tuple[np.ndarray, np.ndarray]:
+        x = np.asarray(x, dtype=float)
+        if x.ndim == 0 or x.shape[-1] != self.dim:
+            raise ValueError(f"`x` must have last dimension {self.dim}, got shape {x.shape}")
+        xs = np.ascontiguousarray(x.reshape(-1, self.dim))
+        ts = np.array(np.broadcast_to(np.asarray(t, dtype=float), x.shape[:-1]), order="C")
+        return xs, ts.reshape(-1)
 
     @property
     def cholesky(self) -> np.ndarray:
@@ -311,15 +323,26 @@ class System:
         return f"System({self.name!r}, dim={self.dim}{', ' + pars if pars else ''})"
 
 
-@nb.njit(
-    nb.types.void(
-        DriftType, nb.float64[:, ::1], nb.float64[::1], nb.float64[::1], nb.float64[:, ::1]
-    ),
-    **JIT,
-)
+_points = nb.float64[:, ::1]
+_times = nb.float64[::1]
+
+
+@nb.njit(nb.types.void(DriftType, _points, _times, _times, _points), **JIT)
 def _drift_many(drift, xs, ts, params, out):
     for i in range(xs.shape[0]):
         drift(xs[i], ts[i], params, out[i])
+
+
+@nb.njit(nb.types.void(JacobianType, _points, _times, _times, nb.float64[:, :, ::1]), **JIT)
+def _jacobian_many(jac, xs, ts, params, out):
+    for i in range(xs.shape[0]):
+        jac(xs[i], ts[i], params, out[i])
+
+
+@nb.njit(nb.types.void(ScheduleType, _times, _times, _times), **JIT)
+def _schedule_many(schedule, ts, params, out):
+    for i in range(ts.shape[0]):
+        out[i] = schedule(ts[i], params)
 
 
 def as_points(x: Sequence[float] | np.ndarray, dim: int, what: str) -> np.ndarray:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _eval
 from ._checks import as_path, as_times
 
 
@@ -25,7 +24,7 @@ def _segments(system, X: np.ndarray, t: np.ndarray):
     v = np.diff(X, axis=0) / dt[:, None]
     m = 0.5 * (X[1:] + X[:-1])
     tau = 0.5 * (t[1:] + t[:-1])
-    return dt, v, m, tau, _eval.drift(system, m, tau), _eval.schedule(system, tau)
+    return dt, v, m, tau, system.f(m, tau), system.diffusion_scale(tau)
 
 
 def discrete_action(system, X: np.ndarray, t: np.ndarray, grad: bool = False):
@@ -42,7 +41,7 @@ def discrete_action(system, X: np.ndarray, t: np.ndarray, grad: bool = False):
     if not grad:
         return S
     g = 0.5 * dt[:, None] * Mr
-    J = _eval.jacobian(system, m, tau)
+    J = system.jacobian(m, tau)
     JTg = np.einsum("kij,ki->kj", J, g)
     G = np.zeros_like(X)
     G[1:] += g / dt[:, None] - 0.5 * JTg
@@ -112,8 +111,8 @@ def momentum(system, path, t, *, at: str = "nodes") -> np.ndarray:
         raise ValueError(f"`at` must be 'nodes' or 'midpoints', got {at!r}")
     edge = 2 if X.shape[0] > 2 else 1
     xdot = np.gradient(X, t, axis=0, edge_order=edge)
-    f = _eval.drift(system, X, t)
-    return 0.5 * ((xdot - f) @ system.D_inv) / _eval.schedule(system, t)[:, None]
+    f = system.f(X, t)
+    return 0.5 * ((xdot - f) @ system.D_inv) / system.diffusion_scale(t)[:, None]
 
 
 def hamiltonian(system, x, p, t=0.0) -> np.ndarray | float:
@@ -141,8 +140,8 @@ def hamiltonian(system, x, p, t=0.0) -> np.ndarray | float:
         raise ValueError(f"`x` and `p` must have the same shape, got {X.shape} and {P.shape}")
     single = np.ndim(x) == 0 or (np.ndim(x) == 1 and system.dim > 1)
     ts = np.broadcast_to(np.asarray(t, dtype=float), (X.shape[0],))
-    f = _eval.drift(system, X, ts)
-    d = _eval.schedule(system, ts)
+    f = system.f(X, ts)
+    d = system.diffusion_scale(ts)
     H = d * np.einsum("ki,ij,kj->k", P, system.D, P) + np.einsum("ki,ki->k", P, f)
     return float(H[0]) if single else H
 

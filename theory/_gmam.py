@@ -20,7 +20,6 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.optimize import minimize
 
-from . import _eval
 from ._guesses import initial_paths
 from ._instanton import Instanton, merge_minima
 from ._noether import Charges, drift_of
@@ -37,7 +36,7 @@ def geometric_action(system, X: np.ndarray, grad: bool = False):
     M = system.D_inv
     delta = np.diff(X, axis=0)
     m = 0.5 * (X[1:] + X[:-1])
-    F = _eval.drift(system, m, 0.0)
+    F = system.f(m, 0.0)
     a = _norm(delta, M)
     b = _norm(F, M)
     MD = delta @ M
@@ -47,7 +46,7 @@ def geometric_action(system, X: np.ndarray, grad: bool = False):
         return S
     dS_dd = 0.5 * (b[:, None] * MD / np.maximum(a, _TINY)[:, None] - MF)
     dS_dF = 0.5 * (a[:, None] * MF / np.maximum(b, _TINY)[:, None] - MD)
-    J = _eval.jacobian(system, m, 0.0)
+    J = system.jacobian(m, 0.0)
     dS_dm = np.einsum("kij,ki->kj", J, dS_dF)
     G = np.zeros_like(X)
     G[1:] += dS_dd + 0.5 * dS_dm
@@ -109,7 +108,7 @@ def spline_action(system, X: np.ndarray, order: int = 8) -> float:
     wq = (0.5 * h[:, None] * w[None]).ravel()
     xq = spline(uq)
     dq = spline(uq, 1)
-    F = _eval.drift(system, xq, 0.0)
+    F = system.f(xq, 0.0)
     M = system.D_inv
     integrand = _norm(dq, M) * _norm(F, M) - np.einsum("ki,ij,kj->k", dq, M, F)
     return float(0.5 * np.sum(wq * integrand))
@@ -125,11 +124,11 @@ def _timed(system, X: np.ndarray):
     M = system.D_inv
     u = np.linspace(0.0, 1.0, X.shape[0])
     dX = CubicSpline(u, X, axis=0)(u, 1)
-    F = _eval.drift(system, X, 0.0)
+    F = system.f(X, 0.0)
     speed = _norm(F, M) / np.maximum(_norm(dX, M), _TINY)
     P = 0.5 * ((speed[:, None] * dX - F) @ M)
     m = 0.5 * (X[1:] + X[:-1])
-    dt = _norm(np.diff(X, axis=0), M) / np.maximum(_norm(_eval.drift(system, m, 0.0), M), _TINY)
+    dt = _norm(np.diff(X, axis=0), M) / np.maximum(_norm(system.f(m, 0.0), M), _TINY)
     t = np.empty(X.shape[0])
     t[1:-1] = np.concatenate([[0.0], np.cumsum(dt[1:-1])])
     t[0], t[-1] = -np.inf, np.inf
@@ -162,7 +161,7 @@ def geometric(system, x0, x1, *, n, guesses, waypoints, n_random, amplitude, see
         X, history = _minimise(system, guess, rounds=60, tol=tol)
         S = spline_action(system, X)
         t, P = _timed(system, X)
-        F = _eval.drift(system, X, 0.0)
+        F = system.f(X, 0.0)
         H = np.einsum("ki,ij,kj->k", P, system.D, P) + np.einsum("ki,ki->k", P, F)
         values = {"H": H}
         conserved = {"H": True}

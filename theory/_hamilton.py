@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 from scipy.integrate import solve_ivp
 
-from . import _eval
 from ._checks import as_point
 
 
@@ -23,9 +22,9 @@ def hamilton_rhs(system, t, Y: np.ndarray) -> np.ndarray:
     X = np.ascontiguousarray(Y[:d].T)
     P = Y[d : 2 * d].T
     ts = np.broadcast_to(np.asarray(t, dtype=float), (X.shape[0],))
-    f = _eval.drift(system, X, ts)
-    J = _eval.jacobian(system, X, ts)
-    sched = _eval.schedule(system, ts)[:, None]
+    f = system.f(X, ts)
+    J = system.jacobian(X, ts)
+    sched = system.diffusion_scale(ts)[:, None]
     DP = sched * (P @ system.D)
     out = np.empty_like(Y, dtype=float)
     out[:d] = (f + 2.0 * DP).T

@@ -21,7 +21,6 @@ import pandas as pd
 from scipy.integrate import solve_bvp
 from scipy.optimize import minimize
 
-from . import _eval
 from ._action import discrete_action, momentum
 from ._checks import as_point, as_times
 from ._guesses import initial_paths
@@ -114,7 +113,7 @@ def adapt(system, X, t, eta: float = 0.05, rounds: int = 12):
     """Split the segments across which the drift jumps (|f(x_{k+1}) - f(x_k)| above
     ``eta`` times the largest |f| on the path) and re-minimise, until none is left."""
     for _ in range(rounds):
-        F = _eval.drift(system, X, t)
+        F = system.f(X, t)
         norm = np.sqrt(np.einsum("ki,ij,kj->k", F, system.D_inv, F))
         jump = np.diff(F, axis=0)
         jump = np.sqrt(np.einsum("ki,ij,kj->k", jump, system.D_inv, jump))

@@ -15,8 +15,6 @@ import pandas as pd
 
 from simulate import Generator
 
-from . import _eval
-
 
 @dataclass(frozen=True)
 class Symmetries:
@@ -80,8 +78,8 @@ class Symmetries:
 def _conditions(system, X: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Rows of the linear conditions on theta = (vec A (row-major), b)."""
     d = system.dim
-    F = _eval.drift(system, X, t)
-    J = _eval.jacobian(system, X, t)
+    F = system.f(X, t)
+    J = system.jacobian(X, t)
     rows = []
     for k in range(X.shape[0]):
         # component r: sum_j J_rj (sum_l A_jl x_l + b_j) - sum_l A_rl f_l

@@ -97,25 +97,13 @@ def guided_system(system: System, control: np.ndarray, t0: float, dt: float) -> 
     )
 
 
-def drift_at(system, x, t) -> np.ndarray:
-    """f(x_k, t_k) for points (..., m, d) at times t (m,), one call per time.
-
-    (``System.f`` with an array of times hands numba a read-only view and fails; see the
-    report of issue 5.)"""
-    x = np.asarray(x, dtype=float)
-    out = np.empty_like(x)
-    for k, tk in enumerate(np.asarray(t, dtype=float)):
-        out[..., k, :] = system.f(np.ascontiguousarray(x[..., k, :]), float(tk))
-    return out
-
-
 def log_likelihood_ratio(system, paths, t, control, eps) -> np.ndarray:
     """log dP/dQ of Euler–Maruyama paths (n, m, d) simulated with the added control
     u_k (m - 1, d): sum_k [|r_k - u_k dt|^2 - |r_k|^2]_{Sigma_k^{-1}} / 2 with
     r_k = x_{k+1} - x_k - f(x_k, t_k) dt and Sigma_k = 2 eps d(t_k) D dt."""
     n, m, d = paths.shape
     dt = np.diff(t)
-    f = drift_at(system, paths[:, :-1], t[:-1])
+    f = system.f(paths[:, :-1], t[:-1])
     r = np.diff(paths, axis=1) - f * dt[None, :, None]
     rq = r - control[None] * dt[None, :, None]
     Dinv = system.D_inv
@@ -219,7 +207,7 @@ class Endpoint:
             gt = np.asarray(g.t, float) if hasattr(g, "t") else np.linspace(t0, t0 + T, len(gp))
             tg = t0 + dt * np.arange(n_steps + 1)
             phi = np.column_stack([np.interp(tg, gt, gp[:, j]) for j in range(system.dim)])
-            control = np.diff(phi, axis=0) / dt - drift_at(system, phi[:-1], tg[:-1])
+            control = np.diff(phi, axis=0) / dt - system.f(phi[:-1], tg[:-1])
             control = np.ascontiguousarray(control)
             run_system = guided_system(system, control, t0, dt)
         res = ensemble(

@@ -100,7 +100,9 @@ def test_reverse_diffusion_ring_angular_momentum():
     grid = t1 - np.logspace(1.5, -0.4, 50)
     L = {}
     for end in ["ring_pi/4", "ring_0", "ring_-pi/4", "ring_-pi/2", "ring_pi/2"]:
-        r = instanton(s, "start", end, t=grid, waypoints=[[[-6.0, 0.0]], [[6.0, 0.0]]])
+        # Off-axis starts matter only where the straight path is a symmetric critical point.
+        detours = [[[-6.0, 0.0]], [[6.0, 0.0]]] if end == "ring_-pi/2" else None
+        r = instanton(s, "start", end, t=grid, waypoints=detours)
         assert r.success, r.message
         assert r.charges.relative_drift["L"] <= 1e-5 or r.charges.drift["L"] <= 1e-8
         L[end] = abs(r.charges.mean("L"))
