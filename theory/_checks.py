@@ -42,3 +42,23 @@ def as_point(system, x, what: str) -> np.ndarray:
     if arr.shape != (system.dim,) or not np.all(np.isfinite(arr)):
         raise ValueError(f"`{what}` must be a finite point of shape ({system.dim},), got {x!r}")
     return arr
+
+
+def search_box(system, bounds) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) corners of the box to search: ``bounds`` when given, else the
+    system's named points padded by half their spread (at least 1) and covering [-2, 2]."""
+    d = system.dim
+    if bounds is None:
+        pts = [np.asarray(v) for v in system.states.values() if isinstance(v, np.ndarray)]
+        if not pts:
+            return -2.0 * np.ones(d), 2.0 * np.ones(d)
+        lo, hi = np.min(pts, axis=0), np.max(pts, axis=0)
+        pad = np.maximum(0.5 * (hi - lo), 1.0)
+        return np.minimum(lo - pad, -2.0), np.maximum(hi + pad, 2.0)
+    if len(bounds) != 2:
+        raise ValueError(f"`bounds` must be (lower, upper), got {bounds!r}")
+    lo = np.broadcast_to(np.asarray(bounds[0], dtype=float), (d,))
+    hi = np.broadcast_to(np.asarray(bounds[1], dtype=float), (d,))
+    if not np.all(hi > lo):
+        raise ValueError(f"`bounds` must have upper > lower, got {bounds!r}")
+    return lo, hi

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import root
 
-from ._checks import as_point
+from ._checks import as_point, search_box
 
 
 @dataclass(frozen=True)
@@ -104,21 +104,7 @@ def fixed_points(
     FixedPoints
     """
     d = system.dim
-    if bounds is None:
-        pts = [np.asarray(v) for v in system.states.values() if isinstance(v, np.ndarray)]
-        if pts:
-            lo, hi = np.min(pts, axis=0), np.max(pts, axis=0)
-            pad = np.maximum(0.5 * (hi - lo), 1.0)
-            lo, hi = np.minimum(lo - pad, -2.0), np.maximum(hi + pad, 2.0)
-        else:
-            lo, hi = -2.0 * np.ones(d), 2.0 * np.ones(d)
-    else:
-        if len(bounds) != 2:
-            raise ValueError(f"`bounds` must be (lower, upper), got {bounds!r}")
-        lo = np.broadcast_to(np.asarray(bounds[0], dtype=float), (d,))
-        hi = np.broadcast_to(np.asarray(bounds[1], dtype=float), (d,))
-        if not np.all(hi > lo):
-            raise ValueError(f"`bounds` must have upper > lower, got {bounds!r}")
+    lo, hi = search_box(system, bounds)
     if int(n_grid) < 1:
         raise ValueError(f"`n_grid` must be >= 1, got {n_grid!r}")
     n_grid = min(int(n_grid), max(1, int(round(4000 ** (1 / d)))))

@@ -15,6 +15,8 @@ import pandas as pd
 
 from simulate import Generator
 
+from ._checks import search_box
+
 
 @dataclass(frozen=True)
 class Symmetries:
@@ -167,19 +169,7 @@ def find_symmetries(
     d = system.dim
     if int(n_points) < 1:
         raise ValueError(f"`n_points` must be >= 1, got {n_points!r}")
-    if bounds is None:
-        pts = [np.asarray(v) for v in system.states.values() if isinstance(v, np.ndarray)]
-        if pts:
-            lo, hi = np.min(pts, axis=0), np.max(pts, axis=0)
-            pad = np.maximum(0.5 * (hi - lo), 1.0)
-            lo, hi = np.minimum(lo - pad, -2.0), np.maximum(hi + pad, 2.0)
-        else:
-            lo, hi = -2.0 * np.ones(d), 2.0 * np.ones(d)
-    else:
-        if len(bounds) != 2:
-            raise ValueError(f"`bounds` must be (lower, upper), got {bounds!r}")
-        lo = np.broadcast_to(np.asarray(bounds[0], dtype=float), (d,))
-        hi = np.broadcast_to(np.asarray(bounds[1], dtype=float), (d,))
+    lo, hi = search_box(system, bounds)
     if times is None:
         if system.autonomous:
             times = [0.0]
