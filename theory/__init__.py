@@ -1,0 +1,31 @@
+"""Theory layer: action, momentum, quasi-energy, fixed points, instantons, Noether charges
+and symmetry discovery.
+
+Convention (DESIGN.md §2): dX = f(X, t) dt + sqrt(2 eps D(t)) dW, D(t) = d(t) D;
+S_T = 1/4 ∫ (xdot - f)^T D^{-1} (xdot - f) dt, p = 1/2 D^{-1} (xdot - f),
+H = p^T D p + p^T f, xdot = f + 2 D p, pdot = -(∇f)^T p.
+"""
+
+from ._action import action, hamiltonian, momentum
+from ._fixed_points import FixedPoint, FixedPoints, fixed_points
+from ._hamilton import HamiltonFlow, hamilton_flow
+from ._instanton import Instanton, instanton
+from ._noether import Charges, charges
+from ._symmetries import Symmetries, find_symmetries
+
+__all__ = [
+    "action",
+    "momentum",
+    "hamiltonian",
+    "fixed_points",
+    "FixedPoint",
+    "FixedPoints",
+    "instanton",
+    "Instanton",
+    "charges",
+    "Charges",
+    "find_symmetries",
+    "Symmetries",
+    "hamilton_flow",
+    "HamiltonFlow",
+]

@@ -1,0 +1,88 @@
+"""One Euler–Maruyama step and one set-contact test, shared by the conditioned samplers.
+
+These are the engine's formulas (:mod:`simulate._euler_maruyama`) written as small
+``@njit`` helpers so that the reactive-trajectory and splitting kernels step paths the
+same way, and can *replay* a stretch of a path bit for bit from a snapshot of its
+random stream:
+
+    X_{n+1} = X_n + f(X_n, t_n) dt + sqrt(2 eps d(t_n) dt) L Z_n,     L L^T = D.
+
+A snapshot is the stream state before the latest refill of the normal buffer (``pre``),
+the state now, and the buffer position; :func:`restore` rebuilds the buffer from them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+
+from ._config import JIT
+from ._random import WORDS_PER_REFILL, aux_uniform, fill_normals
+from ._sets import signed_distance
+
+
+@nb.njit(**JIT)
+def em_step(
+    drift, schedule, has_schedule, params, chol, eps, dt, x, t, fx, x_new, state, pre, lanes, z, pos
+):
+    """Write X_{n+1} into ``x_new``; return (new buffer position, d(t_n))."""
+    d = x.shape[0]
+    drift(x, t, params, fx)
+    scale = 1.0
+    if has_schedule:
+        scale = schedule(t, params)
+    amp = math.sqrt(2.0 * eps * scale * dt)
+    if pos + d > WORDS_PER_REFILL:
+        for j in range(state.shape[0]):
+            pre[j] = state[j]
+        fill_normals(state, lanes, z)
+        pos = 0
+    for j in range(d):
+        noise = 0.0
+        for m in range(j + 1):
+            noise += chol[j, m] * z[pos + m]
+        x_new[j] = x[j] + fx[j] * dt + amp * noise
+    return pos + d, scale
+
+
+@nb.njit(**JIT)
+def restore(state, pre, snap_state, snap_pre, lanes, z):
+    """Point ``state`` (and its normal buffer ``z``) back at a snapshot."""
+    for j in range(state.shape[0]):
+        state[j] = snap_pre[j]
+    fill_normals(state, lanes, z)
+    for j in range(state.shape[0]):
+        state[j] = snap_state[j]
+        pre[j] = snap_pre[j]
+
+
+@nb.njit(**JIT)
+def contact(kinds, data, x, x_new, bridge, noise_var, chol, state, normal):
+    """Whether the step x -> x_new touches the set (a union of primitives).
+
+    Returns -1.0 when it does not, else the fraction of the step at which it does:
+    0 when ``x`` is already inside, ``a / (a + |b|)`` (a, b the signed distances of x and
+    x_new to the boundary, linear interpolation) when ``x_new`` is inside or the
+    Brownian bridge crosses (probability exp(-2 a b / (2 noise_var nu^T D nu)) with
+    ``noise_var = eps d(t) dt``, drawn from the auxiliary stream, as in the engine).
+    """
+    d = x.shape[0]
+    for k in range(kinds.shape[0]):
+        a = signed_distance(kinds[k], data[k], x, normal)
+        if a <= 0.0:
+            return 0.0
+        b = signed_distance(kinds[k], data[k], x_new, normal)
+        crossed = b <= 0.0
+        if not crossed and bridge:
+            var = 0.0
+            for j in range(d):
+                proj = 0.0
+                for m in range(j, d):
+                    proj += chol[m, j] * normal[m]
+                var += proj * proj
+            expo = 2.0 * a * b / (2.0 * noise_var * var)
+            crossed = expo < 700.0 and aux_uniform(state) < math.exp(-expo)
+        if crossed:
+            return a / (a + abs(b)) if a + abs(b) > 0.0 else 1.0
+    return -1.0

@@ -1,0 +1,743 @@
+"""Reactive trajectories: the pieces of paths from their last exit from A to their first
+entry into B.
+
+Each of ``n`` independent paths (path i draws from the Philox stream keyed by
+(seed, i), as in :func:`~simulate.ensemble`) runs from ``x0`` until its first *reactive*
+entry into B, i.e. one preceded by a visit to A (entries into B before any visit to A do
+not count), or until ``t_max``. Memory stays bounded by the reactive parts, in two passes:
+
+1. the paths run storing nothing but, at every exit from A, a snapshot of the stream
+   (two 7-word states and a buffer position) and the two points of the exit step;
+2. the reactive segments alone are *replayed* from their snapshots, bit for bit, into
+   one flat array sized exactly (checked against ``memory_budget`` first).
+
+A visit to A is a grid point inside A or, with ``bridge=True`` (default), a Brownian
+bridge crossing into A between two grid points (the engine's test); entries into B
+likewise. Times are interpolated within the step: the exit from A at
+``t_n + dt |a| / (|a| + b)`` (a <= 0 < b the signed distances of the two grid points to
+A's boundary; the middle of the step after a bridge crossing), the entry into B as in the
+engine. A segment stores the last point before the exit, the points outside A and the
+first point inside (or just after crossing into) B; its duration is t_entry - t_exit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import joblib
+import numba as nb
+import numpy as np
+import pandas as pd
+from numba import prange, types
+from tqdm.auto import tqdm
+
+from ._config import JIT, DriftType, ScheduleType
+from ._euler_maruyama import MemoryBudgetError, check_eps, check_seed, numba_threads
+from ._random import STREAM_SIZE, WORDS_PER_REFILL, init_stream
+from ._sets import Ball, Box, Shell, StopSet, encode_sets, signed_distance
+from ._stepping import contact, em_step, restore
+from ._system import System, as_points
+
+TIMEOUT, REACTIVE, NONFINITE = 0, 1, 2
+STATUS_NAMES = {TIMEOUT: "no transition by t_max", REACTIVE: "reactive", NONFINITE: "non-finite"}
+
+
+# --------------------------------------------------------------------------------------
+# results
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    """A (weighted) ensemble of reactive trajectories, from :func:`transitions` or
+    :func:`~simulate.ams`.
+
+    Segment ``s`` is ``x[offsets[s]:offsets[s+1]]`` at times ``t[offsets[s]:offsets[s+1]]``
+    (grid times), running from the last point before its exit from A to its first point
+    in B; its exit and entry times are interpolated within the step.
+
+    Attributes
+    ----------
+    x, t, offsets
+        The segments, flat: points (N, d), times (N,), boundaries (n_segments + 1,).
+    t_exit, t_entry, duration
+        Per segment; duration = t_entry - t_exit.
+    weights
+        Per segment, for averages ``sum(w phi) / sum(w)``: all ones for
+        :func:`transitions`; for :func:`~simulate.ams`, the splitting weights, which also
+        sum to the probability estimate.
+    source
+        Per segment, the index of the path (transitions) or run (ams) it came from.
+    attempts, successes
+        Paths (or replicas ever simulated) and reactive segments among them.
+    path_steps, sim_time, wall_time
+        Euler–Maruyama steps taken in all, the simulated time they cover, seconds spent.
+    n_nonfinite, n_timeout
+        Paths stopped for a non-finite state, and paths that ran out of time.
+    """
+
+    method: str
+    system: str
+    eps: float
+    dt: float
+    seed: int
+    x: np.ndarray
+    t: np.ndarray
+    offsets: np.ndarray
+    t_exit: np.ndarray
+    t_entry: np.ndarray
+    weights: np.ndarray
+    source: np.ndarray
+    attempts: int
+    successes: int
+    path_steps: int
+    sim_time: float
+    wall_time: float
+    n_nonfinite: int = 0
+    n_timeout: int = 0
+    bridge: bool = True
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_segments(self) -> int:
+        return int(self.offsets.size - 1)
+
+    @property
+    def duration(self) -> np.ndarray:
+        return self.t_entry - self.t_exit
+
+    def segment(self, s: int) -> tuple[np.ndarray, np.ndarray]:
+        """(times, points) of segment ``s``."""
+        if not 0 <= s < self.n_segments:
+            raise ValueError(f"`s` must be in [0, {self.n_segments}), got {s}")
+        sl = slice(self.offsets[s], self.offsets[s + 1])
+        return self.t[sl], self.x[sl]
+
+    def mean_duration(self) -> tuple[float, float]:
+        """Weighted mean reactive duration and its standard error.
+
+        Equal weights: the sample mean and s / sqrt(n). Unequal weights (AMS): the ratio
+        estimator with the standard error from the spread across ``source`` groups
+        (independent runs), sqrt(sum_g W_g^2 (m_g - m)^2 / (G (G - 1) Wbar^2)).
+        """
+        d = self.duration
+        w = self.weights
+        if d.size == 0:
+            return math.nan, math.nan
+        m = float(np.sum(w * d) / np.sum(w))
+        if np.all(w == w[0]):
+            se = float(np.std(d, ddof=1) / math.sqrt(d.size)) if d.size > 1 else math.nan
+            return m, se
+        groups = np.unique(self.source)
+        W = np.array([w[self.source == g].sum() for g in groups])
+        S = np.array([(w * d)[self.source == g].sum() for g in groups])
+        G = groups.size
+        if G < 2:
+            return m, math.nan
+        resid = S - m * W
+        se = math.sqrt(np.sum(resid**2) / (G * (G - 1))) / W.mean()
+        return m, float(se)
+
+    def to_frame(self, kind: str = "segments") -> pd.DataFrame:
+        """``"segments"``: one row per segment (source, exit and entry times, duration,
+        weight); ``"points"``: one row per stored point (segment, t, x0..x{d-1},
+        weight); ``"summary"``: one row of counters."""
+        if kind == "segments":
+            return pd.DataFrame(
+                {
+                    "segment": np.arange(self.n_segments),
+                    "source": self.source,
+                    "t_exit": self.t_exit,
+                    "t_entry": self.t_entry,
+                    "duration": self.duration,
+                    "weight": self.weights,
+                    "n_points": np.diff(self.offsets),
+                }
+            )
+        if kind == "points":
+            seg = np.repeat(np.arange(self.n_segments), np.diff(self.offsets))
+            return pd.DataFrame(
+                {"segment": seg, "t": self.t}
+                | {f"x{j}": self.x[:, j] for j in range(self.x.shape[1])}
+                | {"weight": self.weights[seg]}
+            )
+        if kind == "summary":
+            m, se = self.mean_duration()
+            return pd.DataFrame(
+                {
+                    "method": [self.method],
+                    "system": [self.system],
+                    "eps": [self.eps],
+                    "dt": [self.dt],
+                    "attempts": [self.attempts],
+                    "successes": [self.successes],
+                    "mean_duration": [m],
+                    "mean_duration_se": [se],
+                    "path_steps": [self.path_steps],
+                    "sim_time": [self.sim_time],
+                    "wall_time": [self.wall_time],
+                    "n_nonfinite": [self.n_nonfinite],
+                    "n_timeout": [self.n_timeout],
+                }
+            )
+        raise ValueError(f"`kind` must be 'segments', 'points' or 'summary', got {kind!r}")
+
+
+# --------------------------------------------------------------------------------------
+# kernels
+
+
+@nb.njit(**JIT)
+def set_distance(kinds, data, x, normal):
+    """Signed distance to a union of primitives: the smallest of theirs."""
+    best = math.inf
+    for k in range(kinds.shape[0]):
+        best = min(best, signed_distance(kinds[k], data[k], x, normal))
+    return best
+
+
+_f8v = types.float64[::1]
+_f8m = types.float64[:, ::1]
+_i8v = types.int64[::1]
+_u8m = types.uint64[:, ::1]
+
+_PASS1_SIGNATURE = types.void(
+    DriftType,
+    ScheduleType,
+    types.boolean,  # has_schedule
+    _f8v,  # params
+    _f8m,  # x0 (1 or n rows)
+    _f8m,  # chol
+    types.float64,  # eps
+    types.float64,  # t0
+    types.float64,  # dt
+    types.int64,  # max_steps
+    types.uint64,  # seed
+    types.int64,  # first_path
+    _i8v,  # A kinds
+    _f8m,  # A data
+    _i8v,  # B kinds
+    _f8m,  # B data
+    types.boolean,  # bridge
+    _i8v,  # status
+    _i8v,  # n_steps
+    _i8v,  # exit_step
+    _i8v,  # entry_step
+    _f8v,  # t_exit
+    _f8v,  # t_entry
+    _f8m,  # x_prev (point before the exit)
+    _f8m,  # x_start (first point after the exit)
+    _f8m,  # x_end (first point in B)
+    _u8m,  # snapshot: state after the exit step
+    _u8m,  # snapshot: state before the latest refill
+    _i8v,  # snapshot: buffer position
+)
+
+
+@nb.njit(_PASS1_SIGNATURE, parallel=True, **JIT)
+def _reactive_pass(
+    drift,
+    schedule,
+    has_schedule,
+    params,
+    x0,
+    chol,
+    eps,
+    t0,
+    dt,
+    max_steps,
+    seed,
+    first_path,
+    a_kinds,
+    a_data,
+    b_kinds,
+    b_data,
+    bridge,
+    status,
+    n_steps,
+    exit_step,
+    entry_step,
+    t_exit,
+    t_entry,
+    x_prev,
+    x_start,
+    x_end,
+    snap_state,
+    snap_pre,
+    snap_pos,
+):
+    n_paths = status.shape[0]
+    d = chol.shape[0]
+    for i in prange(n_paths):
+        i = np.int64(i)  # prange may hand out unsigned indices
+        state = np.empty(STREAM_SIZE, dtype=np.uint64)
+        pre = np.empty(STREAM_SIZE, dtype=np.uint64)
+        lanes = np.empty(2 * WORDS_PER_REFILL, dtype=np.uint64)
+        z = np.empty(WORDS_PER_REFILL)
+        init_stream(state, seed, np.uint64(first_path + i))
+        for j in range(STREAM_SIZE):
+            pre[j] = state[j]
+        x = x0[i if x0.shape[0] > 1 else 0].copy()
+        x_new = np.empty(d)
+        fx = np.empty(d)
+        normal = np.empty(d)
+        pos = WORDS_PER_REFILL
+        seg_open = False  # an exit from A with no visit to A since
+        code = TIMEOUT
+        n = 0
+        while n < max_steps:
+            t = t0 + n * dt
+            pos, scale = em_step(
+                drift, schedule, has_schedule, params, chol, eps, dt, x, t, fx, x_new, state,
+                pre, lanes, z, pos,
+            )  # fmt: skip
+            n += 1
+            total = 0.0
+            for j in range(d):
+                total += x_new[j]
+            if not math.isfinite(total):
+                code = NONFINITE
+                break
+            noise_var = eps * scale * dt
+            fb = contact(b_kinds, b_data, x, x_new, bridge, noise_var, chol, state, normal)
+            if fb >= 0.0:
+                if seg_open:
+                    code = REACTIVE
+                    entry_step[i] = n
+                    t_entry[i] = t + fb * dt
+                    for j in range(d):
+                        x_end[i, j] = x_new[j]
+                    break
+            else:
+                fa = contact(a_kinds, a_data, x, x_new, bridge, noise_var, chol, state, normal)
+                if fa >= 0.0:
+                    b = set_distance(a_kinds, a_data, x_new, normal)
+                    if b <= 0.0:
+                        seg_open = False  # (still) inside A
+                    else:  # the step leaves A, or its bridge touched A: a (new) exit
+                        seg_open = True
+                        if fa == 0.0:  # x inside A
+                            a = -set_distance(a_kinds, a_data, x, normal)
+                            t_exit[i] = t + dt * a / (a + b) if a + b > 0.0 else t
+                        else:
+                            t_exit[i] = t + 0.5 * dt
+                        exit_step[i] = n
+                        for j in range(d):
+                            x_prev[i, j] = x[j]
+                            x_start[i, j] = x_new[j]
+                        for j in range(STREAM_SIZE):
+                            snap_state[i, j] = state[j]
+                            snap_pre[i, j] = pre[j]
+                        snap_pos[i] = pos
+            for j in range(d):
+                x[j] = x_new[j]
+        status[i] = code
+        n_steps[i] = n
+
+
+_REPLAY_SIGNATURE = types.void(
+    DriftType,
+    ScheduleType,
+    types.boolean,
+    _f8v,  # params
+    _f8m,  # chol
+    types.float64,  # eps
+    types.float64,  # t0
+    types.float64,  # dt
+    _i8v,  # A kinds
+    _f8m,  # A data
+    _i8v,  # B kinds
+    _f8m,  # B data
+    types.boolean,  # bridge
+    _i8v,  # exit_step (per segment)
+    _i8v,  # entry_step
+    _f8m,  # x_prev
+    _f8m,  # x_start
+    _u8m,  # snap_state
+    _u8m,  # snap_pre
+    _i8v,  # snap_pos
+    types.int64,  # save_every
+    _i8v,  # offsets
+    _f8m,  # out x
+    _f8v,  # out t
+    _f8m,  # replayed end point
+)
+
+
+@nb.njit(_REPLAY_SIGNATURE, parallel=True, **JIT)
+def _replay_segments(
+    drift,
+    schedule,
+    has_schedule,
+    params,
+    chol,
+    eps,
+    t0,
+    dt,
+    a_kinds,
+    a_data,
+    b_kinds,
+    b_data,
+    bridge,
+    exit_step,
+    entry_step,
+    x_prev,
+    x_start,
+    snap_state,
+    snap_pre,
+    snap_pos,
+    save_every,
+    offsets,
+    out_x,
+    out_t,
+    x_end,
+):
+    n_seg = exit_step.shape[0]
+    d = chol.shape[0]
+    for s in prange(n_seg):
+        s = np.int64(s)
+        state = np.empty(STREAM_SIZE, dtype=np.uint64)
+        pre = np.empty(STREAM_SIZE, dtype=np.uint64)
+        lanes = np.empty(2 * WORDS_PER_REFILL, dtype=np.uint64)
+        z = np.empty(WORDS_PER_REFILL)
+        restore(state, pre, snap_state[s], snap_pre[s], lanes, z)
+        pos = snap_pos[s]
+        x = x_start[s].copy()
+        x_new = np.empty(d)
+        fx = np.empty(d)
+        normal = np.empty(d)
+        k = offsets[s]
+        first = exit_step[s]
+        last = entry_step[s]
+        out_t[k] = t0 + (first - 1) * dt
+        for j in range(d):
+            out_x[k, j] = x_prev[s, j]
+        k += 1
+        out_t[k] = t0 + first * dt
+        for j in range(d):
+            out_x[k, j] = x[j]
+        k += 1
+        for n in range(first, last):
+            t = t0 + n * dt
+            pos, scale = em_step(
+                drift, schedule, has_schedule, params, chol, eps, dt, x, t, fx, x_new, state,
+                pre, lanes, z, pos,
+            )  # fmt: skip
+            noise_var = eps * scale * dt
+            # The same random draws as the first pass: B's test, then A's when B was missed.
+            fb = contact(b_kinds, b_data, x, x_new, bridge, noise_var, chol, state, normal)
+            if fb < 0.0:
+                contact(a_kinds, a_data, x, x_new, bridge, noise_var, chol, state, normal)
+            for j in range(d):
+                x[j] = x_new[j]
+            m = n + 1 - first
+            if m % save_every == 0 or n + 1 == last:
+                out_t[k] = t0 + (n + 1) * dt
+                for j in range(d):
+                    out_x[k, j] = x[j]
+                k += 1
+        for j in range(d):
+            x_end[s, j] = x[j]
+
+
+def segment_sizes(exit_step: np.ndarray, entry_step: np.ndarray, save_every: int) -> np.ndarray:
+    """Points stored per segment: the point before the exit, the exit point, every
+    ``save_every``-th point after it and the entry point."""
+    m = entry_step - exit_step
+    return 2 + m // save_every + (m % save_every != 0)
+
+
+# --------------------------------------------------------------------------------------
+# input checks shared with ams
+
+
+def resolve_set(system: System, s, what: str) -> StopSet:
+    if isinstance(s, str):
+        value = system.states.get(s)
+        if not isinstance(value, StopSet):
+            raise ValueError(f"`{what}`: {system.name!r} has no set named {s!r}")
+        s = value
+    if not isinstance(s, StopSet):
+        raise ValueError(f"`{what}` must be a StopSet or a set name, got {s!r}")
+    if s.dim != system.dim:
+        raise ValueError(f"`{what}` lives in R^{s.dim}, the system in R^{system.dim}")
+    return s
+
+
+def _probe_points(s: StopSet) -> list[np.ndarray]:
+    pts = []
+    for p in s.primitives():
+        if isinstance(p, (Ball, Shell)):
+            pts.append(p.center)
+        if isinstance(p, Box):
+            lo = np.where(np.isfinite(p.lower), p.lower, np.where(np.isfinite(p.upper), -1e6, 0.0))
+            hi = np.where(np.isfinite(p.upper), p.upper, np.where(np.isfinite(p.lower), 1e6, 0.0))
+            pts += [lo, hi, np.clip(0.5 * (lo + hi), p.lower, p.upper)]
+    return pts
+
+
+def check_disjoint(A: StopSet, B: StopSet, x0: np.ndarray) -> None:
+    """Refuse sets that visibly overlap: x0, centres or corners of one inside the other."""
+    for point in [*np.atleast_2d(x0), *_probe_points(A), *_probe_points(B)]:
+        if A.contains(point) and B.contains(point):
+            raise ValueError(
+                f"`A` and `B` overlap (both contain {np.round(point, 6).tolist()}); "
+                "reactive trajectories need disjoint sets"
+            )
+
+
+def check_count(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{what}` must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def worker_layout(n_jobs, n_threads):
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
+        raise ValueError(f"`n_jobs` must be a non-zero integer, got {n_jobs!r}")
+    n_workers = joblib.cpu_count() if n_jobs < 0 else int(n_jobs)
+    if n_threads is None and n_workers > 1:
+        n_threads = max(1, (os.cpu_count() or 1) // n_workers)
+    return n_workers, n_threads
+
+
+# --------------------------------------------------------------------------------------
+# driver
+
+
+def _pass1_chunk(system, x0, chol, eps, t0, dt, max_steps, seed, first, count, a, b, bridge, nt):
+    d = system.dim
+    out = {
+        "status": np.empty(count, dtype=np.int64),
+        "n_steps": np.empty(count, dtype=np.int64),
+        "exit_step": np.zeros(count, dtype=np.int64),
+        "entry_step": np.zeros(count, dtype=np.int64),
+        "t_exit": np.full(count, np.nan),
+        "t_entry": np.full(count, np.nan),
+        "x_prev": np.zeros((count, d)),
+        "x_start": np.zeros((count, d)),
+        "x_end": np.zeros((count, d)),
+        "snap_state": np.zeros((count, STREAM_SIZE), dtype=np.uint64),
+        "snap_pre": np.zeros((count, STREAM_SIZE), dtype=np.uint64),
+        "snap_pos": np.zeros(count, dtype=np.int64),
+    }
+    with numba_threads(nt):
+        _reactive_pass(
+            system.drift,
+            system.schedule_function,
+            system.schedule is not None,
+            system.params,
+            x0,
+            chol,
+            eps,
+            t0,
+            dt,
+            max_steps,
+            np.uint64(seed),
+            first,
+            a[0],
+            a[2],
+            b[0],
+            b[2],
+            bridge,
+            *out.values(),
+        )
+    return out
+
+
+def replay(system, chol, eps, t0, dt, a, b, bridge, rows: dict, save_every: int, budget: float):
+    """Replay the reactive segments described by ``rows`` (pass-1 arrays, one row per
+    segment) into flat (x, t, offsets); also returns the replayed end points."""
+    d = system.dim
+    sizes = segment_sizes(rows["exit_step"], rows["entry_step"], save_every)
+    offsets = np.zeros(sizes.size + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    need = int(offsets[-1]) * (d + 1) * 8
+    if need > budget:
+        raise MemoryBudgetError(
+            f"the reactive segments need {need / 1024**3:.2f} GiB, over `memory_budget` = "
+            f"{budget / 1024**3:.2f} GiB: store fewer points (a larger `save_every`) or "
+            "ask for fewer paths"
+        )
+    out_x = np.empty((int(offsets[-1]), d))
+    out_t = np.empty(int(offsets[-1]))
+    x_end = np.empty((sizes.size, d))
+    if sizes.size:
+        _replay_segments(
+            system.drift,
+            system.schedule_function,
+            system.schedule is not None,
+            system.params,
+            chol,
+            eps,
+            t0,
+            dt,
+            a[0],
+            a[2],
+            b[0],
+            b[2],
+            bridge,
+            np.ascontiguousarray(rows["exit_step"]),
+            np.ascontiguousarray(rows["entry_step"]),
+            np.ascontiguousarray(rows["x_prev"]),
+            np.ascontiguousarray(rows["x_start"]),
+            np.ascontiguousarray(rows["snap_state"]),
+            np.ascontiguousarray(rows["snap_pre"]),
+            np.ascontiguousarray(rows["snap_pos"]),
+            save_every,
+            offsets,
+            out_x,
+            out_t,
+            x_end,
+        )
+    return out_x, out_t, offsets, x_end
+
+
+def transitions(
+    system: System,
+    eps: float,
+    A: StopSet | str,
+    B: StopSet | str,
+    n: int,
+    x0=None,
+    dt: float = 1e-3,
+    t_max: float = 1e4,
+    seed: int = 0,
+    bridge: bool = True,
+    save_every: int = 1,
+    t0: float = 0.0,
+    n_jobs: int = 1,
+    n_threads: int | None = None,
+    chunk_size: int | None = None,
+    memory_budget: float = 2 * 1024**3,
+    progress: bool | None = None,
+) -> TransitionResult:
+    """Reactive trajectories A -> B of dX = f dt + sqrt(2 eps D(t)) dW, one per path.
+
+    Parameters
+    ----------
+    system, eps
+        The system and its noise level (> 0).
+    A, B
+        Disjoint sets (:class:`StopSet` or names of the system's sets).
+    n
+        Number of independent paths; each yields at most one reactive segment (its
+        first), so ``successes <= n``.
+    x0
+        Start of every path (one point), or one per path (n, d); not in B. Starting in
+        (or at the boundary of) A avoids waiting for a first visit to A.
+    dt
+        Time step.
+    t_max
+        A path with no reactive transition by ``t0 + t_max`` stops (``n_timeout``).
+    seed
+        Path i draws from the stream (seed, i): bit-identical for any ``n_jobs``,
+        ``n_threads``, ``chunk_size``; its steps are those of :func:`~simulate.ensemble`
+        path i under the same seed.
+    bridge
+        Count Brownian-bridge crossings between grid points as visits to A and entries
+        into B (default True; removes the O(sqrt(dt)) bias of grid monitoring).
+    save_every
+        Store every k-th point of each segment (its first two and last are always kept).
+    memory_budget
+        Bytes the stored segments may take; a larger request is refused, naming the size.
+
+    Examples
+    --------
+    >>> from simulate import zoo
+    >>> dw = zoo.double_well()
+    >>> res = transitions(dw, 0.2, "A", "B", 20, x0=[-0.9], dt=1e-2, seed=1)
+    >>> res.successes
+    20
+    """
+    start = time.perf_counter()
+    if not isinstance(system, System):
+        raise ValueError(f"`system` must be a System, got {type(system).__name__}")
+    eps = check_eps(eps)
+    seed = check_seed(seed)
+    n = check_count(n, "n")
+    save_every = check_count(save_every, "save_every")
+    A = resolve_set(system, A, "A")
+    B = resolve_set(system, B, "B")
+    d = system.dim
+    if x0 is None:
+        raise ValueError("`x0` is required: a point (d,) or one per path (n, d)")
+    x0 = system.point(x0) if isinstance(x0, str) else as_points(x0, d, "x0")
+    x0 = np.ascontiguousarray(np.atleast_2d(x0))
+    if x0.shape[0] not in (1, n):
+        raise ValueError(f"`x0` has {x0.shape[0]} rows; give 1 or n = {n}")
+    check_disjoint(A, B, x0)
+    if np.any(B.contains(x0)):
+        raise ValueError(f"`x0` must lie outside `B`, got {x0.tolist()}")
+    if not (np.isfinite(dt) and dt > 0):
+        raise ValueError(f"`dt` must be positive and finite, got {dt}")
+    if not (np.isfinite(t_max) and t_max > 0):
+        raise ValueError(f"`t_max` must be positive and finite, got {t_max}")
+    if not np.isfinite(t0):
+        raise ValueError(f"`t0` must be finite, got {t0}")
+    max_steps = max(1, math.ceil(t_max / dt - 1e-9))
+    n_workers, n_threads = worker_layout(n_jobs, n_threads)
+    if chunk_size is None:
+        chunk_size = max(1, -(-n // (2 * n_workers)))
+    chunk_size = check_count(chunk_size, "chunk_size")
+    a_enc = encode_sets([A], d)
+    b_enc = encode_sets([B], d)
+    chol = np.ascontiguousarray(system.cholesky)
+    starts = list(range(0, n, chunk_size))
+
+    def task(first):
+        count = min(chunk_size, n - first)
+        xs = x0 if x0.shape[0] == 1 else x0[first : first + count]
+        return _pass1_chunk(
+            system, xs, chol, eps, t0, dt, max_steps, seed, first, count, a_enc, b_enc,
+            bool(bridge), n_threads,
+        )  # fmt: skip
+
+    show = progress if progress is not None else len(starts) > 1
+    bar = tqdm(total=n, desc=f"{system.name} transitions", unit="path", disable=not show, delay=2)
+    if n_workers == 1:
+        pieces = (task(first) for first in starts)
+    else:
+        pieces = joblib.Parallel(n_jobs=n_workers, return_as="generator")(
+            joblib.delayed(task)(first) for first in starts
+        )
+    parts = []
+    for piece in pieces:
+        parts.append(piece)
+        bar.update(piece["status"].size)
+    bar.close()
+    rows = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    ok = np.flatnonzero(rows["status"] == REACTIVE)
+    sel = {key: value[ok] for key, value in rows.items()}
+    with numba_threads(n_threads if n_workers == 1 else None):
+        out_x, out_t, offsets, x_end = replay(
+            system, chol, eps, t0, dt, a_enc, b_enc, bool(bridge), sel, save_every, memory_budget
+        )
+    if not np.array_equal(x_end, sel["x_end"]):  # cannot happen unless the kernels diverge
+        raise RuntimeError("replayed reactive segments differ from the first pass")
+    steps = int(rows["n_steps"].sum())
+    return TransitionResult(
+        method="transitions",
+        system=system.name,
+        eps=eps,
+        dt=float(dt),
+        seed=seed,
+        x=out_x,
+        t=out_t,
+        offsets=offsets,
+        t_exit=sel["t_exit"],
+        t_entry=sel["t_entry"],
+        weights=np.ones(ok.size),
+        source=ok.astype(np.int64),
+        attempts=n,
+        successes=int(ok.size),
+        path_steps=steps,
+        sim_time=steps * float(dt),
+        wall_time=time.perf_counter() - start,
+        n_nonfinite=int(np.count_nonzero(rows["status"] == NONFINITE)),
+        n_timeout=int(np.count_nonzero(rows["status"] == TIMEOUT)),
+        bridge=bool(bridge),
+        meta={"t0": t0, "t_max": t_max, "save_every": save_every},
+    )

@@ -1,0 +1,85 @@
+"""Pin the DESIGN.md conventions of the action, momentum and quasi-energy to closed forms."""
+
+import numpy as np
+import pytest
+
+from simulate import zoo
+from theory import action, charges, hamilton_flow, hamiltonian, momentum
+
+X0 = np.array([-2.0, 2.0])
+X1 = np.array([2.0, 2.0])
+
+
+def closed_form(t, T):
+    """Monostable f = -x instanton: x(t) = (x_T - x_0 e^{-T}) sinh t / sinh T + x_0 e^{-t}."""
+    return np.outer(np.sinh(t) / np.sinh(T), X1 - X0 * np.exp(-T)) + np.outer(np.exp(-t), X0)
+
+
+def test_drift_diffusion_paper_path():
+    s = zoo.get("drift_diffusion")
+    t = np.linspace(0.0, 1.0, 41)
+    x = 0.5 - 1.5 * t
+    assert action(s, x, t) == pytest.approx(1.6**2 / 2, rel=1e-12)  # p^T D p T, D = 1/2
+    np.testing.assert_allclose(momentum(s, x, t), -1.6, rtol=1e-12)
+    np.testing.assert_allclose(momentum(s, x, t, at="midpoints"), -1.6, rtol=1e-12)
+
+
+def test_monostable_closed_form_values():
+    s = zoo.get("monostable")
+    t = np.linspace(0.0, 1.0, 4001)
+    X = closed_form(t, 1.0)
+    assert action(s, X, t) == pytest.approx(5.2521411, rel=1e-6)
+    c = charges(s, X, t)
+    assert c.mean("H") == pytest.approx(2.8962466, rel=1e-6)
+    assert c.mean("L") == pytest.approx(-3.4036725, rel=1e-6)
+    frame = c.to_frame()
+    assert set(frame["charge"]) == {"H", "L"}
+    assert len(frame) == 2 * t.size
+
+
+def test_nonuniform_grid_and_time_dependent_D():
+    # For f = 0 and D(t) = d(t), the action of x = t is 1/4 ∫ 1/d(t) dt.
+    s = zoo.get("reverse_diffusion_ring")
+    t1 = s.params[2]
+    tau = np.sort(t1 - np.logspace(1.5, -0.4, 400))
+    d = s.diffusion_scale(tau)
+    assert np.allclose(d, t1 - tau)
+    p = momentum(s, np.column_stack([tau, tau]), tau)
+    assert p.shape == (400, 2)
+
+
+def test_hamiltonian_formula():
+    s = zoo.get("monostable")
+    x, p = np.array([1.0, 2.0]), np.array([0.5, -0.25])
+    assert hamiltonian(s, x, p) == pytest.approx(p @ p + p @ (-x))
+    H = hamiltonian(s, np.array([x, x]), np.array([p, p]))
+    assert H.shape == (2,)
+
+
+def test_hamilton_flow_retraces_closed_form():
+    s = zoo.get("monostable")
+    t = np.linspace(0.0, 1.0, 2001)
+    X = closed_form(t, 1.0)
+    P = momentum(s, X, t)
+    flow = hamilton_flow(s, X[1000], P[1000], (0.5, 1.0), t_eval=t[1000:])
+    assert flow.success
+    np.testing.assert_allclose(flow.x, X[1000:], atol=1e-6)
+    back = hamilton_flow(s, X[1000], P[1000], (0.5, 0.0), t_eval=t[1000::-1])
+    np.testing.assert_allclose(back.x, X[1000::-1], atol=1e-6)
+    assert "action" in flow.to_frame()
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(path=np.zeros((5, 3))), "path"),
+        (dict(t=np.zeros(5)), "t"),
+        (dict(path=np.full((5, 2), np.nan)), "path"),
+    ],
+)
+def test_errors_name_the_argument(bad, match):
+    s = zoo.get("monostable")
+    kw = dict(path=np.zeros((5, 2)), t=np.linspace(0, 1, 5))
+    kw.update(bad)
+    with pytest.raises(ValueError, match=f"`{match}`"):
+        action(s, kw["path"], kw["t"])

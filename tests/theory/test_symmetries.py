@@ -1,0 +1,67 @@
+"""find_symmetries finds exactly the continuous symmetries of the zoo's systems."""
+
+import numpy as np
+import pytest
+
+from simulate import zoo
+from theory import find_symmetries, fixed_points
+
+
+@pytest.mark.parametrize("name", ["monostable", "rotating_ring", "reverse_diffusion_ring"])
+def test_rotation(name):
+    sym = find_symmetries(zoo.get(name))
+    assert len(sym) == 1
+    assert sym.kinds == ("rotation",)
+    assert sym.status == ("exact",)
+    assert sym.residuals[0] < 1e-10
+    # Oriented like simulate.rotation: the charge is L = x p_y - y p_x.
+    np.testing.assert_allclose(sym.generators[0].A, [[0.0, -1.0], [1.0, 0.0]], atol=1e-12)
+
+
+def test_drift_diffusion_one_translation_reported_approximate():
+    sym = find_symmetries(zoo.get("drift_diffusion"))
+    assert len(sym) == 1
+    assert sym.kinds == ("translation",)
+    assert sym.status == ("approximate",)
+    assert "bounds" in sym.notes[0]
+
+
+def test_isotropic_ou_so3():
+    sym = find_symmetries(zoo.get("ornstein_uhlenbeck", dim=3))
+    assert len(sym) == 3
+    assert set(sym.kinds) == {"rotation"}
+    for g in sym.generators:
+        np.testing.assert_allclose(g.A, -g.A.T, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name, kw",
+    [
+        ("maier_stein", {}),
+        ("maier_stein", {"alpha": 5.0}),
+        ("decision_memory", {}),
+        ("double_well", {}),
+    ],
+)
+def test_no_continuous_symmetry(name, kw):
+    sym = find_symmetries(zoo.get(name, **kw))
+    assert len(sym) == 0
+    assert "name" in sym.to_frame().columns or len(sym.to_frame()) == 0
+
+
+def test_fixed_points_classified():
+    fp = fixed_points(zoo.get("maier_stein"))
+    kinds = sorted((p.kind, p.index) for p in fp)
+    assert kinds == [("saddle", 1), ("stable", 0), ("stable", 0)]
+    saddle = fp.of_kind("saddle")[0]
+    np.testing.assert_allclose(saddle.x, [0.0, 0.0], atol=1e-10)
+    dw = fixed_points(zoo.get("double_well"))
+    assert sorted(p.kind for p in dw) == ["stable", "stable", "unstable"]
+    assert len(fixed_points(zoo.get("decision_memory")).of_kind("stable")) == 4
+    assert len(fixed_points(zoo.get("drift_diffusion"))) == 0
+    assert {"kind", "index", "eig0"} <= set(fp.to_frame().columns)
+
+
+def test_fixed_points_bad_bounds():
+    with pytest.raises(ValueError, match="`bounds`"):
+        fixed_points(zoo.get("monostable"), bounds=([1, 1], [0, 0]))

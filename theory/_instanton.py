@@ -1,0 +1,423 @@
+"""Finite-time instantons: minimum action method (MAM) polished by the Hamiltonian BVP.
+
+1. MAM: the midpoint-rule action (see :mod:`theory._action`) on a time grid (uniform or
+   the user's, e.g. log-spaced) is minimised over the interior nodes by L-BFGS-B with its
+   analytic gradient, from several initial paths; each minimiser is refined once on the
+   grid with every segment halved.
+2. Polish: the minimiser seeds :func:`scipy.integrate.solve_bvp` on Hamilton's equations
+   xdot = f + 2 D(t) p, pdot = -Df^T p, sdot = p^T D(t) p with x(t0) = x_start,
+   x(t0 + T) = x_end, s(t0) = 0. Collocation with an adaptive mesh resolves steep drifts
+   and conserves the charges to the BVP tolerance; s(t0 + T) is the action.
+3. Distinct minima are merged (same action and path) and sorted by action.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+from scipy.integrate import solve_bvp
+from scipy.optimize import minimize
+
+from . import _eval
+from ._action import discrete_action, momentum
+from ._checks import as_point, as_times
+from ._guesses import initial_paths
+from ._hamilton import hamilton_rhs
+from ._noether import Charges, charges
+
+
+@dataclass(frozen=True)
+class Instanton:
+    """A most likely path (a local minimum of the action) and its charges.
+
+    Attributes
+    ----------
+    path : numpy.ndarray
+        Points (m, d).
+    t : numpy.ndarray or None
+        Times (m,) (for T = None: a truncated time window over the interior of the path).
+    p : numpy.ndarray
+        Conjugate momenta p = 1/2 D^{-1} (xdot - f) at the points (m, d).
+    action : float
+        S = 1/4 ∫ (xdot - f)^T D^{-1} (xdot - f) dt (T = None: the geometric action).
+    T : float or None
+        Duration; None for the infinite-time instanton.
+    charges : Charges
+        H and the generators' charges along the path, with their drifts.
+    s : numpy.ndarray or None
+        Normalised arc length in [0, 1] (T = None).
+    success, message
+        Whether the solver converged, and how.
+    diagnostics : dict
+        Convergence record (actions per refinement, BVP residuals, iterations, ...).
+    minima : tuple of Instanton
+        Every distinct local minimum found, sorted by action (the first is this one).
+    label : str
+        Which initial path led here.
+    """
+
+    path: np.ndarray
+    t: np.ndarray | None
+    p: np.ndarray
+    action: float
+    T: float | None
+    charges: Charges | None
+    s: np.ndarray | None = None
+    success: bool = True
+    message: str = ""
+    diagnostics: dict = field(default_factory=dict)
+    minima: tuple = ()
+    label: str = ""
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame: one row per (minimum, point) with rank, action, t, s, x_i, p_i and
+        the charges."""
+        frames = []
+        for rank, m in enumerate(self.minima or (self,)):
+            d = m.path.shape[1]
+            cols = {"minimum": rank, "label": m.label, "action": m.action}
+            n = m.path.shape[0]
+            cols["t"] = m.t if m.t is not None and m.t.size == n else np.full(n, np.nan)
+            cols["s"] = m.s if m.s is not None else np.full(n, np.nan)
+            cols.update({f"x{i}": m.path[:, i] for i in range(d)})
+            cols.update({f"p{i}": m.p[:, i] for i in range(d)})
+            if m.charges is not None and m.charges.t.size == n:
+                cols.update(m.charges.values)
+            frames.append(pd.DataFrame(cols))
+        return pd.concat(frames, ignore_index=True)
+
+
+def _grid(system, T, n, t, t0) -> np.ndarray:
+    if t is not None:
+        t = np.asarray(t, dtype=float)
+        return as_times(t, t.shape[0] if t.ndim == 1 else -1, "t")
+    if not (np.isfinite(T) and T > 0):
+        raise ValueError(f"`T` must be positive and finite (or None), got {T!r}")
+    if int(n) < 2:
+        raise ValueError(f"`n` must be at least 2, got {n!r}")
+    if t0 is None:
+        t0 = system.t_span[0] if system.t_span is not None else 0.0
+    return float(t0) + np.linspace(0.0, float(T), int(n) + 1)
+
+
+def _halve(t: np.ndarray) -> np.ndarray:
+    out = np.empty(2 * t.size - 1)
+    out[::2] = t
+    out[1::2] = 0.5 * (t[1:] + t[:-1])
+    return out
+
+
+def adapt(system, X, t, eta: float = 0.05, rounds: int = 12):
+    """Split the segments across which the drift jumps (|f(x_{k+1}) - f(x_k)| above
+    ``eta`` times the largest |f| on the path) and re-minimise, until none is left."""
+    for _ in range(rounds):
+        F = _eval.drift(system, X, t)
+        norm = np.sqrt(np.einsum("ki,ij,kj->k", F, system.D_inv, F))
+        jump = np.diff(F, axis=0)
+        jump = np.sqrt(np.einsum("ki,ij,kj->k", jump, system.D_inv, jump))
+        split = jump > eta * max(float(norm.max()), 1e-12)
+        if not np.any(split):
+            break
+        tn = np.sort(np.concatenate([t, 0.5 * (t[1:] + t[:-1])[split]]))
+        Xn = np.array([np.interp(tn, t, c) for c in X.T]).T
+        X, _, _ = minimise_discrete(system, Xn, tn)
+        t = tn
+    return X, t
+
+
+def minimise_discrete(system, X: np.ndarray, t: np.ndarray, gtol: float = 1e-10, maxiter=50000):
+    """L-BFGS-B on the interior nodes of X (endpoints fixed); returns (X, S, result)."""
+    d = system.dim
+    x0, x1 = X[0].copy(), X[-1].copy()
+    shape = (X.shape[0] - 2, d)
+
+    def fun(z):
+        Y = np.vstack([x0, z.reshape(shape), x1])
+        S, G = discrete_action(system, Y, t, grad=True)
+        return S, G[1:-1].ravel()
+
+    res = minimize(
+        fun,
+        X[1:-1].ravel(),
+        jac=True,
+        method="L-BFGS-B",
+        options={
+            "maxiter": maxiter,
+            "maxfun": 2 * maxiter,
+            "ftol": 1e-15,
+            "gtol": gtol,
+            "maxcor": 30,
+        },
+    )
+    Y = np.vstack([x0, res.x.reshape(shape), x1])
+    return Y, float(res.fun), res
+
+
+def _node_momenta(system, X, t):
+    """Node momenta from the discrete minimiser: average of the adjacent midpoint momenta."""
+    pm = momentum(system, X, t, at="midpoints")
+    P = np.empty_like(X)
+    P[1:-1] = 0.5 * (pm[1:] + pm[:-1])
+    P[0], P[-1] = pm[0], pm[-1]
+    return P
+
+
+def polish_bvp(system, X, t, *, tol=1e-9, max_nodes=200000):
+    """Solve Hamilton's BVP from the discrete path X on grid t; returns scipy's solution."""
+    d = system.dim
+    x0, x1 = X[0], X[-1]
+    P = _node_momenta(system, X, t)
+    seg = np.einsum("ki,ij,kj->k", P[:-1], system.D, P[:-1])
+    s = np.concatenate([[0.0], np.cumsum(seg * np.diff(t))])
+    Y0 = np.vstack([X.T, P.T, s[None]])
+
+    def bc(ya, yb):
+        return np.concatenate([ya[:d] - x0, yb[:d] - x1, ya[2 * d : 2 * d + 1]])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return solve_bvp(
+            lambda tt, yy: hamilton_rhs(system, tt, yy),
+            bc,
+            t,
+            Y0,
+            tol=tol,
+            bc_tol=tol,
+            max_nodes=max_nodes,
+        )
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Max distance between two paths resampled on a common normalised parameter."""
+    u = np.linspace(0.0, 1.0, 201)
+    A = np.array([np.interp(u, np.linspace(0, 1, a.shape[0]), c) for c in a.T]).T
+    B = np.array([np.interp(u, np.linspace(0, 1, b.shape[0]), c) for c in b.T]).T
+    return float(np.max(np.linalg.norm(A - B, axis=1)))
+
+
+def merge_minima(cands: list, scale: float, path_tol: float = 0.02, action_tol: float = 1e-5):
+    """Distinct candidates (by path and action), sorted by action."""
+    out = []
+    for c in sorted(cands, key=lambda c: c.action):
+        same = any(
+            abs(c.action - o.action) <= action_tol * (1 + abs(o.action))
+            and _distance(c.path, o.path) <= path_tol * scale
+            for o in out
+        )
+        if not same:
+            out.append(c)
+    return out
+
+
+def finite_time(
+    system,
+    x0: np.ndarray,
+    x1: np.ndarray,
+    grid: np.ndarray,
+    *,
+    starts: list,
+    polish: bool,
+    tol: float,
+    refine: int,
+    max_nodes: int,
+) -> Instanton:
+    """The finite-T solver behind :func:`theory.instanton`."""
+    T = float(grid[-1] - grid[0])
+    sgrid = (grid - grid[0]) / T
+    coarse = []
+    for label, guess in starts:
+        X, S, res = minimise_discrete(system, guess, grid)
+        coarse.append((label, X, S, res))
+    scale = max(float(np.ptp(np.vstack([c[1] for c in coarse]))), 1e-12)
+    # Merge coarse duplicates before the (costlier) refinement and polish.
+    kept = []
+    for item in sorted(coarse, key=lambda c: c[2]):
+        if not any(
+            abs(item[2] - k[2]) <= 1e-5 * (1 + abs(k[2]))
+            and _distance(item[1], k[1]) <= 0.02 * scale
+            for k in kept
+        ):
+            kept.append(item)
+    results = []
+    for label, X, S, res in kept:
+        t = grid
+        X, t = adapt(system, X, t)
+        S = float(discrete_action(system, X, t))
+        actions = [S]
+        ns = [t.size - 1]
+        iters = [int(res.nit)]
+        for _ in range(refine):
+            tf = _halve(t)
+            Xf = np.array([np.interp(tf, t, c) for c in X.T]).T
+            Xf[0], Xf[-1] = x0, x1
+            X, S, res = minimise_discrete(system, Xf, tf)
+            t = tf
+            actions.append(S)
+            ns.append(t.size - 1)
+            iters.append(int(res.nit))
+        diag = {
+            "mam_n": ns,
+            "mam_action": actions,
+            "mam_iterations": iters,
+            "mam_message": str(res.message),
+        }
+        mam_ok = bool(res.success) or "ABNORMAL" in str(res.message)
+        if polish:
+            sol = polish_bvp(system, X, t, tol=tol, max_nodes=max_nodes)
+            d = system.dim
+            diag.update(
+                bvp_status=int(sol.status),
+                bvp_message=str(sol.message),
+                bvp_nodes=int(sol.x.size),
+                bvp_max_residual=float(np.max(sol.rms_residuals)) if sol.x.size > 1 else np.nan,
+            )
+            if sol.status == 0:
+                tt, path, P = sol.x, sol.y[:d].T, sol.y[d : 2 * d].T
+                S_final = float(sol.y[2 * d, -1])
+                diag["mam_minus_bvp"] = actions[-1] - S_final
+                ok, msg = True, "converged: MAM then Hamiltonian BVP"
+                # A BVP solution far from the MAM minimiser is a different extremal.
+                if abs(actions[-1] - S_final) > 1e-2 * (1 + abs(S_final)):
+                    ok, msg = False, "BVP left the MAM minimiser: try a larger `n`"
+            else:
+                tt, path, P, S_final = t, X, _node_momenta(system, X, t), actions[-1]
+                ok, msg = False, f"BVP polish failed ({sol.message}); MAM path returned"
+        else:
+            tt, path, P, S_final = t, X, _node_momenta(system, X, t), actions[-1]
+            ok = mam_ok
+            msg = f"MAM only: {res.message}"
+        ch = charges(system, path, tt, p=P)
+        results.append(
+            Instanton(
+                path=path,
+                t=tt,
+                p=P,
+                action=S_final,
+                T=T,
+                charges=ch,
+                s=None,
+                success=ok,
+                message=msg,
+                diagnostics=diag,
+                label=label,
+            )
+        )
+    del sgrid
+    distinct = merge_minima(results, scale)
+    return replace(distinct[0], minima=tuple(distinct))
+
+
+def instanton(
+    system,
+    x_start,
+    x_end,
+    T: float | None = None,
+    *,
+    n: int = 100,
+    t=None,
+    t0: float | None = None,
+    guesses=None,
+    waypoints=None,
+    n_random: int = 0,
+    amplitude: float = 0.5,
+    seed: int = 0,
+    polish: bool = True,
+    tol: float = 1e-7,
+    refine: int = 1,
+    max_nodes: int = 50000,
+) -> Instanton:
+    """The most likely path from ``x_start`` to ``x_end``: the instanton minimising
+
+        S_T[x] = 1/4 ∫_{t0}^{t0+T} (xdot - f(x, t))^T D(t)^{-1} (xdot - f(x, t)) dt
+
+    (finite ``T``), or for ``T=None`` the infinite-time instanton between fixed points,
+    minimising the geometric action S = 1/2 ∫ (|x'| |f| - <x', f>) ds (norms and inner
+    product in D^{-1}), which for f = -∇U, D = I equals U(x_end) - U(x_start) uphill.
+
+    Parameters
+    ----------
+    system
+        The :class:`~simulate.System`.
+    x_start, x_end
+        End points (d,) or names of the system's states.
+    T
+        Duration; ``None`` for the infinite-time (geometric) instanton.
+    n
+        Number of segments of the initial grid (finite T) or of the path (T = None).
+    t
+        Explicit time grid (finite T; overrides ``T``, ``n``, ``t0``), uniform or not.
+    t0
+        Start time (default: ``system.t_span[0]`` if the system has one, else 0).
+    guesses, waypoints, n_random, amplitude, seed
+        Multi-start: user paths, polylines through waypoints (points or state names),
+        and ``n_random`` seeded smooth perturbations of each (size ``amplitude``). The
+        straight line is always tried.
+    polish
+        Polish each minimiser by solving Hamilton's BVP (finite T).
+    tol
+        Tolerance of the BVP (finite T) or of the geometric action (T = None).
+    refine
+        Grid halvings after the first minimisation.
+    max_nodes
+        Mesh limit of the BVP.
+
+    Returns
+    -------
+    Instanton
+        The global minimum found; ``.minima`` lists every distinct local minimum found,
+        sorted by action. ``.diagnostics`` records the convergence.
+
+    Examples
+    --------
+    >>> from simulate import zoo
+    >>> from theory import instanton
+    >>> inst = instanton(zoo.get("monostable"), "start", "end", T=1.0)
+    >>> round(inst.action, 6), round(inst.charges.mean("L"), 6)
+    (5.252141, -3.403673)
+    """
+    x0 = as_point(system, x_start, "x_start")
+    x1 = as_point(system, x_end, "x_end")
+    if int(n_random) < 0:
+        raise ValueError(f"`n_random` must be >= 0, got {n_random!r}")
+    if T is None and t is None:
+        from ._gmam import geometric
+
+        return geometric(
+            system,
+            x0,
+            x1,
+            n=n,
+            guesses=guesses,
+            waypoints=waypoints,
+            n_random=n_random,
+            amplitude=amplitude,
+            seed=seed,
+            tol=tol,
+        )
+    grid = _grid(system, T, n, t, t0)
+    s = (grid - grid[0]) / (grid[-1] - grid[0])
+    starts = initial_paths(
+        system,
+        x0,
+        x1,
+        s,
+        guesses=guesses,
+        waypoints=waypoints,
+        n_random=n_random,
+        amplitude=amplitude,
+        seed=seed,
+    )
+    return finite_time(
+        system,
+        x0,
+        x1,
+        grid,
+        starts=starts,
+        polish=polish,
+        tol=tol,
+        refine=refine,
+        max_nodes=max_nodes,
+    )

@@ -1,0 +1,118 @@
+"""Figures (seaborn/matplotlib), the only plotting module: every function takes ``ax=None``
+and returns the axes it drew on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 4))
+    return ax
+
+
+def plot_tube(paths: pd.DataFrame, profile: pd.DataFrame, ax=None, coord: int = 0, title=""):
+    """Sampled paths (thin grey), the reference (dashed black), the mean path with its
+    standard-error band and the median-radius tube band, against time (fixed-T) or one
+    coordinate against another (``coord=None``: x1 against x0)."""
+    ax = _axes(ax)
+    key = "t" if "t" in profile.columns else "s"
+    rad = [c for c in profile.columns if c.startswith("radius_q")]
+    if coord is None:
+        for _, g in paths.groupby("path"):
+            ax.plot(g["x0"], g["x1"], color="0.6", lw=0.4, alpha=0.5)
+        ax.plot(profile["ref0"], profile["ref1"], "k--", lw=2, label="instanton")
+        ax.plot(profile["mean0"], profile["mean1"], color="C0", lw=2, label="mean path")
+        ax.set(xlabel="x0", ylabel="x1", title=title)
+    else:
+        for _, g in paths.groupby("path"):
+            ax.plot(g["t"], g[f"x{coord}"], color="0.6", lw=0.4, alpha=0.5)
+        s = profile[key]
+        ref, mean = profile[f"ref{coord}"], profile[f"mean{coord}"]
+        se = profile[f"mean_se{coord}"].fillna(0.0)
+        if rad and key == "t":
+            r = profile[rad[0]]
+            ax.fill_between(s, ref - r, ref + r, color="C1", alpha=0.2, label=f"tube ({rad[0]})")
+        ax.fill_between(s, mean - 2 * se, mean + 2 * se, color="C0", alpha=0.3)
+        ax.plot(s, mean, color="C0", lw=2, label="mean path ± 2 se")
+        ax.plot(s, ref, "k--", lw=2, label="instanton")
+        ax.set(xlabel=key, ylabel=f"x{coord}", title=title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_charges(charges: pd.DataFrame, charge: str, theory: float | None = None, ax=None):
+    """Distribution of a charge's path mean at each eps (violins), with the theoretical
+    value as a horizontal line."""
+    import seaborn as sns
+
+    ax = _axes(ax)
+    sub = charges[charges["charge"] == charge].copy()
+    sub["eps"] = sub["eps"].map(lambda e: f"{e:g}")
+    sns.violinplot(data=sub, x="eps", y="mean", ax=ax, color="C0", inner="quartile", cut=0)
+    if theory is not None and np.isfinite(theory):
+        ax.axhline(theory, color="k", ls="--", lw=1.5, label=f"instanton {theory:.4g}")
+        ax.legend(fontsize=8)
+    ax.set(ylabel=f"path mean of {charge}", title=f"{charge} across paths")
+    return ax
+
+
+def plot_scaling(frame: pd.DataFrame, statistic: str, fit: pd.DataFrame | None = None, ax=None):
+    """Log-log plot of a statistic against eps with error bars, the fitted power law and
+    its bootstrap band, and the theoretical slope 1/2 through the middle point."""
+    ax = _axes(ax)
+    sub = frame[frame["statistic"] == statistic].sort_values("eps")
+    e, y, se = sub["eps"].values, sub["value"].values, sub["se"].values
+    ax.errorbar(e, y, yerr=2 * se, fmt="o", color="C0", label=f"{statistic} ± 2 se")
+    if fit is not None and len(fit):
+        row = fit.iloc[0]
+        grid = np.geomspace(e.min(), e.max(), 50)
+        ax.plot(
+            grid,
+            row["other"] * grid ** row["estimate"],
+            color="C0",
+            label=f"fit β = {row['estimate']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]",
+        )
+        mid = np.exp(np.mean(np.log(grid)))
+        y_mid = row["other"] * mid ** row["estimate"]
+        lo = y_mid * (grid / mid) ** row["ci_low"]
+        hi = y_mid * (grid / mid) ** row["ci_high"]
+        ax.fill_between(grid, np.minimum(lo, hi), np.maximum(lo, hi), color="C0", alpha=0.15)
+        k = len(e) // 2
+        ax.plot(
+            grid,
+            y[k] * (grid / e[k]) ** row["theory"],
+            "k--",
+            lw=1,
+            label=f"slope {row['theory']:g}",
+        )
+    ax.set(xscale="log", yscale="log", xlabel="eps", ylabel=statistic)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_summary_table(frame: pd.DataFrame, statistics=None, ax=None):
+    """A table of value ± se against theory per eps for the chosen statistics."""
+    ax = _axes(ax)
+    sub = frame if statistics is None else frame[frame["statistic"].isin(statistics)]
+    cells = [
+        [
+            f"{r.eps:g}",
+            r.statistic,
+            f"{r.value:.4g} ± {r.se:.2g}",
+            "" if not np.isfinite(r.theory) else f"{r.theory:.4g}",
+            f"{int(r.n)}",
+        ]
+        for r in sub.itertuples()
+    ]
+    ax.axis("off")
+    table = ax.table(
+        cellText=cells, colLabels=["eps", "statistic", "value ± se", "theory", "n"], loc="center"
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(7)
+    return ax

@@ -1,0 +1,357 @@
+"""Samplers of conditioned ensembles, picked by name in :func:`validate.noise_sweep`.
+
+A sampler is a small object with ``sample(system, eps, n_paths, seed) -> Sample``; the
+registry :data:`SAMPLERS` maps the names ``"endpoint"``, ``"reactive"`` and ``"ams"`` to
+the classes (instances are accepted directly too).
+
+- :class:`Endpoint`: Euler–Maruyama paths from x0, kept when they end in a target. Two
+  rules: fixed time (state at T in ``target``), or absorption (``target`` absorbs, with
+  the other ``absorbing`` sets; kept when absorbed in ``target`` at a time in
+  ``window``). With ``guide`` (an instanton, or a path (m, d) on [t0, t0 + T]) the
+  paths are simulated with the added control u_k = (phi_{k+1} - phi_k)/dt - f(phi_k, t_k)
+  that makes the noiseless chain follow phi, and reweighted by the exact likelihood
+  ratio of the Euler–Maruyama transition densities (importance sampling): this reaches
+  small eps where plain rejection accepts nothing.
+- :class:`Reactive`: A -> B reactive segments from :func:`simulate.transitions`.
+- :class:`AMS`: adaptive multilevel splitting, :func:`simulate.ams` (weighted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numba as nb
+import numpy as np
+
+import simulate
+from simulate import System, ensemble
+from simulate._config import DRIFT_SIGNATURE
+from simulate._sets import StopSet
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A conditioned ensemble, the input of every validation statistic.
+
+    Attributes
+    ----------
+    paths : (n, m, d) array with NaN rows after a stop, or a list of (m_i, d) arrays
+    t : (m,) array, or a list of (m_i,) arrays
+    weights : (n,) or None (uniform)
+    probability, probability_se : estimate of the conditioning event's probability
+    n_trials : paths simulated (or AMS replicas)
+    align : "time" (common clock) or "progress" (reactive segments)
+    duration : (n,) duration of each path (absorption time, reactive duration)
+    """
+
+    paths: object
+    t: object
+    weights: np.ndarray | None
+    probability: float
+    probability_se: float
+    n_trials: int
+    align: str
+    eps: float
+    duration: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.paths)
+
+
+def _resolve_set(system, s) -> StopSet:
+    if isinstance(s, str):
+        s = system.states.get(s)
+    if not isinstance(s, StopSet):
+        raise ValueError(f"expected a StopSet or a set name of {system.name!r}, got {s!r}")
+    return s
+
+
+def guided_system(system: System, control: np.ndarray, t0: float, dt: float) -> System:
+    """``system`` with the added time-dependent drift u(t) = control[k], k = round((t-t0)/dt)
+    (clipped to the table), the control table carried after the system's own params."""
+    base = system.drift
+    k0 = system.params.size
+    n_ctl, d = control.shape
+
+    @nb.njit(DRIFT_SIGNATURE, cache=False)
+    def drift(x, t, p, out):
+        base(x, t, p, out)
+        k = int(round((t - p[k0]) / p[k0 + 1]))
+        k = min(max(k, 0), n_ctl - 1)
+        for j in range(d):
+            out[j] += p[k0 + 2 + k * d + j]
+
+    params = np.concatenate([system.params, [t0, dt], control.ravel()])
+    return System(
+        drift=drift,
+        D=system.D,
+        params=params,
+        schedule=system.schedule,
+        autonomous=False,
+        name=f"{system.name}+guide",
+        dim=system.dim,
+        probe=system.probe,
+        t_span=system.t_span,
+    )
+
+
+def drift_at(system, x, t) -> np.ndarray:
+    """f(x_k, t_k) for points (..., m, d) at times t (m,), one call per time.
+
+    (``System.f`` with an array of times hands numba a read-only view and fails; see the
+    report of issue 5.)"""
+    x = np.asarray(x, dtype=float)
+    out = np.empty_like(x)
+    for k, tk in enumerate(np.asarray(t, dtype=float)):
+        out[..., k, :] = system.f(np.ascontiguousarray(x[..., k, :]), float(tk))
+    return out
+
+
+def log_likelihood_ratio(system, paths, t, control, eps) -> np.ndarray:
+    """log dP/dQ of Euler–Maruyama paths (n, m, d) simulated with the added control
+    u_k (m - 1, d): sum_k [|r_k - u_k dt|^2 - |r_k|^2]_{Sigma_k^{-1}} / 2 with
+    r_k = x_{k+1} - x_k - f(x_k, t_k) dt and Sigma_k = 2 eps d(t_k) D dt."""
+    n, m, d = paths.shape
+    dt = np.diff(t)
+    f = drift_at(system, paths[:, :-1], t[:-1])
+    r = np.diff(paths, axis=1) - f * dt[None, :, None]
+    rq = r - control[None] * dt[None, :, None]
+    Dinv = system.D_inv
+    scale = 2 * eps * np.asarray(system.diffusion_scale(t[:-1])) * dt
+    a = np.einsum("nki,ij,nkj->nk", rq, Dinv, rq)
+    b = np.einsum("nki,ij,nkj->nk", r, Dinv, r)
+    return np.sum((a - b) / (2 * scale[None, :]), axis=1)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Paths from ``x0`` kept when they end in ``target`` (see the module docstring).
+
+    Parameters
+    ----------
+    x0 : start point or state name
+    T : duration (the paths run on [t0, t0 + T])
+    target : StopSet or set name (fixed time: membership of the state at T), or a function
+        eps -> StopSet (e.g. a ball whose radius shrinks with the tube, ~ sqrt(eps))
+    dt : Euler–Maruyama step
+    window : (t_lo, t_hi) absorption-time window (absorption rule), or None (fixed time)
+    absorbing : other absorbing sets (absorption rule)
+    snap : replace the last point of a kept path by this point at the interpolated
+        absorption time (e.g. the boundary point of the target)
+    guide : instanton or path (k, d) for importance sampling (fixed time only)
+    save_every : keep every k-th step of the paths
+    """
+
+    x0: object
+    T: float
+    target: object
+    dt: float = 0.01
+    window: tuple | None = None
+    absorbing: tuple = ()
+    snap: object = None
+    guide: object = None
+    save_every: int = 1
+    t0: float = 0.0
+    bridge: bool = True
+
+    def sample(self, system, eps, n_paths, seed, n_jobs: int = 1) -> Sample:
+        target = self.target(eps) if callable(self.target) else self.target
+        target = _resolve_set(system, target)
+        t0, T = float(self.t0), float(self.T)
+        if self.window is None:
+            return self._fixed_time(system, target, eps, n_paths, seed, n_jobs)
+        if self.guide is not None:
+            raise ValueError("`guide` is supported with the fixed-time rule only")
+        stop = {"target": target}
+        for k, s in enumerate(self.absorbing):
+            stop[f"absorbing{k}"] = _resolve_set(system, s)
+        res = ensemble(
+            system,
+            self.x0,
+            (t0, t0 + T),
+            dt=self.dt,
+            eps=eps,
+            n_paths=n_paths,
+            seed=seed,
+            save=self.save_every,
+            stop=stop,
+            bridge=self.bridge,
+            n_jobs=n_jobs,
+        )
+        lo, hi = self.window
+        keep = res.stopped_in("target") & (res.stop_time >= lo) & (res.stop_time <= hi)
+        paths = res.paths[keep].copy()
+        t = res.t
+        plist, tlist = [], []
+        for x, ts in zip(paths, res.stop_time[keep], strict=True):
+            ok = np.all(np.isfinite(x), axis=1)
+            m = int(ok.sum())
+            xi, ti = x[:m].copy(), t[:m].copy()
+            if self.snap is not None:
+                xi[-1] = system.point(np.atleast_1d(np.asarray(self.snap, dtype=float)))
+                ti[-1] = max(ts, ti[-2] + 1e-12)
+            plist.append(xi)
+            tlist.append(ti)
+        p = keep.mean()
+        return Sample(
+            paths=plist,
+            t=tlist,
+            weights=None,
+            probability=float(p),
+            probability_se=float(np.sqrt(p * (1 - p) / n_paths)),
+            n_trials=n_paths,
+            align="time",
+            eps=float(eps),
+            duration=res.stop_time[keep] - t0,
+            meta={"t_grid": t},
+        )
+
+    def _fixed_time(self, system, target, eps, n_paths, seed, n_jobs) -> Sample:
+        t0, T = float(self.t0), float(self.T)
+        n_steps = max(1, int(np.ceil(T / self.dt - 1e-9)))
+        dt = T / n_steps
+        run_system, control = system, None
+        if self.guide is not None:
+            g = self.guide
+            gp = np.asarray(g.path if hasattr(g, "path") else g, dtype=float)
+            gt = np.asarray(g.t, float) if hasattr(g, "t") else np.linspace(t0, t0 + T, len(gp))
+            tg = t0 + dt * np.arange(n_steps + 1)
+            phi = np.column_stack([np.interp(tg, gt, gp[:, j]) for j in range(system.dim)])
+            control = np.diff(phi, axis=0) / dt - drift_at(system, phi[:-1], tg[:-1])
+            control = np.ascontiguousarray(control)
+            run_system = guided_system(system, control, t0, dt)
+        res = ensemble(
+            run_system,
+            system.point(self.x0),
+            (t0, t0 + T),
+            dt=dt,
+            eps=eps,
+            n_paths=n_paths,
+            seed=seed,
+            save=1 if control is not None else self.save_every,
+            n_jobs=n_jobs,
+        )
+        keep = target.contains(res.final) & (res.status == 0)
+        paths, t = res.paths[keep], res.t
+        p = float(keep.mean())
+        weights, p_se = None, float(np.sqrt(p * (1 - p) / n_paths))
+        if control is not None:
+            logw = log_likelihood_ratio(system, paths, t, control, eps)
+            shift = logw.max() if logw.size else 0.0
+            weights = np.exp(logw - shift)
+            all_w = np.zeros(n_paths)
+            all_w[keep] = weights
+            scale = np.exp(shift)
+            p = float(all_w.mean() * scale)
+            p_se = float(all_w.std(ddof=1) / np.sqrt(n_paths) * scale)
+            if self.save_every > 1:
+                paths, t = paths[:, :: self.save_every], t[:: self.save_every]
+        return Sample(
+            paths=paths,
+            t=t,
+            weights=weights,
+            probability=p,
+            probability_se=p_se,
+            n_trials=n_paths,
+            align="time",
+            eps=float(eps),
+            duration=np.full(int(keep.sum()), T),
+        )
+
+
+def _from_transitions(res, eps, probability, probability_se) -> Sample:
+    plist, tlist = [], []
+    for s in range(res.n_segments):
+        ts, xs = res.segment(s)
+        plist.append(np.asarray(xs))
+        tlist.append(np.asarray(ts))
+    w = np.asarray(res.weights, dtype=float)
+    return Sample(
+        paths=plist,
+        t=tlist,
+        weights=None if np.all(w == w[0]) else w,
+        probability=probability,
+        probability_se=probability_se,
+        n_trials=int(res.attempts),
+        align="progress",
+        eps=float(eps),
+        duration=np.asarray(res.duration),
+        meta={"method": res.method},
+    )
+
+
+@dataclass(frozen=True)
+class Reactive:
+    """Reactive A -> B segments from :func:`simulate.transitions` (one per path)."""
+
+    A: object
+    B: object
+    x0: object = None
+    dt: float = 1e-3
+    t_max: float = 1e4
+    options: dict = field(default_factory=dict)
+
+    def sample(self, system, eps, n_paths, seed, n_jobs: int = 1) -> Sample:
+        if not hasattr(simulate, "transitions"):
+            raise ValueError("sampler 'reactive' needs simulate.transitions (not available)")
+        res = simulate.transitions(
+            system,
+            eps,
+            self.A,
+            self.B,
+            n_paths,
+            x0=self.x0,
+            dt=self.dt,
+            t_max=self.t_max,
+            seed=seed,
+            n_jobs=n_jobs,
+            **self.options,
+        )
+        return _from_transitions(res, eps, np.nan, np.nan)
+
+
+@dataclass(frozen=True)
+class AMS:
+    """Adaptive multilevel splitting, :func:`simulate.ams`: weighted reactive segments and
+    the probability of reaching B before returning to A."""
+
+    A: object
+    B: object
+    x0: object = None
+    dt: float = 1e-3
+    options: dict = field(default_factory=dict)
+
+    def sample(self, system, eps, n_paths, seed, n_jobs: int = 1) -> Sample:
+        if not hasattr(simulate, "ams"):
+            raise ValueError("sampler 'ams' needs simulate.ams (not available)")
+        res = simulate.ams(
+            system,
+            eps,
+            self.A,
+            self.B,
+            n_paths,
+            x0=self.x0,
+            dt=self.dt,
+            seed=seed,
+            n_jobs=n_jobs,
+            **self.options,
+        )
+        p = getattr(res, "probability", np.nan)
+        p_se = getattr(res, "probability_se", np.nan)
+        return _from_transitions(res, eps, float(p), float(p_se))
+
+
+SAMPLERS = {"endpoint": Endpoint, "reactive": Reactive, "ams": AMS}
+
+
+def make_sampler(sampler, **options):
+    """A sampler from its name and options, or a sampler instance as is."""
+    if hasattr(sampler, "sample"):
+        if options:
+            raise ValueError("`sampler_options` apply only when `sampler` is a name")
+        return sampler
+    if sampler not in SAMPLERS:
+        raise ValueError(f"`sampler` must be one of {list(SAMPLERS)} or a sampler, got {sampler!r}")
+    return SAMPLERS[sampler](**options)

@@ -1,0 +1,98 @@
+"""Weighted ensemble statistics: means with standard errors, effective sample size,
+weighted quantiles and a seeded bootstrap.
+
+Unweighted ensembles are the special case w = 1. For a weighted ensemble (importance
+sampling, AMS) the self-normalised mean is m = sum w x / sum w and its standard error is
+taken as sd_w / sqrt(ESS), with ESS = (sum w)^2 / sum w^2 the Kish effective sample size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def normalise_weights(weights, n: int) -> np.ndarray:
+    """Weights (n,) as float64 summing to 1 (uniform when None)."""
+    if weights is None:
+        return np.full(n, 1.0 / n)
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (n,):
+        raise ValueError(f"`weights` must have shape ({n},), got {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
+        raise ValueError("`weights` must be finite, non-negative and not all zero")
+    return w / w.sum()
+
+
+def ess(weights) -> float:
+    """Kish effective sample size (sum w)^2 / sum w^2."""
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / np.sum(w * w))
+
+
+def weighted_mean_se(x, weights=None, axis: int = 0):
+    """Mean, standard error and effective sample size of samples ``x`` along ``axis``.
+
+    NaN samples are ignored (e.g. a path that has stopped); each output entry uses its
+    own non-NaN samples and renormalised weights. se = sd_w / sqrt(ESS), with the
+    weighted variance corrected by 1 / (1 - sum w^2) (unbiased for equal weights).
+    """
+    x = np.moveaxis(np.asarray(x, dtype=float), axis, 0)
+    n = x.shape[0]
+    w = normalise_weights(weights, n).reshape((n,) + (1,) * (x.ndim - 1))
+    ok = np.isfinite(x)
+    wk = np.where(ok, w, 0.0)
+    tot = wk.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wk = wk / tot
+        xz = np.where(ok, x, 0.0)
+        mean = np.sum(wk * xz, 0)
+        sw2 = np.sum(wk * wk, 0)
+        var = np.sum(wk * (xz - mean) ** 2, 0) / (1.0 - sw2)
+        n_eff = 1.0 / sw2
+        se = np.sqrt(var / n_eff)
+    mean = np.where(tot > 0, mean, np.nan)
+    return mean, se, n_eff
+
+
+def weighted_quantile(x, q, weights=None, axis: int = 0):
+    """Quantile(s) ``q`` of samples ``x`` along ``axis`` with weights (NaN ignored):
+    the inverse of the weighted empirical CDF with midpoint interpolation."""
+    x = np.moveaxis(np.asarray(x, dtype=float), axis, 0)
+    n = x.shape[0]
+    w = normalise_weights(weights, n)
+    q = np.atleast_1d(np.asarray(q, dtype=float))
+    flat = x.reshape(n, -1)
+    out = np.full((q.size, flat.shape[1]), np.nan)
+    for j in range(flat.shape[1]):
+        col = flat[:, j]
+        ok = np.isfinite(col)
+        if not ok.any():
+            continue
+        order = np.argsort(col[ok])
+        xs, ws = col[ok][order], w[ok][order]
+        cdf = (np.cumsum(ws) - 0.5 * ws) / ws.sum()
+        out[:, j] = np.interp(q, cdf, xs)
+    return out.reshape(q.shape + x.shape[1:])
+
+
+def bootstrap(statistic, n: int, n_boot: int = 1000, seed: int = 0, weights=None):
+    """Bootstrap replicates of ``statistic(index, weights)`` over ``n`` samples.
+
+    Each replicate resamples the sample indices with replacement (a seeded
+    ``numpy.random.Generator(PCG64(seed))``, so replicates are reproducible) and passes
+    them with the matching weights (None when unweighted). Returns an array (n_boot, ...).
+    """
+    rng = np.random.Generator(np.random.PCG64(seed))
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    reps = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, n, n)
+        reps.append(statistic(idx, None if w is None else w[idx]))
+    return np.asarray(reps)
+
+
+def percentile_ci(replicates, level: float = 0.95, axis: int = 0):
+    """Percentile bootstrap interval (low, high) at ``level``."""
+    a = (1.0 - level) / 2.0
+    lo, hi = np.nanquantile(replicates, [a, 1.0 - a], axis=axis)
+    return lo, hi

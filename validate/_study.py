@@ -1,0 +1,323 @@
+"""Studies: a configuration, a noise sweep run level by level, tables and figures on disk.
+
+``Study(config).run()`` writes ``data/studies/<name>/``:
+
+- ``config.json`` (the configuration and seed),
+- ``levels/eps=<eps>/<table>.csv`` for each finished noise level (summary, replicates,
+  profile, charges, paths),
+- ``summary.csv``, ``replicates.csv``, ``profile.csv``, ``charges.csv``, ``paths.csv``
+  (the levels concatenated in eps order), ``scaling.csv`` (fits),
+- ``figures/*.png``.
+
+Every file is written atomically (a temporary file in the same folder, then
+``os.replace``). A study that was interrupted resumes: the levels already on disk are
+read back, only the missing ones are computed, and since each level's seed depends on
+(seed, eps) alone the tables are bit-identical to an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from simulate import zoo
+
+from ._empirical_charges import DEFAULT_WINDOW
+from ._samplers import make_sampler
+from ._scaling import scaling_table
+from ._sweep import run_level
+
+TABLES = ("summary", "replicates", "profile", "charges", "paths")
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write ``path`` through ``write(tmp_path)`` into a temporary file, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """What a study samples and how.
+
+    Parameters
+    ----------
+    name : folder name under ``root``
+    system : zoo name; ``params`` overrides its parameters
+    eps_grid : noise levels
+    sampler : "endpoint", "reactive" or "ams"; ``sampler_options`` its settings (set and
+        state names, or lists for points; ``target_radius`` with ``target_center`` makes a
+        ball target whose radius is target_radius * eps^target_exponent)
+    n_paths, seed, n_boot : sizes and the master seed
+    instanton : how to get the reference: {"x_start", "x_end", "T"} for theory.instanton,
+        or {"path": [[...]], "t": [...]} for a given path
+    theory : theoretical values overriding the instanton's (e.g. {"H": 0.0})
+    window, quantile : empirical-charge window, tube quantile
+    symmetry : name of a system generator for the tube family, or None
+    """
+
+    name: str
+    system: str
+    eps_grid: tuple
+    sampler: str = "endpoint"
+    sampler_options: dict = field(default_factory=dict)
+    n_paths: int = 1000
+    seed: int = 0
+    params: dict = field(default_factory=dict)
+    instanton: dict = field(default_factory=dict)
+    theory: dict = field(default_factory=dict)
+    window: float = DEFAULT_WINDOW
+    quantile: float = 0.5
+    symmetry: str | None = None
+    n_boot: int = 200
+    root: str = "data/studies"
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d["eps_grid"] = [float(e) for e in self.eps_grid]
+        return json.dumps(d, indent=2, sort_keys=True)
+
+
+def _level_dir(folder: Path, eps: float) -> Path:
+    return folder / "levels" / f"eps={eps!r}"
+
+
+class Study:
+    """A noise sweep that writes its tables and figures to ``<root>/<name>/``.
+
+    Examples
+    --------
+    >>> from validate import Study, StudyConfig
+    >>> cfg = StudyConfig(name="mono", system="monostable", eps_grid=(0.2, 0.1),
+    ...     sampler_options=dict(x0="start", T=1.0, target_center=[2, 2],
+    ...     target_radius=0.5, target_exponent=0.5, dt=0.01, guide="instanton"),
+    ...     instanton=dict(x_start="start", x_end="end", T=1.0), n_paths=2000)
+    >>> Study(cfg).run()  # doctest: +SKIP
+    """
+
+    def __init__(self, config: StudyConfig):
+        if not isinstance(config, StudyConfig):
+            raise ValueError(f"`config` must be a StudyConfig, got {type(config).__name__}")
+        if not config.eps_grid:
+            raise ValueError("`eps_grid` is empty")
+        self.config = config
+        self.folder = Path(config.root) / config.name
+
+    # -- pieces --------------------------------------------------------------------
+
+    def system(self):
+        return zoo.get(self.config.system, **self.config.params)
+
+    def reference(self, system):
+        spec = dict(self.config.instanton)
+        if not spec:
+            return None
+        if "path" in spec:
+            path = np.asarray(spec["path"], dtype=float)
+            t = np.asarray(spec["t"], dtype=float) if "t" in spec else None
+            return (path, t) if t is not None else path
+        from theory import instanton
+
+        return instanton(system, spec.pop("x_start"), spec.pop("x_end"), spec.pop("T"), **spec)
+
+    def sampler(self, reference):
+        opts = dict(self.config.sampler_options)
+        if "target_radius" in opts:
+            from simulate import Ball
+
+            c = np.asarray(opts.pop("target_center"), dtype=float)
+            r, k = float(opts.pop("target_radius")), float(opts.pop("target_exponent", 0.0))
+            opts["target"] = _BallOfEps(tuple(c), r, k)
+            _ = Ball  # the target builds simulate.Ball on demand
+        if opts.get("guide") == "instanton":
+            opts["guide"] = reference
+        for key in ("absorbing",):
+            if key in opts:
+                opts[key] = tuple(opts[key])
+        if "window" in opts and opts["window"] is not None:
+            opts["window"] = tuple(opts["window"])
+        return make_sampler(self.config.sampler, **opts)
+
+    def missing(self) -> list[float]:
+        """Noise levels whose tables are not on disk yet."""
+        return [
+            float(e)
+            for e in self.config.eps_grid
+            if not (_level_dir(self.folder, float(e)) / "summary.csv").exists()
+        ]
+
+    # -- running -------------------------------------------------------------------
+
+    def run(self, n_jobs: int = 1, figures: bool = True, max_levels: int | None = None):
+        """Compute the missing levels (at most ``max_levels`` of them), then assemble the
+        tables, the scaling fits and the figures. Returns the summary frame."""
+        cfg = self.config
+        self.folder.mkdir(parents=True, exist_ok=True)
+        cfg_path = self.folder / "config.json"
+        if cfg_path.exists() and json.loads(cfg_path.read_text()) != json.loads(cfg.to_json()):
+            raise ValueError(
+                f"{self.folder} holds a study with another configuration: use another `name` "
+                "or remove the folder"
+            )
+        atomic_write(cfg_path, lambda tmp: Path(tmp).write_text(cfg.to_json()))
+        system = self.system()
+        ref = self.reference(system)
+        smp = self.sampler(ref)
+        sym = None
+        if cfg.symmetry:
+            sym = next((g for g in system.generators if g.name == cfg.symmetry), None)
+            if sym is None:
+                raise ValueError(f"`symmetry`: {system.name!r} has no generator {cfg.symmetry!r}")
+        todo = self.missing()
+        if max_levels is not None:
+            todo = todo[:max_levels]
+        kw = dict(
+            n_paths=cfg.n_paths,
+            seed=cfg.seed,
+            reference=ref,
+            theory=cfg.theory,
+            window=cfg.window,
+            quantile=cfg.quantile,
+            symmetry=sym,
+            n_boot=cfg.n_boot,
+        )
+
+        def one(eps):
+            level = run_level(system, eps, smp, **kw)
+            folder = _level_dir(self.folder, eps)
+            for name, table in level.tables().items():
+                if name != "summary":
+                    write_csv(table, folder / f"{name}.csv")
+            write_csv(level.summary, folder / "summary.csv")  # last: marks the level done
+            return eps
+
+        if n_jobs == 1 or len(todo) <= 1:
+            for eps in todo:
+                one(eps)
+        else:
+            joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(one)(e) for e in todo)
+        if self.missing():
+            return None
+        return self.assemble(figures=figures)
+
+    def load(self, table: str = "summary") -> pd.DataFrame:
+        """A table of the finished levels, concatenated in the order of ``eps_grid``."""
+        frames = []
+        for e in self.config.eps_grid:
+            f = _level_dir(self.folder, float(e)) / f"{table}.csv"
+            if f.exists() and f.stat().st_size > 1:
+                try:
+                    frames.append(pd.read_csv(f))
+                except pd.errors.EmptyDataError:
+                    pass
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def assemble(self, figures: bool = True) -> pd.DataFrame:
+        tables = {name: self.load(name) for name in TABLES}
+        for name, frame in tables.items():
+            write_csv(frame, self.folder / f"{name}.csv")
+        fits = scaling_table(
+            tables["summary"],
+            tables["replicates"] if len(tables["replicates"]) else None,
+            seed=self.config.seed,
+        )
+        write_csv(fits, self.folder / "scaling.csv")
+        if figures:
+            self.figures(tables, fits)
+        return tables["summary"]
+
+    def figures(self, tables=None, fits=None) -> list[Path]:
+        """Draw the study's figures to ``figures/`` (PNG)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from . import _plotting as P
+
+        tables = tables or {name: self.load(name) for name in TABLES}
+        summary = tables["summary"]
+        fits = fits if fits is not None else scaling_table(summary)
+        out = []
+
+        def save(fig, name):
+            path = self.folder / "figures" / f"{name}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+            plt.close(fig)
+            out.append(path)
+
+        eps_list = list(self.config.eps_grid)
+        prof, paths = tables["profile"], tables["paths"]
+        if len(prof):
+            fig, axes = plt.subplots(
+                1, len(eps_list), figsize=(4 * len(eps_list), 3.5), squeeze=False
+            )
+            two_d = "x1" in paths.columns and "t" not in prof.columns
+            for ax, e in zip(axes[0], eps_list, strict=True):
+                P.plot_tube(
+                    paths[paths["eps"] == e],
+                    prof[prof["eps"] == e],
+                    ax=ax,
+                    coord=None if two_d else 0,
+                    title=f"eps = {e:g}",
+                )
+            fig.tight_layout()
+            save(fig, "tubes")
+        ch = tables["charges"]
+        if len(ch):
+            for c in ch["charge"].unique():
+                rows = summary[summary["statistic"] == f"charge_mean_{c}"]
+                th = rows["theory"].iloc[0] if len(rows) else None
+                fig, ax = plt.subplots(figsize=(5, 3.5))
+                P.plot_charges(ch, c, th, ax=ax)
+                fig.tight_layout()
+                save(fig, f"charge_{c}")
+        for stat in [s for s in fits.get("statistic", []) if s.startswith("tube_")][:2]:
+            fig, ax = plt.subplots(figsize=(5, 3.5))
+            P.plot_scaling(summary, stat, fits[fits["statistic"] == stat], ax=ax)
+            fig.tight_layout()
+            save(fig, f"scaling_{stat}")
+        keep = [
+            s
+            for s in summary["statistic"].unique()
+            if s.startswith("charge_mean") or s in ("probability", "tube_l2_q0.5")
+        ]
+        fig, ax = plt.subplots(figsize=(8, 0.25 * (summary["statistic"].isin(keep).sum() + 4)))
+        P.plot_summary_table(summary, keep, ax=ax)
+        save(fig, "summary_table")
+        return out
+
+
+@dataclass(frozen=True)
+class _BallOfEps:
+    """A ball target whose radius is radius * eps^exponent (picklable)."""
+
+    center: tuple
+    radius: float
+    exponent: float
+
+    def __call__(self, eps):
+        from simulate import Ball
+
+        return Ball(np.asarray(self.center), self.radius * eps**self.exponent)

@@ -1,0 +1,281 @@
+"""Noise sweeps: sample a conditioned ensemble at each eps and compare it with theory.
+
+For each noise level the sampler gives a (weighted) ensemble; the tube statistics
+(:func:`tube_statistics`), the empirical charges (:func:`empirical_charges`) and the
+probability of the conditioning event are computed and collected in one tidy frame with
+columns system, eps, statistic, value, se, ci_low, ci_high, theory, n, ess. Levels are
+independent (each has its own seed, derived from the sweep's seed and eps only), so they
+run in parallel with joblib and a study can resume with any subset of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from ._empirical_charges import DEFAULT_WINDOW, empirical_charges
+from ._samplers import make_sampler
+from ._statistics import bootstrap, normalise_weights, weighted_mean_se
+from ._tubes import as_path_list, tube_statistics
+
+COLUMNS = ["system", "eps", "statistic", "value", "se", "ci_low", "ci_high", "theory", "n", "ess"]
+
+
+def level_seed(seed: int, eps: float) -> int:
+    """The seed of the level eps: a function of (seed, eps) only, never of the grid."""
+    bits = int(np.float64(eps).view(np.uint64))
+    return int(np.random.SeedSequence([int(seed), bits]).generate_state(1, np.uint64)[0])
+
+
+@dataclass(frozen=True)
+class Level:
+    """Everything a sweep keeps of one noise level, as tidy frames.
+
+    summary : rows of the sweep frame; replicates : bootstrap replicates (statistic,
+    replicate, value); profile : the tube profile (mean, median, radii along the
+    reference); charges : per-path charge means and drifts; paths : up to ``n_show``
+    sampled paths (path, t, x0..) for figures.
+    """
+
+    eps: float
+    summary: pd.DataFrame
+    replicates: pd.DataFrame
+    profile: pd.DataFrame
+    charges: pd.DataFrame
+    paths: pd.DataFrame
+
+    def tables(self) -> dict:
+        return {
+            "summary": self.summary,
+            "replicates": self.replicates,
+            "profile": self.profile,
+            "charges": self.charges,
+            "paths": self.paths,
+        }
+
+
+def _theory_value(reference, key, default=np.nan):
+    if reference is None:
+        return default
+    if key == "action":
+        return float(getattr(reference, "action", default))
+    ch = getattr(reference, "charges", None)
+    if ch is None or key not in ch.values:
+        return default
+    return float(np.mean(ch.values[key]))
+
+
+def run_level(
+    system,
+    eps: float,
+    sampler,
+    *,
+    n_paths: int,
+    seed: int,
+    reference=None,
+    theory: dict | None = None,
+    window: float = DEFAULT_WINDOW,
+    quantile: float = 0.5,
+    symmetry=None,
+    n_boot: int = 200,
+    n_show: int = 40,
+    n_jobs: int = 1,
+) -> Level:
+    """Sample and analyse one noise level (see :func:`noise_sweep`)."""
+    theory = dict(theory or {})
+    sample = sampler.sample(system, eps, n_paths, level_seed(seed, eps), n_jobs=n_jobs)
+    rows = []
+
+    def row(stat, value, se=np.nan, lo=np.nan, hi=np.nan, th=np.nan, n=sample.n, ess=np.nan):
+        rows.append(
+            {
+                "statistic": stat,
+                "value": value,
+                "se": se,
+                "ci_low": lo,
+                "ci_high": hi,
+                "theory": th,
+                "n": n,
+                "ess": ess,
+            }
+        )
+
+    p, p_se = sample.probability, sample.probability_se
+    row("n_accepted", float(sample.n), th=np.nan, n=sample.n_trials)
+    if np.isfinite(p):
+        row(
+            "probability",
+            p,
+            p_se,
+            th=theory.get("action", _theory_value(reference, "action")),
+            n=sample.n_trials,
+        )
+        if p > 0:
+            row(
+                "neg_eps_log_p",
+                -eps * np.log(p),
+                eps * p_se / p,
+                th=theory.get("action", _theory_value(reference, "action")),
+                n=sample.n_trials,
+            )
+    empty = pd.DataFrame()
+    if sample.n < 2:
+        summary = pd.DataFrame(rows)
+        summary.insert(0, "eps", float(eps))
+        summary.insert(0, "system", system.name)
+        return Level(float(eps), summary[COLUMNS], empty, empty, empty, empty)
+    w = None if sample.weights is None else normalise_weights(sample.weights, sample.n)
+    if sample.duration is not None:
+        m, se, ne = weighted_mean_se(sample.duration, w)
+        row("duration", float(m), float(se), th=theory.get("duration", np.nan), ess=float(ne))
+    replicates = []
+    profile = empty
+    if reference is not None:
+        tb = tube_statistics(
+            sample.paths,
+            reference,
+            t=sample.t,
+            align=sample.align,
+            weights=w,
+            symmetry=symmetry,
+        )
+        ts, tr = tb.summary(
+            q=quantile, n_boot=n_boot, seed=level_seed(seed, eps) % 2**32, return_replicates=True
+        )
+        for r in ts.to_dict("records"):
+            th = 0.0 if r["statistic"] == "mean_path_gap" else np.nan
+            row(
+                r["statistic"], r["value"], r["se"], r["ci_low"], r["ci_high"], th, r["n"], r["ess"]
+            )
+        replicates.append(tr)
+        profile = tb.to_frame("profile")
+    ec = empirical_charges(
+        system, sample.paths, sample.t, window=window, eps=eps, weights=w, reference=reference
+    )
+    cs = ec.summary()
+    for r in cs.to_dict("records"):
+        th = r["theory"]
+        if r["statistic"].startswith("charge_mean_") and r["charge"] in theory:
+            th = theory[r["charge"]]
+        row(r["statistic"], r["value"], r["se"], th=th, n=r["n"], ess=r["ess"])
+    pm = ec.path_mean
+
+    def sds(idx, ww):
+        ww = normalise_weights(ww, len(idx))
+        mu = np.sum(ww[:, None] * pm[idx], axis=0)
+        return np.sqrt(np.sum(ww[:, None] * (pm[idx] - mu) ** 2, axis=0))
+
+    reps = bootstrap(sds, ec.n, n_boot, level_seed(seed, eps) % 2**32 + 1, ec.weights)
+    names = [f"charge_sd_{c}" for c in ec.names]
+    replicates.append(
+        pd.DataFrame(
+            {
+                "statistic": np.repeat(names, reps.shape[0]),
+                "replicate": np.tile(np.arange(reps.shape[0]), len(names)),
+                "value": reps.T.ravel(),
+            }
+        )
+    )
+    summary = pd.DataFrame(rows)
+    summary.insert(0, "eps", float(eps))
+    summary.insert(0, "system", system.name)
+    rep = pd.concat(replicates, ignore_index=True)
+    rep.insert(0, "eps", float(eps))
+    plist, tlist = as_path_list(sample.paths, sample.t)
+    show = []
+    for i in range(min(n_show, len(plist))):
+        x = plist[i]
+        show.append(
+            pd.DataFrame({"path": i, "t": tlist[i]} | {f"x{j}": x[:, j] for j in range(x.shape[1])})
+        )
+    paths = pd.concat(show, ignore_index=True)
+    paths.insert(0, "eps", float(eps))
+    charges = ec.to_frame()
+    charges.insert(0, "eps", float(eps))
+    if not profile.empty:
+        profile.insert(0, "eps", float(eps))
+    return Level(float(eps), summary[COLUMNS], rep, profile, charges, paths)
+
+
+def noise_sweep(
+    system,
+    eps_grid,
+    sampler="endpoint",
+    *,
+    n_paths: int = 1000,
+    seed: int = 0,
+    n_jobs: int = 1,
+    reference=None,
+    theory: dict | None = None,
+    sampler_options: dict | None = None,
+    window: float = DEFAULT_WINDOW,
+    quantile: float = 0.5,
+    symmetry=None,
+    n_boot: int = 200,
+    return_levels: bool = False,
+):
+    """Sample at each noise level and compare tubes, charges and probabilities with theory.
+
+    Parameters
+    ----------
+    system
+        The :class:`~simulate.System`.
+    eps_grid
+        Noise levels.
+    sampler
+        ``"endpoint"``, ``"reactive"`` or ``"ams"`` (with ``sampler_options``, see
+        :class:`Endpoint`, :class:`Reactive`, :class:`AMS`), or a sampler instance.
+    n_paths
+        Paths simulated per level (AMS: replicas).
+    seed
+        Master seed; level eps uses :func:`level_seed` (seed, eps), so results do not
+        depend on the grid, its order, or ``n_jobs``.
+    n_jobs
+        joblib workers over the levels.
+    reference
+        The instanton (:class:`theory.Instanton`) or a reference path (k, d) for the
+        tubes; its action and mean charges are the theoretical values.
+    theory
+        Theoretical values overriding the reference's (keys "action", charge names,
+        "duration").
+    window
+        Coarse-graining window of the empirical momentum.
+    quantile
+        Quantile of the tube statistics.
+    symmetry
+        A generator: compare paths with the nearest member of the instanton family.
+    n_boot
+        Bootstrap replicates per level (fixed seeds).
+    return_levels
+        Also return the :class:`Level` objects (profiles, per-path charges, paths).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns system, eps, statistic, value, se, ci_low, ci_high, theory, n, ess.
+    """
+    eps_grid = [float(e) for e in np.atleast_1d(eps_grid)]
+    if not eps_grid or any(not (np.isfinite(e) and e > 0) for e in eps_grid):
+        raise ValueError(f"`eps_grid` must be positive noise levels, got {eps_grid}")
+    smp = make_sampler(sampler, **(sampler_options or {}))
+    kw = dict(
+        n_paths=n_paths,
+        seed=seed,
+        reference=reference,
+        theory=theory,
+        window=window,
+        quantile=quantile,
+        symmetry=symmetry,
+        n_boot=n_boot,
+    )
+    if n_jobs == 1 or len(eps_grid) == 1:
+        levels = [run_level(system, e, smp, **kw) for e in eps_grid]
+    else:
+        levels = joblib.Parallel(n_jobs=n_jobs)(
+            joblib.delayed(run_level)(system, e, smp, **kw) for e in eps_grid
+        )
+    frame = pd.concat([lv.summary for lv in levels], ignore_index=True)
+    return (frame, levels) if return_levels else frame
