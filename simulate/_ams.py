@@ -412,13 +412,36 @@ def _run_chunk(system, x0, chol, eps, t0, dt, max_steps, seed, runs, a, b, bridg
         need = int(stats[r, S_NEED])
         if need > capacity:  # rerun alone with room for its ensemble (same bits)
             pieces.append(
-                _run_chunk(system, x0, chol, eps, t0, dt, max_steps, seed, runs[r : r + 1], a,
-                           b, bridge, xi, n, k, max_iter, need, n_threads)[0]  # fmt: skip
+                _run_chunk(
+                    system,
+                    x0,
+                    chol,
+                    eps,
+                    t0,
+                    dt,
+                    max_steps,
+                    seed,
+                    runs[r : r + 1],
+                    a,
+                    b,
+                    bridge,
+                    xi,
+                    n,
+                    k,
+                    max_iter,
+                    need,
+                    n_threads,
+                )[0]  # fmt: skip
             )
         else:
             pieces.append(
-                (out_x[r, :need].copy(), out_t[r, :need].copy(), out_len[r], out_entry[r],
-                 stats[r])  # fmt: skip
+                (
+                    out_x[r, :need].copy(),
+                    out_t[r, :need].copy(),
+                    out_len[r],
+                    out_entry[r],
+                    stats[r],
+                )  # fmt: skip
             )
     return pieces
 

@@ -136,6 +136,80 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_instanton(args: argparse.Namespace) -> int:
+    """The most likely path between two points: action and charges printed, the path
+    (tidy CSV, every local minimum found) and a figure saved."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from theory import instanton
+
+    from . import _plotting as P
+    from ._study import atomic_write, write_csv
+
+    system = load_system(args.system)
+    x0 = resolve_point(system, args.start, "--from")
+    x1 = resolve_point(system, args.end, "--to")
+    via = [resolve_point(system, v, "--via") for v in args.via or ()]
+    out = writable_dir(args.out)
+    T = args.T
+    if T is None and system.t_span is not None:
+        T = float(system.t_span[1] - system.t_span[0])
+    kind = f"T = {T:g}" if T is not None else "T = infinity (geometric MAM)"
+    print(f"instanton of {system.name} from {x0.tolist()} to {x1.tolist()}, {kind} ...")
+    inst = instanton(
+        system,
+        x0,
+        x1,
+        T,
+        n=args.n,
+        waypoints=[[v] for v in via] or None,
+        n_random=args.n_random,
+    )
+    print(
+        f"action S = {inst.action:.8g}   ({'' if inst.success else 'NOT CONVERGED: '}"
+        f"{inst.message})"
+    )
+    for row in inst.charges.summary().itertuples():
+        note = "conserved by theory" if row.conserved else "not conserved by theory"
+        print(f"  {row.charge:>6} = {row.mean: .8g}   drift {row.drift:.2e} ({note})")
+    if len(inst.minima) > 1:
+        print("local minima found (by action):")
+        for rank, m in enumerate(inst.minima):
+            print(f"  {rank}: S = {m.action:.8g}  (from the {m.label} guess)")
+    stem = args.name or f"instanton_{system.name}_{_slug(args.start)}_{_slug(args.end)}"
+    frame = inst.to_frame()
+    csv = out / f"{stem}.csv"
+    write_csv(frame, csv)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for rank, m in enumerate(inst.minima or (inst,)):
+        sub = frame[frame["minimum"] == rank].assign(minimum=0)
+        P.plot_instanton(
+            sub, ax=axes[0], label=f"{'global' if rank == 0 else 'local'} S = {m.action:.4g}"
+        )
+    if system.dim == 2:
+        xy = frame[["x0", "x1"]].to_numpy()
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        pad = np.maximum(0.15 * (hi - lo), 0.5)
+        lim = list(zip(lo - pad, hi + pad, strict=True))
+        t_f = float(frame["t"].iloc[0]) if T else 0.0
+        P.plot_vector_field(system, ax=axes[0], lim=lim, t=t_f if np.isfinite(t_f) else 0.0)
+    axes[0].set_title(f"{system.name}: {kind}")
+    P.plot_charge_traces(frame, ax=axes[1])
+    fig.tight_layout()
+    png = out / f"{stem}.png"
+    atomic_write(png, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    plt.close(fig)
+    print(f"path: {csv}\nfigure: {png}")
+    return 0
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-." else "_" for c in text).strip("_")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The paper's drift-diffusion experiment: 1e5 Euler–Maruyama paths, conditioned on
     hitting -1 at a time in [0.95, 1], against the straight least-action path."""
@@ -225,6 +299,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default="data/studies/simulate", help="output file (.csv/.parquet) or folder"
     )
     p.set_defaults(run=cmd_simulate)
+
+    p = sub.add_parser(
+        "instanton",
+        help="the most likely path between two points: action, charges, CSV and figure",
+    )
+    p.add_argument("system", help="zoo name (see `noisy-noether systems`)")
+    p.add_argument("--from", dest="start", required=True, help="a named point or '1,-2'")
+    p.add_argument("--to", dest="end", required=True, help="a named point or '1,-2'")
+    p.add_argument(
+        "--T",
+        type=positive,
+        default=None,
+        help="duration (default: the system's time span, else infinite time between "
+        "fixed points by the geometric MAM)",
+    )
+    p.add_argument("--n", type=int, default=100, help="segments of the initial grid")
+    p.add_argument(
+        "--via", action="append", help="try also a guess through this point (repeatable)"
+    )
+    p.add_argument("--n-random", type=int, default=0, help="random initial guesses (multi-start)")
+    p.add_argument("--name", default=None, help="file stem (default from the arguments)")
+    p.add_argument("--out", default="data/instantons", help="output folder")
+    p.set_defaults(run=cmd_instanton)
 
     p = sub.add_parser("demo", help="the paper's drift-diffusion experiment with a figure")
     p.add_argument("--n-paths", type=int, default=100_000)
