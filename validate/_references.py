@@ -191,9 +191,9 @@ def expected_statistic(statistic, bridge: GaussianBridge, ends=None, weights=Non
     w = np.full(len(mus), 1.0 / len(mus)) if weights is None else np.asarray(weights, float)
     w = (w / w.sum()).reshape((-1,) + (1,) * (centre.ndim - 1))
     base = np.asarray(statistic(bridge.mean[None]))[0]
-    w, V = np.linalg.eigh(bridge.joint_cov)
-    L = V * np.sqrt(np.clip(w, 0.0, None))  # columns: principal directions
-    keep = w > 1e-14 * max(w.max(), 1e-300)
+    lam, V = np.linalg.eigh(bridge.joint_cov)
+    L = V * np.sqrt(np.clip(lam, 0.0, None))  # columns: principal directions
+    keep = lam > 1e-14 * max(lam.max(), 1e-300)
     dirs = L[:, keep].T.reshape(-1, n, d)
     plus = np.asarray(statistic(bridge.mean[None] + dirs))
     minus = np.asarray(statistic(bridge.mean[None] - dirs))

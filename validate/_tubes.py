@@ -284,7 +284,10 @@ def tube_statistics(
             raise ValueError("`align='time'` needs the path times `t`")
         if rt is None:
             raise ValueError("`align='time'` needs the reference times (`ref_t` or reference.t)")
-        grid = np.asarray(t if isinstance(t, np.ndarray) and t.ndim == 1 else tlist[0], float)
+        if isinstance(t, np.ndarray) and t.ndim == 1:
+            grid = np.asarray(t, dtype=float)
+        else:  # ragged paths on one clock: the longest path's times
+            grid = np.asarray(max(tlist, key=len), dtype=float)
         ref_grid = np.column_stack([np.interp(grid, rt, ref[:, j]) for j in range(d)])
 
         def distances(x, ti, sub=False):
@@ -349,7 +352,8 @@ def tube_statistics(
         for j in range(d):
             binned[i, has, j] = np.bincount(idx, weights=x[:, j], minlength=m)[has] / counts[has]
     mean, mean_se, _ = weighted_mean_se(binned, w)
-    mean_se = np.where(mean_se > 0, mean_se, np.nan)  # fixed points (the start) carry no error
+    # points fixed by the conditioning (the start) carry no error, only round-off
+    mean_se = np.where(mean_se > 1e-10 * (1 + np.abs(mean)), mean_se, np.nan)
     median = weighted_quantile(binned, 0.5, w)[0]
     radius = weighted_quantile(deviation, list(quantiles), w)
     return Tube(
