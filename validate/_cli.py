@@ -210,6 +210,58 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-." else "_" for c in text).strip("_")
 
 
+def parse_eps_grid(text: str) -> tuple:
+    """'0.2,0.1' -> (0.2, 0.1): positive finite noise levels."""
+    values = parse_point(text, None, "--eps")
+    if np.any(values <= 0):
+        raise UsageError(f"--eps {text!r}: noise levels must be positive")
+    return tuple(float(v) for v in values)
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    """A prebuilt study: noise sweeps, figures and a report under OUT/NAME."""
+    from dataclasses import replace
+
+    from . import _studies
+
+    if args.name not in _studies.STUDIES:
+        raise UsageError(f"unknown study {args.name!r}; choose from: {', '.join(_studies.STUDIES)}")
+    writable_dir(args.out)
+    if args.eps is not None:
+        grid = parse_eps_grid(args.eps)
+        original = _studies.parts
+
+        def parts(name, quick=False):
+            return [replace(c, eps_grid=grid) for c in original(name, quick)]
+
+        _studies.parts = parts
+    print(f"study {args.name}{' (quick)' if args.quick else ''}: {_studies.STUDIES[args.name]}")
+    try:
+        res = _studies.run_study(
+            args.name, quick=args.quick, out=args.out, n_jobs=args.n_jobs, fresh=args.fresh
+        )
+    finally:
+        if args.eps is not None:
+            _studies.parts = original
+    print(res.summary())
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Markdown report (tables, verdicts, figures) of a study folder."""
+    from ._report import write_report
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"study folder {str(folder)!r} does not exist")
+    writable_dir(folder)
+    report, verdicts = write_report(folder)
+    for s in verdicts["statement"]:
+        print(f"  {s}")
+    print(f"report: {report}\nverdicts: {folder / 'verdicts.csv'}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The paper's drift-diffusion experiment: 1e5 Euler–Maruyama paths, conditioned on
     hitting -1 at a time in [0.95, 1], against the straight least-action path."""
@@ -322,6 +374,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default=None, help="file stem (default from the arguments)")
     p.add_argument("--out", default="data/instantons", help="output folder")
     p.set_defaults(run=cmd_instanton)
+
+    p = sub.add_parser(
+        "study",
+        help="run a prebuilt study (noise sweeps, figures, report); `paper` = the paper's four",
+    )
+    p.add_argument(
+        "name",
+        help="drift_diffusion, monostable, decision_memory, reverse_diffusion_ring, "
+        "maier_stein, rotating_ring or paper",
+    )
+    p.add_argument("--quick", action="store_true", help="fewer levels and paths (minutes)")
+    p.add_argument("--n-jobs", type=int, default=1, help="joblib workers over noise levels")
+    p.add_argument("--out", default="data/studies", help="root folder (default data/studies)")
+    p.add_argument("--eps", default=None, help="override the noise levels, e.g. '0.2,0.1'")
+    p.add_argument("--fresh", action="store_true", help="remove earlier results first")
+    p.set_defaults(run=cmd_study)
+
+    p = sub.add_parser("report", help="write report.md (tables, verdicts, figures) of a study")
+    p.add_argument("folder", help="a study folder, e.g. data/studies/paper")
+    p.set_defaults(run=cmd_report)
 
     p = sub.add_parser("demo", help="the paper's drift-diffusion experiment with a figure")
     p.add_argument("--n-paths", type=int, default=100_000)
