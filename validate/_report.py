@@ -70,9 +70,11 @@ def extrapolate(eps, value, se) -> tuple[float, float, float]:
 
 
 def verdicts(
-    summary: pd.DataFrame, scaling: pd.DataFrame | None = None, part: str = ""
+    summary: pd.DataFrame, scaling: pd.DataFrame | None = None, part: str = "", action=True
 ) -> pd.DataFrame:
-    """Convergence statements of one noise sweep (see the module docstring)."""
+    """Convergence statements of one noise sweep (see the module docstring). ``action``:
+    include the -eps log P check (off when the target shrinks with eps, whose volume adds
+    an eps log eps term to -eps log P)."""
     rows = []
     if summary is None or summary.empty:
         return pd.DataFrame(columns=VERDICT_COLUMNS)
@@ -143,7 +145,7 @@ def verdicts(
                         "statement": text,
                     }
                 )
-            elif r.kind == "action" and np.isfinite(r.theory):
+            elif action and r.kind == "action" and np.isfinite(r.theory):
                 ok = bool(r.ci_low <= r.theory <= r.ci_high)
                 text = (
                     f"-eps log P -> {r.estimate:.3g} [{r.ci_low:.3g}, {r.ci_high:.3g}] (95 %) vs "
@@ -234,7 +236,8 @@ def write_report(folder) -> tuple[Path, pd.DataFrame]:
         rel = p.relative_to(folder).as_posix() if p != folder else "."
         cfg = json.loads((p / "config.json").read_text())
         summary, scaling = _read(p / "summary.csv"), _read(p / "scaling.csv")
-        v = verdicts(summary, scaling, part=rel)
+        shrinking = cfg["sampler_options"].get("target_exponent", 0) != 0
+        v = verdicts(summary, scaling, part=rel, action=not shrinking)
         all_v.append(v)
         sec = [f"### `{rel}`: {cfg['system']}, sampler {cfg['sampler']}\n"]
         sec.append(
@@ -253,6 +256,13 @@ def write_report(folder) -> tuple[Path, pd.DataFrame]:
                 "\n" + "\n".join(f"![{f.stem}]({f.relative_to(folder).as_posix()})" for f in figs)
             )
         sections.append("\n".join(sec))
+    for extra in sorted(folder.rglob("extra_verdicts.csv")):
+        ev = _read(extra)
+        if len(ev):
+            prefix = extra.parent.relative_to(folder).as_posix()
+            if prefix != ".":
+                ev["part"] = prefix + "/" + ev["part"].astype(str)
+            all_v.append(ev)
     verdict = pd.concat(all_v, ignore_index=True) if all_v else pd.DataFrame()
     write_csv(verdict, folder / "verdicts.csv")
     lines = [f"# Study report: {title}\n"]
@@ -263,6 +273,8 @@ def write_report(folder) -> tuple[Path, pd.DataFrame]:
         "path means of p = 1/2 D^{-1}(xdot - f) contracted with each symmetry generator; "
         "uncertainties are 95 % intervals (2 se or bootstrap percentiles).\n"
     )
+    for note in sorted(folder.rglob("notes.md")):
+        lines.append(note.read_text().strip() + "\n")
     if len(verdict):
         ok = verdict["converges"].astype("boolean")
         lines.append("## Verdicts\n")
