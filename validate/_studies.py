@@ -306,8 +306,17 @@ def instantons(name: str) -> dict:
         s = zoo.decision_memory()
         return {
             "T=1": cached_instanton(s, "x_wins", "y_wins", 1.0),
+            # T = 40: MAM only (n = 200 segments, no BVP polish: the nearly discontinuous
+            # drift makes the BVP mesh explode over 40 time units); its H drift is reported
             "T=40": cached_instanton(
-                s, "x_wins", "y_wins", 40.0, waypoints=[[[2.35, 2.35]], [[1.25, 1.25]]]
+                s,
+                "x_wins",
+                "y_wins",
+                40.0,
+                n=200,
+                refine=0,
+                polish=False,
+                waypoints=[[[2.35, 2.35]], [[1.25, 1.25]]],
             ),
         }
     if name == "reverse_diffusion_ring":
@@ -657,7 +666,9 @@ def _fig2(folder, insts, axes, P):
             sub["angle"] = label.split("=")[1]
             sub["theory"] = inst.charges.mean("L")
             rows.append(sub)
-    axes[0].set(aspect="equal", title="Fig. 2: reverse diffusion from (0, 10) to the ring")
+    axes[0].set(
+        aspect="equal", xlim=(-9, 9), ylim=(-8, 12), title="Fig. 2: reverse diffusion from (0, 10)"
+    )
     axes[0].legend(fontsize=7, loc="lower left")
     if rows:
         import seaborn as sns
