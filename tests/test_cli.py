@@ -65,3 +65,37 @@ def test_systems_lists_the_zoo(capsys):
     text = capsys.readouterr().out
     for name in ("drift_diffusion", "monostable", "reverse_diffusion_ring", "maier_stein"):
         assert name in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["instanton", "nope", "--from", "0", "--to", "1"], "unknown system 'nope'"),
+        (["instanton", "monostable", "--from", "1;2", "--to", "end"], "is not a list of numbers"),
+        (["instanton", "monostable", "--from", "start", "--to", "2"], "has 1 coordinates"),
+        (["instanton", "monostable", "--from", "start", "--to", "end", "--T", "-1"], "positive"),
+        (
+            ["instanton", "monostable", "--from", "start", "--to", "end", "--out", "/proc/x"],
+            "cannot write",
+        ),
+    ],
+)
+def test_instanton_mistakes_give_one_line_errors(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_instanton_prints_action_and_charges(tmp_path, capsys):
+    code = main(
+        ["instanton", "monostable", "--from", "start", "--to", "end", "--T", "1", "--n", "40"]
+        + ["--out", str(tmp_path)]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "action S = 5.25214" in text and "H =  2.89624" in text and "L = -3.40367" in text
+    frame = pd.read_csv(tmp_path / "instanton_monostable_start_end.csv")
+    assert {"t", "x0", "x1", "p0", "p1", "H", "L"} <= set(frame.columns)
+    assert (tmp_path / "instanton_monostable_start_end.png").stat().st_size > 1000

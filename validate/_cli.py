@@ -136,53 +136,129 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """The paper's drift-diffusion experiment: 1e5 Euler–Maruyama paths, conditioned on
-    hitting -1 at a time in [0.95, 1], against the straight least-action path."""
+def cmd_instanton(args: argparse.Namespace) -> int:
+    """The most likely path between two points: action and charges printed, the path
+    (tidy CSV, every local minimum found) and a figure saved."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
-    from simulate import ensemble, zoo
+    from theory import instanton
 
-    system = zoo.drift_diffusion()
-    res = ensemble(
-        system,
-        "start",
-        1.0,
-        dt=0.025,
-        eps=1.0,
-        n_paths=args.n_paths,
-        seed=args.seed,
-        save="all",
-        stop={"lower": "lower_bound", "upper": zoo.drift_diffusion().states["bounds"]},
-    )
-    keep = res.stopped_in("lower") & (res.stop_time >= 0.95)
-    print(res.summary())
-    p = keep.mean()
-    print(
-        f"hit -1 within [0.95, 1]: {keep.sum()} paths, fraction {p:.4f} "
-        f"± {np.sqrt(p * (1 - p) / res.n_paths):.4f}"
-    )
+    from . import _plotting as P
+    from ._study import atomic_write, write_csv
+
+    system = load_system(args.system)
+    x0 = resolve_point(system, args.start, "--from")
+    x1 = resolve_point(system, args.end, "--to")
+    via = [resolve_point(system, v, "--via") for v in args.via or ()]
     out = writable_dir(args.out)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for path in res.paths[keep][:200]:
-        ax.plot(res.t, path[:, 0], color="0.6", lw=0.4, alpha=0.5)
-    ax.plot(
-        res.t,
-        np.nanmean(res.paths[keep][:, :, 0], axis=0),
-        color="C0",
-        lw=2,
-        label="conditioned mean",
+    T = args.T
+    if T is None and system.t_span is not None:
+        T = float(system.t_span[1] - system.t_span[0])
+    kind = f"T = {T:g}" if T is not None else "T = infinity (geometric MAM)"
+    print(f"instanton of {system.name} from {x0.tolist()} to {x1.tolist()}, {kind} ...")
+    inst = instanton(
+        system,
+        x0,
+        x1,
+        T,
+        n=args.n,
+        waypoints=[[v] for v in via] or None,
+        n_random=args.n_random,
     )
-    ax.plot([0, 1], [0.5, -1.0], "k--", lw=2, label="least-action path x = 0.5 - 1.5 t")
-    ax.set(xlabel="t", ylabel="x", title=f"drift-diffusion, {keep.sum()} conditioned paths")
-    ax.legend()
+    print(
+        f"action S = {inst.action:.8g}   ({'' if inst.success else 'NOT CONVERGED: '}"
+        f"{inst.message})"
+    )
+    for row in inst.charges.summary().itertuples():
+        note = "conserved by theory" if row.conserved else "not conserved by theory"
+        print(f"  {row.charge:>6} = {row.mean: .8g}   drift {row.drift:.2e} ({note})")
+    if len(inst.minima) > 1:
+        print("local minima found (by action):")
+        for rank, m in enumerate(inst.minima):
+            print(f"  {rank}: S = {m.action:.8g}  (from the {m.label} guess)")
+    stem = args.name or f"instanton_{system.name}_{_slug(args.start)}_{_slug(args.end)}"
+    frame = inst.to_frame()
+    csv = out / f"{stem}.csv"
+    write_csv(frame, csv)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for rank, m in enumerate(inst.minima or (inst,)):
+        sub = frame[frame["minimum"] == rank].assign(minimum=0)
+        P.plot_instanton(
+            sub, ax=axes[0], label=f"{'global' if rank == 0 else 'local'} S = {m.action:.4g}"
+        )
+    if system.dim == 2:
+        xy = frame[["x0", "x1"]].to_numpy()
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        pad = np.maximum(0.15 * (hi - lo), 0.5)
+        lim = list(zip(lo - pad, hi + pad, strict=True))
+        t_f = float(frame["t"].iloc[0]) if T else 0.0
+        P.plot_vector_field(system, ax=axes[0], lim=lim, t=t_f if np.isfinite(t_f) else 0.0)
+    axes[0].set_title(f"{system.name}: {kind}")
+    P.plot_charge_traces(frame, ax=axes[1])
     fig.tight_layout()
-    fig.savefig(out / "drift_diffusion_paths.png", dpi=120)
-    print(f"figure: {out / 'drift_diffusion_paths.png'}")
+    png = out / f"{stem}.png"
+    atomic_write(png, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    plt.close(fig)
+    print(f"path: {csv}\nfigure: {png}")
+    return 0
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-." else "_" for c in text).strip("_")
+
+
+def parse_eps_grid(text: str) -> tuple:
+    """'0.2,0.1' -> (0.2, 0.1): positive finite noise levels."""
+    values = parse_point(text, None, "--eps")
+    if np.any(values <= 0):
+        raise UsageError(f"--eps {text!r}: noise levels must be positive")
+    return tuple(float(v) for v in values)
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    """A prebuilt study: noise sweeps, figures and a report under OUT/NAME."""
+    from dataclasses import replace
+
+    from . import _studies
+
+    if args.name not in _studies.STUDIES:
+        raise UsageError(f"unknown study {args.name!r}; choose from: {', '.join(_studies.STUDIES)}")
+    writable_dir(args.out)
+    if args.eps is not None:
+        grid = parse_eps_grid(args.eps)
+        original = _studies.parts
+
+        def parts(name, quick=False):
+            return [replace(c, eps_grid=grid) for c in original(name, quick)]
+
+        _studies.parts = parts
+    print(f"study {args.name}{' (quick)' if args.quick else ''}: {_studies.STUDIES[args.name]}")
+    try:
+        res = _studies.run_study(
+            args.name, quick=args.quick, out=args.out, n_jobs=args.n_jobs, fresh=args.fresh
+        )
+    finally:
+        if args.eps is not None:
+            _studies.parts = original
+    print(res.summary())
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Markdown report (tables, verdicts, figures) of a study folder."""
+    from ._report import write_report
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"study folder {str(folder)!r} does not exist")
+    writable_dir(folder)
+    report, verdicts = write_report(folder)
+    for s in verdicts["statement"]:
+        print(f"  {s}")
+    print(f"report: {report}\nverdicts: {folder / 'verdicts.csv'}")
     return 0
 
 
@@ -226,11 +302,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=cmd_simulate)
 
-    p = sub.add_parser("demo", help="the paper's drift-diffusion experiment with a figure")
-    p.add_argument("--n-paths", type=int, default=100_000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="data/studies/demo")
-    p.set_defaults(run=cmd_demo)
+    p = sub.add_parser(
+        "instanton",
+        help="the most likely path between two points: action, charges, CSV and figure",
+    )
+    p.add_argument("system", help="zoo name (see `noisy-noether systems`)")
+    p.add_argument("--from", dest="start", required=True, help="a named point or '1,-2'")
+    p.add_argument("--to", dest="end", required=True, help="a named point or '1,-2'")
+    p.add_argument(
+        "--T",
+        type=positive,
+        default=None,
+        help="duration (default: the system's time span, else infinite time between "
+        "fixed points by the geometric MAM)",
+    )
+    p.add_argument("--n", type=int, default=100, help="segments of the initial grid")
+    p.add_argument(
+        "--via", action="append", help="try also a guess through this point (repeatable)"
+    )
+    p.add_argument("--n-random", type=int, default=0, help="random initial guesses (multi-start)")
+    p.add_argument("--name", default=None, help="file stem (default from the arguments)")
+    p.add_argument("--out", default="data/instantons", help="output folder")
+    p.set_defaults(run=cmd_instanton)
+
+    p = sub.add_parser(
+        "study",
+        help="run a prebuilt study (noise sweeps, figures, report); `paper` = the paper's four",
+    )
+    p.add_argument(
+        "name",
+        help="drift_diffusion, monostable, decision_memory, reverse_diffusion_ring, "
+        "maier_stein, rotating_ring or paper",
+    )
+    p.add_argument("--quick", action="store_true", help="fewer levels and paths (minutes)")
+    p.add_argument("--n-jobs", type=int, default=1, help="joblib workers over noise levels")
+    p.add_argument("--out", default="data/studies", help="root folder (default data/studies)")
+    p.add_argument("--eps", default=None, help="override the noise levels, e.g. '0.2,0.1'")
+    p.add_argument("--fresh", action="store_true", help="remove earlier results first")
+    p.set_defaults(run=cmd_study)
+
+    p = sub.add_parser("report", help="write report.md (tables, verdicts, figures) of a study")
+    p.add_argument("folder", help="a study folder, e.g. data/studies/paper")
+    p.set_defaults(run=cmd_report)
+
     return parser
 
 

@@ -116,3 +116,97 @@ def plot_summary_table(frame: pd.DataFrame, statistics=None, ax=None):
     table.auto_set_font_size(False)
     table.set_fontsize(7)
     return ax
+
+
+# --- instantons and the paper's figures (issue 6) ------------------------------------
+
+
+def plot_instanton(frame: pd.DataFrame, ax=None, label: str | None = None, color=None, **kw):
+    """An instanton from its tidy frame (``Instanton.to_frame()``: columns minimum, t, x0,
+    x1, ...): x1 against x0 in 2-D, x0 against t in 1-D; only the global minimum (rank 0)
+    unless the frame holds one minimum only. Endpoints are marked."""
+    ax = _axes(ax)
+    sub = frame[frame["minimum"] == 0] if "minimum" in frame.columns else frame
+    if label is None and "action" in sub.columns:
+        label = f"S = {sub['action'].iloc[0]:.4g}"
+    if "x1" in sub.columns:
+        (line,) = ax.plot(sub["x0"], sub["x1"], lw=2, color=color, label=label, **kw)
+        ax.plot(sub["x0"].iloc[[0, -1]], sub["x1"].iloc[[0, -1]], "o", color=line.get_color())
+        ax.set(xlabel="x0", ylabel="x1")
+    else:
+        (line,) = ax.plot(sub["t"], sub["x0"], lw=2, color=color, label=label, **kw)
+        ax.set(xlabel="t", ylabel="x0")
+    if label:
+        ax.legend(fontsize=8)
+    return ax
+
+
+def plot_charge_traces(frame: pd.DataFrame, ax=None, charges=None):
+    """Charges along an instanton (tidy frame of ``Instanton.to_frame()``, rank 0) against
+    time (or normalised arc length for infinite-time instantons): flat lines are conserved
+    charges."""
+    ax = _axes(ax)
+    sub = frame[frame["minimum"] == 0] if "minimum" in frame.columns else frame
+    key = "t" if sub["t"].notna().all() else "s"
+    skip = {"minimum", "label", "action", "t", "s"}
+    names = charges or [
+        c for c in sub.columns if c not in skip and not (c[0] in "xp" and c[1:].isdigit())
+    ]
+    for c in names:
+        ax.plot(sub[key], sub[c], lw=2, label=c)
+    ax.set(xlabel=key, ylabel="charge", title="charges along the instanton")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_vector_field(system, ax=None, lim=None, n: int = 21, t: float = 0.0):
+    """The drift f(x, t) of a 2-D system as a streamplot over the box ``lim``
+    ((x_lo, x_hi), (y_lo, y_hi)), default the axes' current limits."""
+    ax = _axes(ax)
+    (x_lo, x_hi), (y_lo, y_hi) = lim if lim is not None else (ax.get_xlim(), ax.get_ylim())
+    gx, gy = np.meshgrid(np.linspace(x_lo, x_hi, n), np.linspace(y_lo, y_hi, n))
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    F = np.array([system.f(np.ascontiguousarray(p), float(t)) for p in pts])
+    ax.streamplot(
+        gx,
+        gy,
+        F[:, 0].reshape(gx.shape),
+        F[:, 1].reshape(gx.shape),
+        color="0.75",
+        density=0.8,
+        linewidth=0.6,
+        arrowsize=0.7,
+    )
+    ax.set(xlim=(x_lo, x_hi), ylim=(y_lo, y_hi))
+    return ax
+
+
+def plot_paths_2d(paths: pd.DataFrame, ax=None, color="0.6", n_max: int = 40, alpha=0.5):
+    """Sampled paths (tidy: path, x0, x1) in the plane, thin lines."""
+    ax = _axes(ax)
+    for k, (_, g) in enumerate(paths.groupby("path")):
+        if k >= n_max:
+            break
+        ax.plot(g["x0"], g["x1"], color=color, lw=0.4, alpha=alpha)
+    return ax
+
+
+def plot_charge_convergence(summary: pd.DataFrame, charge: str, ax=None, color="C0", label=None):
+    """The mean of a charge over sampled paths against eps (± 2 se) with the instanton's
+    value as a dashed line: convergence to theory as eps -> 0 (log eps axis)."""
+    ax = _axes(ax)
+    sub = summary[summary["statistic"] == f"charge_mean_{charge}"].sort_values("eps")
+    ax.errorbar(
+        sub["eps"],
+        sub["value"],
+        yerr=2 * sub["se"],
+        fmt="o-",
+        color=color,
+        label=label or f"{charge}: sampled mean ± 2 se",
+    )
+    th = sub["theory"].dropna()
+    if len(th):
+        ax.axhline(th.iloc[0], color=color, ls="--", lw=1.2, label=f"instanton {th.iloc[0]:.4g}")
+    ax.set(xscale="log", xlabel="eps", ylabel=charge)
+    ax.legend(fontsize=8)
+    return ax

@@ -319,7 +319,7 @@ class AMS:
             eps,
             self.A,
             self.B,
-            n_paths,
+            n_replicas=n_paths,
             x0=self.x0,
             dt=self.dt,
             seed=seed,
@@ -327,8 +327,8 @@ class AMS:
             **self.options,
         )
         p = getattr(res, "probability", np.nan)
-        p_se = getattr(res, "probability_se", np.nan)
-        return _from_transitions(res, eps, float(p), float(p_se))
+        p_se = getattr(res, "standard_error", np.nan)
+        return _from_transitions(getattr(res, "ensemble", res), eps, float(p), float(p_se))
 
 
 SAMPLERS = {"endpoint": Endpoint, "reactive": Reactive, "ams": AMS}

@@ -1,0 +1,89 @@
+"""Prebuilt studies, reports and the analysis notebook on tiny sizes."""
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from validate import _studies
+from validate._report import extrapolate, write_report
+from validate._studies import ReferenceStudy, parts
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory):
+    """The monostable T = 1 sweep at two levels and 300 paths, with its report."""
+    root = tmp_path_factory.mktemp("studies") / "monostable"
+    cfg = replace(parts("monostable", quick=True)[0], eps_grid=(0.2, 0.1), n_paths=300, n_boot=20)
+    ReferenceStudy(replace(cfg, root=str(root))).run()
+    return root
+
+
+def test_every_study_has_parts():
+    for name in _studies.STUDIES:
+        if name != "paper":
+            assert parts(name, quick=True), name
+    with pytest.raises(ValueError, match="unknown study"):
+        parts("nope")
+
+
+def test_extrapolation_recovers_a_line():
+    a, se, _ = extrapolate([0.1, 0.2, 0.4], [1.1, 1.2, 1.4], [0.01, 0.01, 0.01])
+    assert abs(a - 1.0) < 1e-9 and 0 < se < 0.02
+
+
+def test_report_states_verdicts_with_uncertainty(tiny_study):
+    report, verdicts = write_report(tiny_study)
+    text = report.read_text()
+    assert "## Verdicts" in text and "±" in text and "instanton" in text
+    assert {"charge", "tube"} <= set(verdicts["kind"])
+    assert set(verdicts[verdicts["kind"] == "charge"]["quantity"]) == {"H", "L"}
+    assert (tiny_study / "verdicts.csv").exists()
+
+
+def test_notebook_runs_on_a_tiny_study(tiny_study):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(ROOT / "notebooks" / "analysis.ipynb", as_version=4)
+    os.environ["NOISY_NOETHER_STUDY"] = str(tiny_study / "T=1")
+    try:
+        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    finally:
+        del os.environ["NOISY_NOETHER_STUDY"]
+    assert (tiny_study / "T=1" / "notebook_charges.png").exists()
+
+
+def test_study_and_report_commands_give_one_line_errors(tmp_path):
+    from tests.test_cli import run_cli
+
+    for args, message in [
+        (["study", "nope"], "unknown study 'nope'"),
+        (["study", "monostable", "--eps", "0.1,-0.2"], "must be positive"),
+        (["study", "monostable", "--eps", "0.1,x"], "is not a list of numbers"),
+        (["study", "monostable", "--out", "/proc/nope"], "cannot write"),
+        (["report", str(tmp_path / "missing")], "does not exist"),
+        (["report", str(tmp_path)], "holds no study"),
+    ]:
+        result = run_cli(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_study_command_runs_a_tiny_study(tmp_path, capsys):
+    from validate._cli import main
+
+    assert (
+        main(["study", "drift_diffusion", "--quick", "--eps", "1.0,0.5", "--out", str(tmp_path)])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "report:" in out and str(tmp_path) in out
+    folder = tmp_path / "drift_diffusion"
+    assert (folder / "figures" / "fig1a_drift_diffusion.png").exists()
+    v = pd.read_csv(folder / "verdicts.csv")
+    assert "exact" in set(v["kind"])
