@@ -80,7 +80,7 @@ def main() -> None:
     sde, _ = rate(lambda: sdeint_euler(x0, sd_paths, sd_steps, dt, eps, 1), sd_paths, sd_steps)
 
     dd = zoo.drift_diffusion()
-    stop = {"lower": "lower_bound", "upper": dd.states["bounds"]}
+    stop = {"lower": "lower_bound", "upper": "upper_bound"}
     ensemble(dd, "start", 1.0, dt=0.025, n_paths=10, seed=0, stop=stop)
     start = time.perf_counter()
     res = ensemble(dd, "start", 1.0, dt=0.025, n_paths=100_000, seed=0, stop=stop)

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from ._checkpoint import ChunkStore, fingerprint
 from ._config import JIT, DriftType, ScheduleType
 from ._random import STREAM_SIZE, WORDS_PER_REFILL, aux_uniform, fill_normals, init_stream
-from ._sets import StopSet, encode_sets, first_set_containing, signed_distance
+from ._sets import StopSet, check_disjoint, encode_sets, first_set_containing, signed_distance
 from ._system import System, as_points
 
 RUNNING, STOPPED, NONFINITE = 0, 1, 2
@@ -291,6 +291,7 @@ def _resolve_stop(system: System, stop) -> tuple[list[StopSet], tuple[str, ...]]
             raise ValueError(f"`stop` entries must be StopSets or set names, got {s!r}")
         sets.append(s)
         names.append(name or f"set{k}")
+    check_disjoint(sets, names)
     return sets, tuple(names)
 
 

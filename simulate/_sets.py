@@ -8,6 +8,7 @@ Brownian-bridge crossing test and to interpolate hitting times).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -162,6 +163,57 @@ class Union(StopSet):
 
     def __repr__(self) -> str:
         return "Union(" + ", ".join(map(repr, self._prims)) + ")"
+
+
+def _probe_points(p: StopSet) -> np.ndarray:
+    """A few points of a primitive (interior and boundary) used to detect overlaps."""
+    if isinstance(p, Ball):
+        eye = np.eye(p.dim)
+        return np.concatenate(
+            [p.center[None], p.center + p.radius * eye, p.center - p.radius * eye]
+        )
+    if isinstance(p, Shell):
+        r = 0.5 * (p.inner + p.outer)
+        eye = np.eye(p.dim)
+        return np.concatenate([p.center + r * eye, p.center - r * eye])
+    if isinstance(p, HalfSpace):
+        foot = p.offset * p.normal
+        return np.stack([foot, foot + p.normal])
+    lo, hi = p.lower, p.upper
+    mid = np.where(
+        np.isfinite(lo) & np.isfinite(hi),
+        0.5 * (lo + hi),
+        np.where(np.isfinite(hi), hi - 1.0, np.where(np.isfinite(lo), lo + 1.0, 0.0)),
+    )
+    points = [mid]
+    for j in range(p.dim):
+        for bound in (lo[j], hi[j]):
+            if np.isfinite(bound):
+                q = mid.copy()
+                q[j] = bound
+                points.append(q)
+    if p.dim <= 6:  # the corners, with infinite bounds replaced by the middle
+        lo_f, hi_f = np.where(np.isfinite(lo), lo, mid), np.where(np.isfinite(hi), hi, mid)
+        for mask in itertools.product((False, True), repeat=p.dim):
+            points.append(np.where(mask, hi_f, lo_f))
+    return np.array(points)
+
+
+def check_disjoint(sets: list[StopSet], names: list[str], what: str = "stop") -> None:
+    """Raise a ValueError naming two sets that overlap.
+
+    A probe test: each primitive's centre, extreme points, faces and corners are tested
+    for membership in the other sets, which catches nested, identical and most
+    intersecting sets (not every sliver of a partial overlap)."""
+    for a in range(len(sets)):
+        for b in range(a + 1, len(sets)):
+            for first, second in ((sets[a], sets[b]), (sets[b], sets[a])):
+                probes = np.concatenate([_probe_points(p) for p in first.primitives()])
+                if np.any(second.contains(probes)):
+                    raise ValueError(
+                        f"sets {names[a]!r} and {names[b]!r} of `{what}` overlap: a path "
+                        "entering both could be counted in either; make them disjoint"
+                    )
 
 
 def encode_sets(sets: list[StopSet], dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

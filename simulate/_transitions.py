@@ -37,7 +37,8 @@ from tqdm.auto import tqdm
 from ._config import JIT, DriftType, ScheduleType
 from ._euler_maruyama import MemoryBudgetError, check_eps, check_seed, numba_threads
 from ._random import STREAM_SIZE, WORDS_PER_REFILL, init_stream
-from ._sets import Ball, Box, Shell, StopSet, encode_sets, signed_distance
+from ._sets import StopSet, encode_sets, signed_distance
+from ._sets import check_disjoint as disjoint
 from ._stepping import contact, em_step, restore
 from ._system import System, as_points
 
@@ -466,26 +467,13 @@ def resolve_set(system: System, s, what: str) -> StopSet:
     return s
 
 
-def _probe_points(s: StopSet) -> list[np.ndarray]:
-    pts = []
-    for p in s.primitives():
-        if isinstance(p, (Ball, Shell)):
-            pts.append(p.center)
-        if isinstance(p, Box):
-            lo = np.where(np.isfinite(p.lower), p.lower, np.where(np.isfinite(p.upper), -1e6, 0.0))
-            hi = np.where(np.isfinite(p.upper), p.upper, np.where(np.isfinite(p.lower), 1e6, 0.0))
-            pts += [lo, hi, np.clip(0.5 * (lo + hi), p.lower, p.upper)]
-    return pts
-
-
 def check_disjoint(A: StopSet, B: StopSet, x0: np.ndarray) -> None:
-    """Refuse sets that visibly overlap: x0, centres or corners of one inside the other."""
-    for point in [*np.atleast_2d(x0), *_probe_points(A), *_probe_points(B)]:
+    """Refuse A and B that overlap (see :func:`simulate._sets.check_disjoint`), or an x0
+    that lies in both."""
+    disjoint([A, B], ["A", "B"], what="A, B")
+    for point in np.atleast_2d(x0):
         if A.contains(point) and B.contains(point):
-            raise ValueError(
-                f"`A` and `B` overlap (both contain {np.round(point, 6).tolist()}); "
-                "reactive trajectories need disjoint sets"
-            )
+            raise ValueError(f"`x0` {point.tolist()} lies in both A and B, which overlap")
 
 
 def check_count(value, what: str) -> int:

@@ -129,7 +129,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if out.suffix == ".csv":
         frame.to_csv(tmp, index=False)
     else:
-        frame.to_parquet(tmp, index=False)
+        try:
+            frame.to_parquet(tmp, index=False)
+        except ImportError:
+            raise UsageError(
+                "--out .parquet needs pyarrow (pip install pyarrow); or use .csv"
+            ) from None
     os.replace(tmp, out)
     print(res.summary())
     print(f"wrote {len(frame)} rows to {out}")

@@ -131,7 +131,7 @@ def _drift_diffusion_parts(quick):
                 dt=0.005,
                 save_every=5,
                 window=[0.95, 1.0],
-                absorbing=["bounds"],
+                absorbing=["upper_bound"],
                 snap=[-1.0],
             ),
             n_paths=100_000 if quick else 400_000,

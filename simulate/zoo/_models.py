@@ -50,6 +50,7 @@ def drift_diffusion(v: float = 0.1, sigma: float = 1.0, x0: float = 0.5) -> Syst
             "upper": [1.0],
             "bounds": Union(Interval(-np.inf, -1.0), Interval(1.0, np.inf)),
             "lower_bound": Interval(-np.inf, -1.0),
+            "upper_bound": Interval(1.0, np.inf),
         },
         generators=(translation(1, 0, "p", exact=False),),
         name="drift_diffusion",

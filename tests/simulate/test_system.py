@@ -167,3 +167,27 @@ def test_drift_evaluates_many_points_and_times():
     one_by_one = np.array([system.f(x, t) for x, t in zip(xs, ts, strict=True)])
     np.testing.assert_array_equal(many, one_by_one)
     np.testing.assert_array_equal(system.f(xs, 3.0)[2], system.f(xs[2], 3.0))
+
+
+def test_overlapping_stop_sets_are_refused():
+    dd = zoo.drift_diffusion()
+    with pytest.raises(ValueError, match="sets 'target' and 'absorbing' of `stop` overlap"):
+        ensemble(
+            dd,
+            "start",
+            1.0,
+            dt=0.1,
+            n_paths=2,
+            stop={"target": "lower_bound", "absorbing": "bounds"},
+        )
+    with pytest.raises(ValueError, match="overlap"):
+        ensemble(
+            zoo.monostable(),
+            [0.0, 0.0],
+            1.0,
+            dt=0.1,
+            n_paths=2,
+            stop=[Ball([1.0, 1.0], 0.5), Box([1.2, 1.2], [3.0, 3.0])],
+        )
+    # touching is allowed only when the closed sets share no probe point: these are apart
+    ensemble(dd, "start", 1.0, dt=0.1, n_paths=2, stop=["lower_bound", "upper_bound"])

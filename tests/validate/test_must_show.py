@@ -71,7 +71,7 @@ def test_drift_diffusion_conditioned_mean_matches_image_sums():
         "lower_bound",
         dt=0.005,
         window=(0.95, 1.0),
-        absorbing=(dd.states["bounds"],),
+        absorbing=(dd.states["upper_bound"],),
         snap=[-1.0],
     )
     s = smp.sample(dd, 1.0, 60000, seed=5)
