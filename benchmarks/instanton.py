@@ -24,9 +24,9 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from simulate import zoo  # noqa: E402
-from theory import charges, instanton
-from theory._action import discrete_action
-from theory._instanton import minimise_discrete
+from theory import charges, instanton  # noqa: E402
+from theory._action import discrete_action  # noqa: E402
+from theory._instanton import minimise_discrete  # noqa: E402
 
 
 def gradient_descent(system, X, t, steps=60000, lr=None):
