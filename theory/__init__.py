@@ -9,7 +9,7 @@ H = p^T D p + p^T f, xdot = f + 2 D p, pdot = -(∇f)^T p.
 from ._action import action, hamiltonian, momentum
 from ._fixed_points import FixedPoint, FixedPoints, fixed_points
 from ._hamilton import HamiltonFlow, hamilton_flow
-from ._instanton import Instanton, instanton
+from ._instanton import Instanton, homotopy, instanton
 from ._noether import Charges, charges
 from ._symmetries import Symmetries, find_symmetries
 
@@ -22,6 +22,7 @@ __all__ = [
     "FixedPoints",
     "instanton",
     "Instanton",
+    "homotopy",
     "charges",
     "Charges",
     "find_symmetries",

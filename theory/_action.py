@@ -16,6 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_path, as_times
+from ._kernels import action_and_gradient, functions
+
+_EMPTY = np.empty((0, 0))
 
 
 def _segments(system, X: np.ndarray, t: np.ndarray):
@@ -33,7 +36,22 @@ def discrete_action(system, X: np.ndarray, t: np.ndarray, grad: bool = False):
 
     With r_k = v_k - f(m_k) and g_k = dt_k/2 D_k^{-1} r_k = dt_k p_k,
     dS/dx_{k+1} += g_k/dt_k - J_k^T g_k/2 and dS/dx_k += -g_k/dt_k - J_k^T g_k/2.
+
+    Systems with an analytic Jacobian use one compiled pass (:mod:`theory._kernels`).
     """
+    if system.jac is not None:
+        Xc = np.ascontiguousarray(X, dtype=float)
+        G = np.empty_like(Xc) if grad else _EMPTY
+        S = action_and_gradient(
+            *functions(system),
+            Xc,
+            np.ascontiguousarray(t, dtype=float),
+            system.params,
+            np.ascontiguousarray(system.D_inv),
+            bool(grad),
+            G,
+        )
+        return (S, G) if grad else S
     dt, v, m, tau, fm, dm = _segments(system, X, t)
     r = v - fm
     Mr = (r @ system.D_inv) / dm[:, None]  # D(tau)^{-1} r (D_inv symmetric)

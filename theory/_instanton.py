@@ -189,6 +189,77 @@ def polish_bvp(system, X, t, *, tol=1e-9, max_nodes=200000):
         )
 
 
+def remesh(sol, m: int, uniform: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """``m`` nodes equidistributing the (x, p) arc length of a BVP solution (a fraction
+    ``uniform`` spread evenly in time), and the solution there: solve_bvp only adds nodes,
+    so a continuation that reuses its meshes grows them without bound."""
+    tf = sol.x
+    d2 = sol.y.shape[0] - 1
+    mon = np.sqrt(1.0 + np.sum(sol.yp[:d2] ** 2, axis=0))
+    c = np.concatenate([[0.0], np.cumsum(0.5 * (mon[1:] + mon[:-1]) * np.diff(tf))])
+    c = (1.0 - uniform) * c / c[-1] + uniform * (tf - tf[0]) / (tf[-1] - tf[0])
+    tn = np.interp(np.linspace(0.0, 1.0, int(m)), c, tf)
+    tn[0], tn[-1] = tf[0], tf[-1]
+    tn = np.unique(tn)
+    return tn, sol.sol(tn)
+
+
+def continue_bvp(systems, sol, x0, x1, *, tol=1e-7, max_nodes=200000, nodes=4000):
+    """Warm-start Hamilton's BVP on each system in turn from the previous solution
+    (remeshed to ``nodes`` points). Returns (solution, index of the last system solved,
+    record); stops at the first failure, returning the last converged solution."""
+    d = x0.size
+    record = []
+
+    def bc(ya, yb):
+        return np.concatenate([ya[:d] - x0, yb[:d] - x1, ya[2 * d : 2 * d + 1]])
+
+    last = -1
+    for i, system in enumerate(systems):
+        tm, ym = remesh(sol, nodes)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            new = solve_bvp(
+                lambda tt, yy, s=system: hamilton_rhs(s, tt, yy),
+                bc,
+                tm,
+                ym,
+                tol=tol,
+                bc_tol=tol,
+                max_nodes=max_nodes,
+            )
+        record.append((repr(system), int(new.status), int(new.x.size), float(new.y[2 * d, -1])))
+        if new.status != 0:
+            break
+        sol, last = new, i
+    return sol, last, record
+
+
+def homotopy(system, name: str, start: float, factor: float = 0.9) -> list:
+    """Systems for a continuation in one parameter: ``name`` from ``start`` to the system's
+    own value geometrically (ratio ``factor`` per step, or its inverse), the system last.
+
+    Example: ``instanton(s, a, b, T=40, continuation=homotopy(s, "n", 0.3))`` solves a
+    smooth ``decision_memory`` first and sharpens its switches step by step."""
+    target = float(system.params[system.param_names.index(name)])
+    if start <= 0 or target <= 0:
+        raise ValueError("`homotopy` steps geometrically: values must be positive")
+    ratio = factor if target < start else 1.0 / factor
+    values = []
+    v = float(start)
+    while (v - target) * (start - target) > 0 and abs(np.log(v / target)) > 1e-12:
+        values.append(v)
+        v *= ratio
+    return [system.with_params(**{name: v}) for v in values] + [system]
+
+
+def replace_status(sol, status: int, message: str):
+    """A copy of a solve_bvp result with another status and message."""
+    out = type(sol)(sol)
+    out.status, out.message = status, message
+    return out
+
+
 def _distance(a: np.ndarray, b: np.ndarray) -> float:
     """Max distance between two paths resampled on a common normalised parameter."""
     u = np.linspace(0.0, 1.0, 201)
@@ -222,8 +293,16 @@ def finite_time(
     tol: float,
     refine: int,
     max_nodes: int,
+    continuation=None,
+    continuation_nodes: int = 4000,
 ) -> Instanton:
     """The finite-T solver behind :func:`theory.instanton`."""
+    target = system
+    if continuation:
+        steps = list(continuation)
+        if steps[-1] is not system:
+            steps.append(system)
+        system, steps = steps[0], steps[1:]
     T = float(grid[-1] - grid[0])
     sgrid = (grid - grid[0]) / T
     coarse = []
@@ -273,14 +352,35 @@ def finite_time(
                 bvp_nodes=int(sol.x.size),
                 bvp_max_residual=float(np.max(sol.rms_residuals)) if sol.x.size > 1 else np.nan,
             )
+            if sol.status == 0 and continuation:
+                S_first = float(sol.y[2 * system.dim, -1])
+                sol, last, record = continue_bvp(
+                    steps, sol, x0, x1, tol=tol, max_nodes=max_nodes, nodes=continuation_nodes
+                )
+                diag["continuation"] = record
+                reached = steps[last] if last >= 0 else system
+                if last < len(steps) - 1:
+                    diag["continuation_reached"] = repr(reached)
+                    sol = replace_status(sol, 1, f"continuation stopped after {reached!r}")
+                    ch_sys = reached
+                else:
+                    ch_sys = target
+                diag.update(bvp_nodes=int(sol.x.size), continuation_first_action=S_first)
+            else:
+                ch_sys = system
             if sol.status == 0:
                 tt, path, P = sol.x, sol.y[:d].T, sol.y[d : 2 * d].T
                 S_final = float(sol.y[2 * d, -1])
                 diag["mam_minus_bvp"] = actions[-1] - S_final
                 ok, msg = True, "converged: MAM then Hamiltonian BVP"
                 # A BVP solution far from the MAM minimiser is a different extremal.
-                if abs(actions[-1] - S_final) > 1e-2 * (1 + abs(S_final)):
+                if not continuation and abs(actions[-1] - S_final) > 1e-2 * (1 + abs(S_final)):
                     ok, msg = False, "BVP left the MAM minimiser: try a larger `n`"
+            elif "continuation_reached" in diag:
+                d = system.dim
+                tt, path, P = sol.x, sol.y[:d].T, sol.y[d : 2 * d].T
+                S_final = float(sol.y[2 * d, -1])
+                ok, msg = False, sol.message
             else:
                 tt, path, P, S_final = t, X, _node_momenta(system, X, t), actions[-1]
                 ok, msg = False, f"BVP polish failed ({sol.message}); MAM path returned"
@@ -288,7 +388,7 @@ def finite_time(
             tt, path, P, S_final = t, X, _node_momenta(system, X, t), actions[-1]
             ok = mam_ok
             msg = f"MAM only: {res.message}"
-        ch = charges(system, path, tt, p=P)
+        ch = charges(ch_sys if polish else system, path, tt, p=P)
         results.append(
             Instanton(
                 path=path,
@@ -327,6 +427,8 @@ def instanton(
     tol: float = 1e-7,
     refine: int = 1,
     max_nodes: int = 50000,
+    continuation=None,
+    continuation_nodes: int = 4000,
 ) -> Instanton:
     """The most likely path from ``x_start`` to ``x_end``: the instanton minimising
 
@@ -362,6 +464,13 @@ def instanton(
         Grid halvings after the first minimisation.
     max_nodes
         Mesh limit of the BVP.
+    continuation
+        Finite T: a sequence of systems ending near (or at) ``system``, e.g.
+        :func:`homotopy` in a steepness parameter. The MAM and the first BVP solve use the
+        first; each BVP is warm-started from the previous solution (remeshed to
+        ``continuation_nodes`` points), the last on ``system``. If a step fails, the
+        last converged solution is returned with ``success=False`` and
+        ``diagnostics["continuation_reached"]``.
 
     Returns
     -------
@@ -419,4 +528,6 @@ def instanton(
         tol=tol,
         refine=refine,
         max_nodes=max_nodes,
+        continuation=continuation,
+        continuation_nodes=continuation_nodes,
     )

@@ -128,3 +128,18 @@ def test_errors():
         instanton(s, "nowhere", "end", T=1.0)
     with pytest.raises(ValueError, match="autonomous"):
         instanton(zoo.get("reverse_diffusion_ring"), "start", "ring_0")
+
+
+@pytest.mark.slow
+def test_decision_memory_continuation_in_steepness():
+    # The n = 0.01 switches defeat a direct BVP solve; sharpening them step by step from
+    # n = 0.3 converges (T = 10; at T = 40 the continuation stalls near n = 0.034).
+    from theory import homotopy
+
+    s = zoo.get("decision_memory")
+    steps = homotopy(s, "n", 0.3, 0.8)
+    assert steps[-1] is s and steps[0].params[5] == pytest.approx(0.3)
+    r = instanton(s, "x_wins", "y_wins", T=10.0, n=200, continuation=steps)
+    assert r.success, r.message
+    assert r.action == pytest.approx(6.839366, rel=1e-5)
+    assert r.charges.relative_drift["H"] <= 1e-6
