@@ -75,6 +75,7 @@ class EmpiricalCharges:
     conserved : dict name -> whether the theory predicts conservation
     weights : (n,) normalised path weights
     window, eps, debiased : the estimator's settings
+    groups : (n,) labels of dependent paths (AMS runs) for cluster-robust errors, or None
     """
 
     names: tuple
@@ -86,6 +87,7 @@ class EmpiricalCharges:
     debiased: bool
     theory: dict = field(default_factory=dict)
     conserved: dict = field(default_factory=dict)
+    groups: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -107,8 +109,8 @@ class EmpiricalCharges:
     def summary(self) -> pd.DataFrame:
         """Per charge: ensemble mean of the path means (with its standard error), their
         spread (sd across paths), the mean drift (with se), the instanton's value, n, ESS."""
-        mean, se, n_eff = weighted_mean_se(self.path_mean, self.weights)
-        dmean, dse, _ = weighted_mean_se(self.drift, self.weights)
+        mean, se, n_eff = weighted_mean_se(self.path_mean, self.weights, groups=self.groups)
+        dmean, dse, _ = weighted_mean_se(self.drift, self.weights, groups=self.groups)
         w = self.weights[:, None]
         sd = np.sqrt(np.sum(w * (self.path_mean - mean) ** 2, axis=0))
         rows = []
@@ -182,6 +184,7 @@ def empirical_charges(
     generators=None,
     weights=None,
     reference=None,
+    groups=None,
 ) -> EmpiricalCharges:
     """Measure the quasi-energy and the Noether charges on every path of an ensemble.
 
@@ -208,6 +211,9 @@ def empirical_charges(
         Path weights (importance sampling, AMS); default uniform.
     reference
         A :class:`theory.Instanton` whose (path-mean) charges are the theoretical values.
+    groups
+        (n,) labels of dependent paths (the AMS run of each replica): standard errors are
+        cluster-robust over the groups.
     """
     if debias and eps is None:
         raise ValueError("`debias=True` needs the noise level `eps`")
@@ -241,6 +247,7 @@ def empirical_charges(
         debiased=bool(debias),
         theory=theory_values,
         conserved=conserved,
+        groups=None if groups is None else np.asarray(groups),
     )
 
 

@@ -42,6 +42,8 @@ class Sample:
     n_trials : paths simulated (or AMS replicas)
     align : "time" (common clock) or "progress" (reactive segments)
     duration : (n,) duration of each path (absorption time, reactive duration)
+    groups : (n,) labels of dependent paths (the AMS run of each replica) or None; the
+        bootstrap resamples whole groups
     """
 
     paths: object
@@ -54,6 +56,7 @@ class Sample:
     eps: float
     duration: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    groups: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -249,7 +252,7 @@ class Endpoint:
         )
 
 
-def _from_transitions(res, eps, probability, probability_se) -> Sample:
+def _from_transitions(res, eps, probability, probability_se, groups=None) -> Sample:
     plist, tlist = [], []
     for s in range(res.n_segments):
         ts, xs = res.segment(s)
@@ -267,6 +270,7 @@ def _from_transitions(res, eps, probability, probability_se) -> Sample:
         eps=float(eps),
         duration=np.asarray(res.duration),
         meta={"method": res.method},
+        groups=groups,
     )
 
 
@@ -328,7 +332,11 @@ class AMS:
         )
         p = getattr(res, "probability", np.nan)
         p_se = getattr(res, "standard_error", np.nan)
-        return _from_transitions(getattr(res, "ensemble", res), eps, float(p), float(p_se))
+        ens = getattr(res, "ensemble", res)
+        # replicas of one run descend from common ancestors: bootstrap whole runs
+        groups = getattr(ens, "source", None)
+        groups = None if groups is None else np.asarray(groups)
+        return _from_transitions(ens, eps, float(p), float(p_se), groups=groups)
 
 
 SAMPLERS = {"endpoint": Endpoint, "reactive": Reactive, "ams": AMS}

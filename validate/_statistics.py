@@ -29,12 +29,14 @@ def ess(weights) -> float:
     return float(w.sum() ** 2 / np.sum(w * w))
 
 
-def weighted_mean_se(x, weights=None, axis: int = 0):
+def weighted_mean_se(x, weights=None, axis: int = 0, groups=None):
     """Mean, standard error and effective sample size of samples ``x`` along ``axis``.
 
     NaN samples are ignored (e.g. a path that has stopped); each output entry uses its
     own non-NaN samples and renormalised weights. se = sd_w / sqrt(ESS), with the
     weighted variance corrected by 1 / (1 - sum w^2) (unbiased for equal weights).
+    With ``groups`` (labels of dependent samples, e.g. AMS runs) the standard error is
+    the cluster-robust one, se^2 = G / (G - 1) sum_g (sum_{i in g} w_i (x_i - mean))^2.
     """
     x = np.moveaxis(np.asarray(x, dtype=float), axis, 0)
     n = x.shape[0]
@@ -50,6 +52,14 @@ def weighted_mean_se(x, weights=None, axis: int = 0):
         var = np.sum(wk * (xz - mean) ** 2, 0) / (1.0 - sw2)
         n_eff = 1.0 / sw2
         se = np.sqrt(var / n_eff)
+        if groups is not None:
+            labels, inv = np.unique(np.asarray(groups), return_inverse=True)
+            if inv.size != n:
+                raise ValueError(f"`groups` must have {n} labels, got {inv.size}")
+            g = labels.size
+            sums = np.zeros((g,) + x.shape[1:])
+            np.add.at(sums, inv, wk * np.where(ok, xz - mean, 0.0))
+            se = np.sqrt(g / max(g - 1, 1) * np.sum(sums**2, 0))
     mean = np.where(tot > 0, mean, np.nan)
     return mean, se, n_eff
 
@@ -75,18 +85,30 @@ def weighted_quantile(x, q, weights=None, axis: int = 0):
     return out.reshape(q.shape + x.shape[1:])
 
 
-def bootstrap(statistic, n: int, n_boot: int = 1000, seed: int = 0, weights=None):
+def bootstrap(statistic, n: int, n_boot: int = 1000, seed: int = 0, weights=None, groups=None):
     """Bootstrap replicates of ``statistic(index, weights)`` over ``n`` samples.
 
     Each replicate resamples the sample indices with replacement (a seeded
     ``numpy.random.Generator(PCG64(seed))``, so replicates are reproducible) and passes
     them with the matching weights (None when unweighted). Returns an array (n_boot, ...).
+    With ``groups`` (n,) labels, whole groups are resampled (a cluster bootstrap): samples
+    of one group are dependent, e.g. the replicas of one AMS run, which share ancestors.
     """
     rng = np.random.Generator(np.random.PCG64(seed))
     w = None if weights is None else np.asarray(weights, dtype=float)
+    members = None
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != (n,):
+            raise ValueError(f"`groups` must have shape ({n},), got {groups.shape}")
+        members = [np.flatnonzero(groups == g) for g in np.unique(groups)]
     reps = []
     for _ in range(n_boot):
-        idx = rng.integers(0, n, n)
+        if members is None:
+            idx = rng.integers(0, n, n)
+        else:
+            pick = rng.integers(0, len(members), len(members))
+            idx = np.concatenate([members[k] for k in pick])
         reps.append(statistic(idx, None if w is None else w[idx]))
     return np.asarray(reps)
 

@@ -141,6 +141,7 @@ def run_level(
             align=sample.align,
             weights=w,
             symmetry=symmetry,
+            groups=sample.groups,
         )
         ts, tr = tb.summary(
             q=quantile, n_boot=n_boot, seed=level_seed(seed, eps) % 2**32, return_replicates=True
@@ -153,7 +154,14 @@ def run_level(
         replicates.append(tr)
         profile = tb.to_frame("profile")
     ec = empirical_charges(
-        system, sample.paths, sample.t, window=window, eps=eps, weights=w, reference=reference
+        system,
+        sample.paths,
+        sample.t,
+        window=window,
+        eps=eps,
+        weights=w,
+        reference=reference,
+        groups=sample.groups,
     )
     cs = ec.summary()
     for r in cs.to_dict("records"):
@@ -168,7 +176,9 @@ def run_level(
         mu = np.sum(ww[:, None] * pm[idx], axis=0)
         return np.sqrt(np.sum(ww[:, None] * (pm[idx] - mu) ** 2, axis=0))
 
-    reps = bootstrap(sds, ec.n, n_boot, level_seed(seed, eps) % 2**32 + 1, ec.weights)
+    reps = bootstrap(
+        sds, ec.n, n_boot, level_seed(seed, eps) % 2**32 + 1, ec.weights, sample.groups
+    )
     names = [f"charge_sd_{c}" for c in ec.names]
     replicates.append(
         pd.DataFrame(

@@ -110,6 +110,7 @@ class Tube:
     sup, l2 : (n,) each path's sup and root-mean-square distance
     theta : (n,) symmetry parameter of the nearest family member (NaN without symmetry)
     weights : (n,) normalised weights
+    groups : (n,) labels of dependent paths (bootstrapped as whole groups) or None
     """
 
     align: str
@@ -125,6 +126,7 @@ class Tube:
     l2: np.ndarray
     theta: np.ndarray
     weights: np.ndarray
+    groups: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -186,7 +188,7 @@ class Tube:
 
         names = [f"tube_l2_q{q:g}", f"tube_sup_q{q:g}", f"tube_radius_q{q:g}", "tube_mean_dev"]
         full = stats(np.arange(self.n), self.weights)
-        reps = bootstrap(stats, self.n, n_boot, seed, self.weights)
+        reps = bootstrap(stats, self.n, n_boot, seed, self.weights, self.groups)
         lo, hi = percentile_ci(reps)
         mean_gap = np.linalg.norm(self.mean - self.reference, axis=1)
         gap_se = np.linalg.norm(self.mean_se, axis=1)
@@ -240,6 +242,7 @@ def tube_statistics(
     theta_grid=None,
     n_grid: int = 51,
     n_reference: int = 2001,
+    groups=None,
 ) -> Tube:
     """Tube statistics of sampled paths around a reference path (the instanton).
 
@@ -267,6 +270,9 @@ def tube_statistics(
         Number of progress bins (``align="progress"``).
     n_reference
         Points of the arc-length resampled reference (``align="progress"``).
+    groups
+        (n,) labels of dependent paths, e.g. the AMS run of each replica: the bootstrap of
+        :meth:`Tube.summary` resamples whole groups.
     """
     if align not in ("time", "progress"):
         raise ValueError(f"`align` must be 'time' or 'progress', got {align!r}")
@@ -370,4 +376,5 @@ def tube_statistics(
         l2=l2,
         theta=theta,
         weights=w,
+        groups=None if groups is None else np.asarray(groups),
     )

@@ -35,3 +35,28 @@ def test_debias_removes_the_window_noise_of_h():
     a = empirical_charges(ms, paths, t, window=0.05, eps=0.2, debias=False)
     b = empirical_charges(ms, paths, t, window=0.05, eps=0.2, debias=True)
     np.testing.assert_allclose(a.path_mean[:, 0] - b.path_mean[:, 0], 0.2 * 2 / (2 * 0.05))
+
+
+def test_cluster_bootstrap_and_se_over_groups():
+    """AMS replicas of one run are dependent: groups are resampled whole, and the
+    cluster-robust se of a mean of perfectly correlated copies is that of the groups."""
+    from validate._statistics import bootstrap, weighted_mean_se
+
+    rng = np.random.default_rng(0)
+    g_vals = rng.normal(size=40)
+    groups = np.repeat(np.arange(40), 10)
+    x = g_vals[groups]  # 10 identical copies per group
+    _, se_iid, _ = weighted_mean_se(x)
+    _, se_grp, _ = weighted_mean_se(x, groups=groups)
+    assert np.isclose(se_grp, g_vals.std(ddof=1) / np.sqrt(40), rtol=1e-10)
+    assert se_grp > 3 * se_iid
+    reps = bootstrap(lambda idx, w: np.mean(x[idx]), x.size, 200, 1, groups=groups)
+    assert abs(reps.std() / se_grp - 1) < 0.25
+    # each replicate is made of whole groups
+    bootstrap(
+        lambda idx, w: np.testing.assert_equal(np.bincount(groups[idx]) % 10, 0),
+        400,
+        5,
+        2,
+        groups=groups,
+    )
