@@ -166,11 +166,8 @@ def _euler_maruyama_kernel(
                         break
             for j in range(d):
                 x[j] = x_new[j]
-            until_save -= 1  # a countdown, not n % save_every: division is slow
-            if until_save == 0:
-                slot += 1
-                saved[i, slot, :] = x
-                until_save = save_every
+            if save_every > 0 and n % save_every == 0:
+                saved[i, n // save_every, :] = x
         final[i, :] = x
         status[i] = code
         stop_set[i] = which
@@ -482,7 +479,8 @@ def ensemble(
     if n_threads is None and n_workers > 1:
         n_threads = max(1, (os.cpu_count() or 1) // n_workers)
     if chunk_size is None:
-        chunk_size = max(256, -(-n_paths // (4 * n_workers)))
+        # several chunks per worker balance the load; in-process, big chunks keep threads busy
+        chunk_size = max(256, -(-n_paths // (4 * n_workers))) if n_workers > 1 else 1 << 16
     if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise ValueError(f"`chunk_size` must be a positive integer, got {chunk_size!r}")
     starts = list(range(0, n_paths, int(chunk_size)))
