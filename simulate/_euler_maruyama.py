@@ -108,8 +108,6 @@ def _euler_maruyama_kernel(
         code = RUNNING
         which = -1
         when = np.nan
-        slot = 0
-        until_save = save_every  # 0 (never saves) counts down past zero harmlessly
         if save_every > 0:
             saved[i, 0, :] = x
         hit = first_set_containing(set_kinds, set_owners, set_data, x) if n_prims else -1
