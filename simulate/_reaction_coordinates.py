@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 from numba import types
-from numba.core.registry import CPUDispatcher
 
 from ._config import JIT
 from ._sets import BALL, HALFSPACE, SHELL, StopSet, encode_sets
+from ._system import compile_for
 
 #: ``xi(x, params) -> float64``
 XI_SIGNATURE = types.float64(types.float64[::1], types.float64[::1])
@@ -54,20 +54,7 @@ def reaction_coordinate(fn: Callable, params=(), name: str | None = None) -> Rea
     """Wrap ``fn(x, params) -> float`` (compiled for :data:`XI_SIGNATURE` if needed)."""
     if isinstance(fn, ReactionCoordinate):
         return fn
-    if not isinstance(fn, CPUDispatcher):
-        if not callable(fn):
-            raise ValueError(f"`reaction_coordinate` must be callable, got {type(fn).__name__}")
-        try:
-            fn = nb.njit(**JIT)(fn)
-        except RuntimeError:  # no cache locator (stdin, some notebooks)
-            fn = nb.njit(**(JIT | {"cache": False}))(fn)
-    if tuple(XI_SIGNATURE.args) not in fn.signatures:
-        try:
-            fn.compile(XI_SIGNATURE)
-        except Exception as exc:  # numba raises many typing error classes
-            raise ValueError(
-                f"`reaction_coordinate` could not be compiled as xi(x, params) -> float: {exc}"
-            ) from exc
+    fn = compile_for(fn, XI_SIGNATURE, "reaction_coordinate")
     params = np.ascontiguousarray(np.atleast_1d(np.asarray(params, dtype=float)))
     return ReactionCoordinate(fn, params, name or getattr(fn, "__name__", "xi"))
 

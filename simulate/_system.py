@@ -71,8 +71,9 @@ def rotation(dim: int, i: int, j: int, name: str | None = None, exact: bool = Tr
     return Generator(A, np.zeros(dim), name or f"L_{i}{j}", exact)
 
 
-def _compile(fn: Callable, signature, what: str):
-    """Return ``fn`` as a numba dispatcher compiled for ``signature``."""
+def compile_for(fn: Callable, signature, what: str):
+    """Return ``fn`` as a numba dispatcher compiled for ``signature`` (a plain Python
+    function is jitted first); a ValueError naming ``what`` if it cannot be."""
     if not isinstance(fn, CPUDispatcher):
         if not callable(fn):
             raise ValueError(f"`{what}` must be a callable, got {type(fn).__name__}")
@@ -179,11 +180,11 @@ class System:
         set_(self, "param_names", tuple(self.param_names))
         set_(self, "_chol", chol)
         set_(self, "_D_inv", np.linalg.inv(D))
-        set_(self, "drift", _compile(self.drift, DRIFT_SIGNATURE, "drift"))
+        set_(self, "drift", compile_for(self.drift, DRIFT_SIGNATURE, "drift"))
         if self.jac is not None:
-            set_(self, "jac", _compile(self.jac, JACOBIAN_SIGNATURE, "jac"))
+            set_(self, "jac", compile_for(self.jac, JACOBIAN_SIGNATURE, "jac"))
         if self.schedule is not None:
-            set_(self, "schedule", _compile(self.schedule, SCHEDULE_SIGNATURE, "schedule"))
+            set_(self, "schedule", compile_for(self.schedule, SCHEDULE_SIGNATURE, "schedule"))
         if self.autonomous is None:
             set_(self, "autonomous", self.schedule is None)
         set_(self, "states", dict(self.states))
