@@ -26,7 +26,14 @@ from tqdm.auto import tqdm
 
 from ._checkpoint import ChunkStore, fingerprint
 from ._config import JIT, DriftType, ScheduleType
-from ._random import STREAM_SIZE, WORDS_PER_REFILL, aux_uniform, fill_normals, init_stream
+from ._random import (
+    NEGLIGIBLE_EXPONENT,
+    STREAM_SIZE,
+    WORDS_PER_REFILL,
+    aux_uniform,
+    fill_normals,
+    init_stream,
+)
 from ._sets import StopSet, check_disjoint, encode_sets, first_set_containing, signed_distance
 from ._system import System, as_points
 
@@ -154,7 +161,9 @@ def _euler_maruyama_kernel(
                             var += proj * proj
                         # P(bridge touches the tangent plane) = exp(-2 a b / (2 eps d var dt))
                         expo = 2.0 * a * b / (2.0 * eps * scale * var * dt)
-                        crossed = expo < 700.0 and aux_uniform(state) < math.exp(-expo)
+                        crossed = expo < NEGLIGIBLE_EXPONENT and aux_uniform(state) < math.exp(
+                            -expo
+                        )
                     if crossed:
                         code = STOPPED
                         which = set_owners[k]

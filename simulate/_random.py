@@ -139,6 +139,12 @@ def _aux_word(state):
     return np.int64(state[_AUX0 + pos])
 
 
+#: Beyond this exponent exp(-x) < 2**-53, the spacing of :func:`aux_uniform`'s values, so a
+#: test ``aux_uniform(state) < exp(-x)`` can succeed only for u = 0 (probability 2**-53):
+#: callers skip the draw there, which keeps random numbers away from far-off boundaries.
+NEGLIGIBLE_EXPONENT = 53 * math.log(2.0)
+
+
 @nb.njit(**JIT)
 def aux_uniform(state):
     """Uniform on [0, 1) with 53 bits, from the auxiliary stream of the path."""

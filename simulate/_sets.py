@@ -282,7 +282,7 @@ def first_set_containing(kinds, owners, data, x):
     return -1
 
 
-@nb.njit(**JIT)
+@nb.njit(inline="always", **JIT)  # called every step: inline it into the kernels
 def signed_distance(kind, row, x, normal):
     """Signed distance from x to the primitive's boundary (> 0 outside, < 0 inside).
 

@@ -18,11 +18,11 @@ import math
 import numba as nb
 
 from ._config import JIT
-from ._random import WORDS_PER_REFILL, aux_uniform, fill_normals
+from ._random import NEGLIGIBLE_EXPONENT, WORDS_PER_REFILL, aux_uniform, fill_normals
 from ._sets import signed_distance
 
 
-@nb.njit(**JIT)
+@nb.njit(inline="always", **JIT)  # inlined: a call with 7 arrays costs more than the step
 def em_step(
     drift, schedule, has_schedule, params, chol, eps, dt, x, t, fx, x_new, state, pre, lanes, z, pos
 ):
@@ -57,7 +57,7 @@ def restore(state, pre, snap_state, snap_pre, lanes, z):
         pre[j] = snap_pre[j]
 
 
-@nb.njit(**JIT)
+@nb.njit(inline="always", **JIT)
 def contact(kinds, data, x, x_new, bridge, noise_var, chol, state, normal):
     """Whether the step x -> x_new touches the set (a union of primitives).
 
@@ -82,7 +82,7 @@ def contact(kinds, data, x, x_new, bridge, noise_var, chol, state, normal):
                     proj += chol[m, j] * normal[m]
                 var += proj * proj
             expo = 2.0 * a * b / (2.0 * noise_var * var)
-            crossed = expo < 700.0 and aux_uniform(state) < math.exp(-expo)
+            crossed = expo < NEGLIGIBLE_EXPONENT and aux_uniform(state) < math.exp(-expo)
         if crossed:
             return a / (a + abs(b)) if a + abs(b) > 0.0 else 1.0
     return -1.0

@@ -190,7 +190,7 @@ class TransitionResult:
 # kernels
 
 
-@nb.njit(**JIT)
+@nb.njit(inline="always", **JIT)
 def set_distance(kinds, data, x, normal):
     """Signed distance to a union of primitives: the smallest of theirs."""
     best = math.inf
