@@ -51,14 +51,13 @@ from ._reaction_coordinates import (
     distance_to,
 )
 from ._reaction_coordinates import reaction_coordinate as as_reaction_coordinate
-from ._sets import StopSet, encode_sets
+from ._sets import StopSet, encode_sets, resolve_set
 from ._stepping import contact, em_step
 from ._system import System
 from ._transitions import (
     TransitionResult,
     check_count,
     check_disjoint,
-    resolve_set,
     worker_layout,
 )
 

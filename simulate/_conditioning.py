@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._euler_maruyama import RUNNING, STOPPED, EnsembleResult, ensemble
-from ._sets import StopSet
+from ._sets import StopSet, resolve_set
 from ._system import System
 
 _TIME_RULES = ("interpolated", "grid")
@@ -175,15 +175,7 @@ def condition(
         raise ValueError(f"`system` must be a System, got {type(system).__name__}")
     if time not in _TIME_RULES:
         raise ValueError(f"`time` must be one of {_TIME_RULES}, got {time!r}")
-    if isinstance(target, str):
-        value = system.states.get(target)
-        if not isinstance(value, StopSet):
-            raise ValueError(f"`target`: {system.name!r} has no set named {target!r}")
-        target = value
-    if not isinstance(target, StopSet):
-        raise ValueError(f"`target` must be a StopSet or a set name, got {target!r}")
-    if target.dim != system.dim:
-        raise ValueError(f"`target` lives in R^{target.dim}, the system in R^{system.dim}")
+    target = resolve_set(system, target, "target")
     if absorbing is None:
         others = []
     elif isinstance(absorbing, (StopSet, str)):

@@ -34,7 +34,14 @@ from ._random import (
     fill_normals,
     init_stream,
 )
-from ._sets import StopSet, check_disjoint, encode_sets, first_set_containing, signed_distance
+from ._sets import (
+    StopSet,
+    check_disjoint,
+    encode_sets,
+    first_set_containing,
+    resolve_set,
+    signed_distance,
+)
 from ._system import System, as_points
 
 RUNNING, STOPPED, NONFINITE = 0, 1, 2
@@ -287,13 +294,8 @@ def _resolve_stop(system: System, stop) -> tuple[list[StopSet], tuple[str, ...]]
     sets, names = [], []
     for k, (name, s) in enumerate(items):
         if isinstance(s, str):
-            value = system.states.get(s)
-            if not isinstance(value, StopSet):
-                raise ValueError(f"`stop`: {system.name!r} has no set named {s!r}")
-            name, s = name or s, value
-        if not isinstance(s, StopSet):
-            raise ValueError(f"`stop` entries must be StopSets or set names, got {s!r}")
-        sets.append(s)
+            name = name or s
+        sets.append(resolve_set(system, s, "stop"))
         names.append(name or f"set{k}")
     check_disjoint(sets, names)
     return sets, tuple(names)

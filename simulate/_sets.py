@@ -165,6 +165,21 @@ class Union(StopSet):
         return "Union(" + ", ".join(map(repr, self._prims)) + ")"
 
 
+def resolve_set(system, s, what: str) -> StopSet:
+    """``s`` itself, or the set named ``s`` among ``system.states``; checked against
+    the system's dimension, errors naming the argument ``what``."""
+    if isinstance(s, str):
+        value = system.states.get(s)
+        if not isinstance(value, StopSet):
+            raise ValueError(f"`{what}`: {system.name!r} has no set named {s!r}")
+        s = value
+    if not isinstance(s, StopSet):
+        raise ValueError(f"`{what}` must be a StopSet or a set name, got {s!r}")
+    if s.dim != system.dim:
+        raise ValueError(f"`{what}` lives in R^{s.dim}, the system in R^{system.dim}")
+    return s
+
+
 def _probe_points(p: StopSet) -> np.ndarray:
     """A few points of a primitive (interior and boundary) used to detect overlaps."""
     if isinstance(p, Ball):

@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from ._config import JIT, DriftType, ScheduleType
 from ._euler_maruyama import MemoryBudgetError, check_eps, check_seed, numba_threads
 from ._random import STREAM_SIZE, WORDS_PER_REFILL, init_stream
-from ._sets import StopSet, encode_sets, signed_distance
+from ._sets import StopSet, encode_sets, resolve_set, signed_distance
 from ._sets import check_disjoint as disjoint
 from ._stepping import contact, em_step, restore
 from ._system import System, as_points
@@ -452,19 +452,6 @@ def segment_sizes(exit_step: np.ndarray, entry_step: np.ndarray, save_every: int
 
 # --------------------------------------------------------------------------------------
 # input checks shared with ams
-
-
-def resolve_set(system: System, s, what: str) -> StopSet:
-    if isinstance(s, str):
-        value = system.states.get(s)
-        if not isinstance(value, StopSet):
-            raise ValueError(f"`{what}`: {system.name!r} has no set named {s!r}")
-        s = value
-    if not isinstance(s, StopSet):
-        raise ValueError(f"`{what}` must be a StopSet or a set name, got {s!r}")
-    if s.dim != system.dim:
-        raise ValueError(f"`{what}` lives in R^{s.dim}, the system in R^{system.dim}")
-    return s
 
 
 def check_disjoint(A: StopSet, B: StopSet, x0: np.ndarray) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 import simulate
 from simulate import System, ensemble
 from simulate._config import DRIFT_SIGNATURE
-from simulate._sets import StopSet
+from simulate._sets import resolve_set
 
 
 @dataclass(frozen=True)
@@ -61,14 +61,6 @@ class Sample:
     @property
     def n(self) -> int:
         return len(self.paths)
-
-
-def _resolve_set(system, s) -> StopSet:
-    if isinstance(s, str):
-        s = system.states.get(s)
-    if not isinstance(s, StopSet):
-        raise ValueError(f"expected a StopSet or a set name of {system.name!r}, got {s!r}")
-    return s
 
 
 def guided_system(system: System, control: np.ndarray, t0: float, dt: float) -> System:
@@ -149,7 +141,7 @@ class Endpoint:
 
     def sample(self, system, eps, n_paths, seed, n_jobs: int = 1) -> Sample:
         target = self.target(eps) if callable(self.target) else self.target
-        target = _resolve_set(system, target)
+        target = resolve_set(system, target, "target")
         t0, T = float(self.t0), float(self.T)
         if self.window is None:
             return self._fixed_time(system, target, eps, n_paths, seed, n_jobs)
@@ -157,7 +149,7 @@ class Endpoint:
             raise ValueError("`guide` is supported with the fixed-time rule only")
         stop = {"target": target}
         for k, s in enumerate(self.absorbing):
-            stop[f"absorbing{k}"] = _resolve_set(system, s)
+            stop[f"absorbing{k}"] = resolve_set(system, s, "absorbing")
         res = ensemble(
             system,
             self.x0,
