@@ -42,7 +42,7 @@ import pandas as pd
 from numba import prange, types
 from tqdm.auto import tqdm
 
-from ._config import JIT, DriftType, ScheduleType
+from ._config import JIT, RawDriftType, ScheduleType
 from ._euler_maruyama import MemoryBudgetError, check_eps, check_seed, numba_threads
 from ._random import STREAM_SIZE, WORDS_PER_REFILL, aux_uniform, init_stream
 from ._reaction_coordinates import (
@@ -266,7 +266,7 @@ _f8v = types.float64[::1]
 _f8m = types.float64[:, ::1]
 _i8v = types.int64[::1]
 _AMS_SIGNATURE = types.void(
-    DriftType,
+    RawDriftType,
     ScheduleType,
     types.boolean,  # has_schedule
     _f8v,  # params
@@ -401,7 +401,7 @@ def _run_chunk(system, x0, chol, eps, t0, dt, max_steps, seed, runs, a, b, bridg
     stats = np.zeros((m, N_STATS))
     with numba_threads(n_threads):
         _ams_kernel(
-            system.drift, system.schedule_function, system.schedule is not None, system.params,
+            system.raw_drift, system.schedule_function, system.schedule is not None, system.params,
             x0, chol, eps, t0, dt, max_steps, np.uint64(seed), runs, a[0], a[2], b[0], b[2],
             bridge, xi.function, xi.params, n, k, max_iter, out_x, out_t, out_len, out_entry,
             stats,

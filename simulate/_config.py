@@ -2,7 +2,8 @@
 
 Drifts, Jacobians and diffusion schedules are compiled for one signature each, so that
 the engine kernels receive them as first-class function values: one kernel, compiled
-and cached once (``cache=True``), serves every system.
+and cached once (``cache=True``), serves every system (the ensemble kernel: every
+system of one dimension).
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ JACOBIAN_SIGNATURE = types.void(_vec, types.float64, _vec, _mat)
 #: ``d(t, params)``: the scalar schedule of D(t) = d(t) D.
 SCHEDULE_SIGNATURE = types.float64(types.float64, _vec)
 
+#: The drift as a C function of raw pointers, ``f(x, t, params, n_params, out)``, which is
+#: how the ensemble kernel calls it: a first-class function taking arrays costs ~8 ns
+#: per call in argument packing, several times a small drift's own arithmetic.
+_ptr = types.CPointer(types.float64)
+RAW_DRIFT_SIGNATURE = types.void(_ptr, types.float64, _ptr, types.intp, _ptr)
+
 DriftType = types.FunctionType(DRIFT_SIGNATURE)
+RawDriftType = types.FunctionType(RAW_DRIFT_SIGNATURE)
 JacobianType = types.FunctionType(JACOBIAN_SIGNATURE)
 ScheduleType = types.FunctionType(SCHEDULE_SIGNATURE)

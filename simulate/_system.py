@@ -8,17 +8,20 @@ system.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numba as nb
 import numpy as np
+from numba import carray
 from numba.core.registry import CPUDispatcher
 
 from ._config import (
     DRIFT_SIGNATURE,
     JACOBIAN_SIGNATURE,
     JIT,
+    RAW_DRIFT_SIGNATURE,
     SCHEDULE_SIGNATURE,
     DriftType,
     JacobianType,
@@ -90,6 +93,22 @@ def compile_for(fn: Callable, signature, what: str):
             f"`{what}` could not be compiled for the signature {signature}: {exc}"
         ) from exc
     return fn
+
+
+@functools.cache
+def _raw_drift(drift, dim: int):
+    """A C function ``f(x, t, params, n_params, out)`` on raw pointers calling ``drift``.
+
+    Compiled once per drift and process (about 0.1 s); not cached on disk, because numba
+    keys cached closures by their pickled variables, and a pickled dispatcher differs
+    from process to process.
+    """
+
+    @nb.cfunc(RAW_DRIFT_SIGNATURE, error_model=JIT["error_model"])
+    def raw(x, t, params, n_params, out):
+        drift(carray(x, dim), t, carray(params, n_params), carray(out, dim))
+
+    return raw
 
 
 @nb.njit(SCHEDULE_SIGNATURE, **JIT)
@@ -274,6 +293,11 @@ class System:
     @property
     def D_inv(self) -> np.ndarray:
         return self._D_inv
+
+    @property
+    def raw_drift(self):
+        """The drift as a C function of raw pointers (:data:`RAW_DRIFT_SIGNATURE`)."""
+        return _raw_drift(self.drift, self.dim)
 
     @property
     def schedule_function(self):

@@ -34,7 +34,7 @@ import pandas as pd
 from numba import prange, types
 from tqdm.auto import tqdm
 
-from ._config import JIT, DriftType, ScheduleType
+from ._config import JIT, RawDriftType, ScheduleType
 from ._euler_maruyama import MemoryBudgetError, check_eps, check_seed, numba_threads
 from ._random import STREAM_SIZE, WORDS_PER_REFILL, init_stream
 from ._sets import StopSet, encode_sets, resolve_set, signed_distance
@@ -205,7 +205,7 @@ _i8v = types.int64[::1]
 _u8m = types.uint64[:, ::1]
 
 _PASS1_SIGNATURE = types.void(
-    DriftType,
+    RawDriftType,
     ScheduleType,
     types.boolean,  # has_schedule
     _f8v,  # params
@@ -339,7 +339,7 @@ def _reactive_pass(
 
 
 _REPLAY_SIGNATURE = types.void(
-    DriftType,
+    RawDriftType,
     ScheduleType,
     types.boolean,
     _f8v,  # params
@@ -500,7 +500,7 @@ def _pass1_chunk(system, x0, chol, eps, t0, dt, max_steps, seed, first, count, a
     }
     with numba_threads(nt):
         _reactive_pass(
-            system.drift,
+            system.raw_drift,
             system.schedule_function,
             system.schedule is not None,
             system.params,
@@ -541,7 +541,7 @@ def replay(system, chol, eps, t0, dt, a, b, bridge, rows: dict, save_every: int,
     x_end = np.empty((sizes.size, d))
     if sizes.size:
         _replay_segments(
-            system.drift,
+            system.raw_drift,
             system.schedule_function,
             system.schedule is not None,
             system.params,
