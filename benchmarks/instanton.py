@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from simulate import zoo  # noqa: E402
 from theory import charges, instanton  # noqa: E402
 from theory._action import discrete_action  # noqa: E402
-from theory._instanton import minimise_discrete  # noqa: E402
+from theory._instanton import lbfgs_discrete as minimise_discrete  # noqa: E402
 
 
 def gradient_descent(system, X, t, steps=60000, lr=None):

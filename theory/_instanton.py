@@ -19,12 +19,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 from scipy.integrate import solve_bvp
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
 
 from ._action import discrete_action, momentum
 from ._checks import as_point, as_times
 from ._guesses import initial_paths
 from ._hamilton import hamilton_rhs
+from ._newton import newton_discrete
 from ._noether import Charges, charges
 
 
@@ -127,7 +128,26 @@ def adapt(system, X, t, eta: float = 0.05, rounds: int = 12):
     return X, t
 
 
-def minimise_discrete(system, X: np.ndarray, t: np.ndarray, gtol: float = 1e-7, maxiter=400):
+def minimise_discrete(system, X: np.ndarray, t: np.ndarray):
+    """The minimiser of the discrete action from X (endpoints fixed); returns (X, S, result)
+    with result.success, .nit, .message.
+
+    Newton's method with the banded Hessian (:func:`theory._newton.newton_discrete`) when
+    the system has an analytic Jacobian; L-BFGS-B (:func:`lbfgs_discrete`) otherwise, or
+    first when Newton fails from X (then Newton polishes its result)."""
+    if system.jac is None:
+        return lbfgs_discrete(system, X, t)
+    r = newton_discrete(system, X, t)
+    nit = r.iterations
+    if not r.success:
+        Xl, _, res = lbfgs_discrete(system, X, t)
+        r = newton_discrete(system, Xl, t)
+        nit += int(res.nit) + r.iterations
+    msg = "Newton converged" if r.success else f"Newton stopped (decrement {r.decrement:.1e})"
+    return r.X, r.S, OptimizeResult(success=r.success, nit=nit, message=msg)
+
+
+def lbfgs_discrete(system, X: np.ndarray, t: np.ndarray, gtol: float = 1e-7, maxiter=400):
     """L-BFGS-B on the interior nodes of X (endpoints fixed); returns (X, S, result)."""
     d = system.dim
     x0, x1 = X[0].copy(), X[-1].copy()
