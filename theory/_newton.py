@@ -93,7 +93,9 @@ def _factor(ab):
 @dataclass(frozen=True)
 class NewtonResult:
     """The discrete minimiser: nodes X, action S, iterations, the last Newton decrement
-    -g^T dx, the largest Levenberg shift used and whether it converged."""
+    -g^T dx, the largest Levenberg shift used, whether it converged and by which test
+    ('decrement', or 'action' when it crept along a flat valley, see
+    :func:`newton_discrete`)."""
 
     X: np.ndarray
     S: float
@@ -101,24 +103,31 @@ class NewtonResult:
     decrement: float
     shift: float
     success: bool
+    criterion: str = ""
 
 
-def newton_discrete(system, X, t, *, rtol: float = 1e-14, maxiter: int = 100) -> NewtonResult:
+def newton_discrete(
+    system, X, t, *, rtol: float = 1e-14, stall: float = 1e-11, maxiter: int = 100
+) -> NewtonResult:
     """Minimise the midpoint-rule action over the interior nodes of X (n, d) on the grid t
     by Newton's method: banded Hessian (:func:`_assemble`), Levenberg shift where it is
     not positive definite (so every step descends), Armijo backtracking.
 
     Converged when the Newton decrement -g^T dx (twice the predicted decrease) is below
-    ``rtol`` (1 + |S|): the gradient is then at round-off level."""
+    ``rtol`` (1 + |S|): the gradient is then at round-off level. Long-T paths that rest
+    near fixed points have a nearly flat, curved valley (when the jump happens), along
+    which Newton creeps; they count as converged ('action') when S fell by less than
+    ``stall`` (1 + |S|) over the last 5 iterations."""
     X = np.array(X, dtype=float)
     t = np.ascontiguousarray(t, dtype=float)
     n, d = X.shape
-    dec, shift, it, ok = np.inf, 0.0, 0, False
+    dec, shift, it, ok, how = np.inf, 0.0, 0, False, ""
     S = float(discrete_action(system, X, t))
+    history = [S]
     for it in range(1, maxiter + 1):  # noqa: B007 - reported
         S, G, ab = _assemble(system, X, t)
         if G.size == 0:
-            ok = True
+            ok, how = True, "decrement"
             break
         cb, mu = _factor(ab)
         shift = max(shift, mu)
@@ -137,12 +146,18 @@ def newton_discrete(system, X, t, *, rtol: float = 1e-14, maxiter: int = 100) ->
             step *= 0.5
         if accepted:
             X, S = Xt, St
+        history.append(S)
         if dec <= rtol * (1.0 + abs(S)):
-            ok = True
+            ok, how = True, "decrement"
+            break
+        if len(history) > 5 and history[-6] - S <= stall * (1.0 + abs(S)):
+            ok, how = True, "action"
             break
         if not accepted:
             break
-    return NewtonResult(X=X, S=S, iterations=it, decrement=dec, shift=shift, success=ok)
+    return NewtonResult(
+        X=X, S=S, iterations=it, decrement=dec, shift=shift, success=ok, criterion=how
+    )
 
 
 def hessian_min_eigenvalue(system, X, t) -> float:
