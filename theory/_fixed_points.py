@@ -1,5 +1,5 @@
-"""Fixed points f(x*, t) = 0, found by root finding from a grid of guesses and classified by
-the eigenvalues of the Jacobian Df(x*)."""
+"""Fixed points f(x*, t) = 0, found by root finding from a grid of guesses and from points on
+the nullclines, and classified by the eigenvalues of the Jacobian Df(x*)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import root
+from scipy.optimize import brentq, root
 
 from ._checks import as_point, search_box
 
@@ -63,20 +63,106 @@ def _classify(eig: np.ndarray, tol: float) -> tuple[str, int]:
     return "saddle", index
 
 
+def _scan(system, bases: np.ndarray, axis: int, lo, hi, n_scan: int, t: float) -> list:
+    """Zeros of every f_i on the lines through ``bases`` (k, d) parallel to ``axis``,
+    sampled at ``n_scan`` points over [lo, hi] and located by Brent's method."""
+    u = np.linspace(lo[axis], hi[axis], n_scan)
+    pts = np.repeat(bases[:, None, :], n_scan, axis=1)
+    pts[..., axis] = u
+    F = system.f(pts, t)
+    out = []
+    for b, k, i in zip(*np.nonzero(np.sign(F[:, :-1]) * np.sign(F[:, 1:]) < 0), strict=True):
+        x = pts[b, k].copy()
+
+        def fi(v, x=x, i=i):
+            x[axis] = v
+            return system.f(x, t)[i]
+
+        x[axis] = brentq(fi, u[k], u[k + 1], xtol=1e-14)
+        out.append(x)
+    return out
+
+
+def nullcline_points(system, lo, hi, n_lines: int, n_scan: int, t: float) -> list[np.ndarray]:
+    """Points where a component f_i of the drift vanishes, found in two passes of 1-D scans
+    (:func:`_scan`): along each axis on the lines of an ``n_lines``^(d-1) grid, then along
+    every other axis through each point of the first pass.
+
+    Saddles of steep drifts (e.g. sigmoids of width 0.01) sit in layers far thinner than
+    any grid of starting points, where Newton steps from outside jump over them. A fixed
+    point lies on every nullcline: the first pass lands inside a layer of one coordinate,
+    the second inside the crossing of two layers (e.g. decision_memory's unstable node)."""
+    d = system.dim
+    first = []
+    for axis in range(d):
+        others = [np.linspace(lo[j], hi[j], n_lines) if j != axis else [0.0] for j in range(d)]
+        bases = np.stack(np.meshgrid(*others, indexing="ij"), axis=-1).reshape(-1, d)
+        first += _scan(system, bases, axis, lo, hi, n_scan, t)
+    if not first or d == 1:
+        return first
+    bases = np.unique(np.round(np.array(first), 12), axis=0)
+    second = []
+    for axis in range(d):
+        second += _scan(system, bases, axis, lo, hi, n_scan, t)
+    return first + second
+
+
+def newton_batch(system, X: np.ndarray, t: float, iters: int = 60) -> np.ndarray:
+    """Damped Newton x <- x - lam Df(x)^{-1} f(x) on all starting points (k, d) at once,
+    lam halved (down to 2^-10) until |f| decreases, point by point. Singular Jacobians
+    give NaN rows, dropped by the caller."""
+    X = np.array(X, dtype=float)
+    F = system.f(X, t)
+    norm = np.linalg.norm(F, axis=1)
+    for _ in range(iters):
+        active = norm > 1e-13
+        if not np.any(active):
+            break
+        with np.errstate(all="ignore"):
+            try:
+                step = np.linalg.solve(system.jacobian(X[active], t), F[active][..., None])[..., 0]
+            except np.linalg.LinAlgError:
+                step = np.stack(
+                    [
+                        np.linalg.lstsq(J, f, rcond=None)[0]
+                        for J, f in zip(system.jacobian(X[active], t), F[active], strict=True)
+                    ]
+                )
+        idx = np.nonzero(active)[0]
+        lam = np.ones(idx.size)
+        todo = np.ones(idx.size, dtype=bool)
+        for _ in range(11):
+            trial = X[idx[todo]] - lam[todo, None] * step[todo]
+            ok = np.all(np.isfinite(trial), axis=1)
+            Ft = system.f(np.where(ok[:, None], trial, 0.0), t)
+            nt = np.where(ok, np.linalg.norm(Ft, axis=1), np.inf)
+            better = nt < norm[idx[todo]]
+            sel = idx[todo][better]
+            X[sel], F[sel], norm[sel] = trial[better], Ft[better], nt[better]
+            todo[np.nonzero(todo)[0][better]] = False
+            lam[todo] *= 0.5
+            if not np.any(todo):
+                break
+    return X
+
+
 def fixed_points(
     system,
     bounds=None,
     *,
     guesses=None,
     n_grid: int = 21,
+    n_scan: int = 2001,
     t: float = 0.0,
     tol: float = 1e-10,
     merge_tol: float = 1e-6,
 ) -> FixedPoints:
     """Fixed points of the drift, f(x*, t) = 0, classified by the eigenvalues of Df(x*, t).
 
-    Roots are found with :func:`scipy.optimize.root` (hybrid Powell, analytic Jacobian)
-    from every point of an ``n_grid``^d grid over ``bounds`` and from ``guesses``;
+    Roots are found by damped Newton (:func:`newton_batch`, all starts at once) and
+    polished with :func:`scipy.optimize.root` (hybrid Powell, analytic Jacobian), starting
+    from every point of an ``n_grid``^d grid over ``bounds``, from the nullcline points
+    f_i = 0 found on that grid's lines (:func:`nullcline_points`), and from ``guesses``;
     duplicates (closer than ``merge_tol``) are merged and points outside the bounds
     dropped. A fixed point is 'stable' when every eigenvalue has Re < 0, 'unstable' when
     all have Re > 0, a 'saddle' of index k when k of them have Re > 0.
@@ -91,7 +177,10 @@ def fixed_points(
     guesses
         Extra starting points (k, d) or state names.
     n_grid
-        Guesses per dimension on the grid (kept to ~4000 in all).
+        Guesses per dimension on the grid (kept to ~4000 in all); also the number of scan
+        lines per dimension for the nullclines.
+    n_scan
+        Points per scan line (0: no nullcline scan).
     t
         The time at which f is evaluated (non-autonomous systems).
     tol
@@ -110,10 +199,19 @@ def fixed_points(
     n_grid = min(int(n_grid), max(1, int(round(4000 ** (1 / d)))))
     axes = [np.linspace(a, b, n_grid) for a, b in zip(lo, hi, strict=True)]
     starts = list(np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d))
+    if int(n_scan) >= 2:
+        starts += nullcline_points(system, lo, hi, n_grid, int(n_scan), t)
     for i, g in enumerate(guesses or ()):
         starts.append(as_point(system, g, f"guesses[{i}]"))
+    X = newton_batch(system, np.array(starts), t)
     found: list[np.ndarray] = []
-    for x in starts:
+    for x in X[np.all(np.isfinite(X), axis=1)]:
+        if np.any(x < lo - 1e-9) or np.any(x > hi + 1e-9):
+            continue
+        if float(np.max(np.abs(system.f(x, t)))) > 1e-6 or any(
+            np.linalg.norm(x - z) <= merge_tol for z in found
+        ):
+            continue
         sol = root(
             lambda y: system.f(y, t),
             x,
@@ -124,8 +222,6 @@ def fixed_points(
         y = sol.x
         res = float(np.max(np.abs(system.f(y, t))))
         if not (np.all(np.isfinite(y)) and res <= tol):
-            continue
-        if np.any(y < lo - 1e-9) or np.any(y > hi + 1e-9):
             continue
         if any(np.linalg.norm(y - z) <= merge_tol for z in found):
             continue

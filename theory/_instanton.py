@@ -19,12 +19,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 from scipy.integrate import solve_bvp
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
 
 from ._action import discrete_action, momentum
 from ._checks import as_point, as_times
 from ._guesses import initial_paths
 from ._hamilton import hamilton_rhs
+from ._newton import _assemble, hessian_min_eigenvalue, newton_discrete
 from ._noether import Charges, charges
 
 
@@ -54,8 +55,14 @@ class Instanton:
         Convergence record (actions per refinement, BVP residuals, iterations, ...).
     minima : tuple of Instanton
         Every distinct local minimum found, sorted by action (the first is this one).
+        A candidate counts as a minimum when the Hessian of its discrete action has no
+        eigenvalue below -saddle_tol times its largest diagonal entry
+        (``diagnostics["hessian_min_eig"]``, ``diagnostics["kind"]``).
     label : str
         Which initial path led here.
+    saddles : tuple of Instanton
+        The critical paths found that are not minima (e.g. a path held on a symmetry axis
+        by a symmetric start); empty for T = None.
     """
 
     path: np.ndarray
@@ -70,6 +77,7 @@ class Instanton:
     diagnostics: dict = field(default_factory=dict)
     minima: tuple = ()
     label: str = ""
+    saddles: tuple = ()
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame: one row per (minimum, point) with rank, action, t, s, x_i, p_i and
@@ -127,7 +135,26 @@ def adapt(system, X, t, eta: float = 0.05, rounds: int = 12):
     return X, t
 
 
-def minimise_discrete(system, X: np.ndarray, t: np.ndarray, gtol: float = 1e-7, maxiter=400):
+def minimise_discrete(system, X: np.ndarray, t: np.ndarray):
+    """The minimiser of the discrete action from X (endpoints fixed); returns (X, S, result)
+    with result.success, .nit, .message.
+
+    Newton's method with the banded Hessian (:func:`theory._newton.newton_discrete`) when
+    the system has an analytic Jacobian; L-BFGS-B (:func:`lbfgs_discrete`) otherwise, or
+    first when Newton fails from X (then Newton polishes its result)."""
+    if system.jac is None:
+        return lbfgs_discrete(system, X, t)
+    r = newton_discrete(system, X, t)
+    nit = r.iterations
+    if not r.success:
+        Xl, _, res = lbfgs_discrete(system, X, t)
+        r = newton_discrete(system, Xl, t)
+        nit += int(res.nit) + r.iterations
+    msg = "Newton converged" if r.success else f"Newton stopped (decrement {r.decrement:.1e})"
+    return r.X, r.S, OptimizeResult(success=r.success, nit=nit, message=msg)
+
+
+def lbfgs_discrete(system, X: np.ndarray, t: np.ndarray, gtol: float = 1e-7, maxiter=400):
     """L-BFGS-B on the interior nodes of X (endpoints fixed); returns (X, S, result)."""
     d = system.dim
     x0, x1 = X[0].copy(), X[-1].copy()
@@ -295,6 +322,8 @@ def finite_time(
     max_nodes: int,
     continuation=None,
     continuation_nodes: int = 4000,
+    mam_tol: float = 1e-5,
+    saddle_tol: float = 1e-8,
 ) -> Instanton:
     """The finite-T solver behind :func:`theory.instanton`."""
     target = system
@@ -343,6 +372,15 @@ def finite_time(
             "mam_message": str(res.message),
         }
         mam_ok = bool(res.success) or "ABNORMAL" in str(res.message)
+        # grid convergence of the MAM: |S(n) - S(2n)| relative, from the last halving
+        precision = abs(actions[-1] - actions[-2]) / (1 + abs(actions[-1])) if refine else np.inf
+        diag["mam_precision"] = precision
+        if system.jac is not None:
+            diag["hessian_min_eig"] = lam = hessian_min_eigenvalue(system, X, t)
+            saddle = lam < -saddle_tol * _hessian_scale(system, X, t)
+            diag["kind"] = "saddle" if saddle else "minimum"
+        else:
+            diag["kind"] = "unchecked"  # no analytic Jacobian, no Hessian
         if polish:
             sol = polish_bvp(system, X, t, tol=tol, max_nodes=max_nodes)
             d = system.dim
@@ -382,12 +420,18 @@ def finite_time(
                 S_final = float(sol.y[2 * d, -1])
                 ok, msg = False, sol.message
             else:
+                # A nearly discontinuous drift can defeat the BVP's mesh; the MAM minimiser
+                # stands when its grid refinement has converged.
                 tt, path, P, S_final = t, X, _node_momenta(system, X, t), actions[-1]
-                ok, msg = False, f"BVP polish failed ({sol.message}); MAM path returned"
+                ok = mam_ok and precision <= mam_tol
+                msg = (
+                    f"BVP polish failed ({sol.message}); MAM path returned, grid-converged to"
+                    f" {precision:.1e} relative (S at n = {ns[-2]} and {ns[-1]} segments)"
+                )
         else:
             tt, path, P, S_final = t, X, _node_momenta(system, X, t), actions[-1]
-            ok = mam_ok
-            msg = f"MAM only: {res.message}"
+            ok = mam_ok and precision <= mam_tol
+            msg = f"MAM only: {res.message}; grid-converged to {precision:.1e} relative"
         ch = charges(ch_sys if polish else system, path, tt, p=P)
         results.append(
             Instanton(
@@ -406,7 +450,15 @@ def finite_time(
         )
     del sgrid
     distinct = merge_minima(results, scale)
-    return replace(distinct[0], minima=tuple(distinct))
+    minima = [r for r in distinct if r.diagnostics["kind"] != "saddle"] or distinct
+    saddles = tuple(r for r in distinct if r.diagnostics["kind"] == "saddle")
+    return replace(minima[0], minima=tuple(minima), saddles=saddles)
+
+
+def _hessian_scale(system, X, t) -> float:
+    """Largest diagonal entry of the discrete action's Hessian (the scale of its
+    eigenvalues)."""
+    return float(np.max(np.abs(_assemble(system, X, t)[2][0])))
 
 
 def instanton(
@@ -429,6 +481,8 @@ def instanton(
     max_nodes: int = 50000,
     continuation=None,
     continuation_nodes: int = 4000,
+    mam_tol: float = 1e-5,
+    saddle_tol: float = 1e-8,
 ) -> Instanton:
     """The most likely path from ``x_start`` to ``x_end``: the instanton minimising
 
@@ -471,6 +525,13 @@ def instanton(
         ``continuation_nodes`` points), the last on ``system``. If a step fails, the
         last converged solution is returned with ``success=False`` and
         ``diagnostics["continuation_reached"]``.
+    mam_tol
+        Finite T: largest relative change of the discrete action under the last grid
+        halving, |S_n - S_2n| / (1 + |S_2n|) (``diagnostics["mam_precision"]``), for the
+        MAM minimiser to stand when the BVP polish fails or is off.
+    saddle_tol
+        Finite T: a candidate whose discrete Hessian has an eigenvalue below -saddle_tol
+        times its largest diagonal entry is a saddle, reported in ``.saddles``.
 
     Returns
     -------
@@ -530,4 +591,6 @@ def instanton(
         max_nodes=max_nodes,
         continuation=continuation,
         continuation_nodes=continuation_nodes,
+        mam_tol=mam_tol,
+        saddle_tol=saddle_tol,
     )

@@ -62,6 +62,28 @@ def test_fixed_points_classified():
     assert {"kind", "index", "eig0"} <= set(fp.to_frame().columns)
 
 
+def test_fixed_points_decision_memory_saddles():
+    # The saddles sit in the width-n = 0.01 switching layers (u = c = 1.5), between grid
+    # points: found from the nullcline scan, with the x <-> y exchange symmetry.
+    s = zoo.get("decision_memory")
+    fp = fixed_points(s)
+    assert sorted((p.kind, p.index) for p in fp) == [("saddle", 1)] * 4 + [("stable", 0)] * 4 + [
+        ("unstable", 2)
+    ]
+    saddles = np.array([p.x for p in fp.of_kind("saddle")])
+    for x in saddles:
+        assert np.max(np.abs(s.f(x))) < 1e-10
+        assert np.min(np.abs(x - 1.5)) < 0.05  # one coordinate in a switching layer
+        assert np.min(np.linalg.norm(saddles - x[::-1], axis=1)) < 1e-8  # exchange partner
+    np.testing.assert_allclose(
+        sorted(map(tuple, saddles.round(4))),
+        [(1.1467, 1.4796), (1.4796, 1.1467), (1.5031, 2.7311), (2.7311, 1.5031)],
+        atol=1e-4,
+    )
+    node = fp.of_kind("unstable")[0].x
+    np.testing.assert_allclose(node, [node[0], node[0]], atol=1e-10)
+
+
 def test_fixed_points_bad_bounds():
     with pytest.raises(ValueError, match="`bounds`"):
         fixed_points(zoo.get("monostable"), bounds=([1, 1], [0, 0]))
