@@ -24,7 +24,7 @@ from scipy.optimize import OptimizeResult, minimize
 from ._action import discrete_action, momentum
 from ._checks import as_point, as_times
 from ._guesses import initial_paths
-from ._hamilton import hamilton_rhs
+from ._hamilton import hamilton_jac, hamilton_rhs
 from ._newton import _assemble, hessian_min_eigenvalue, newton_discrete
 from ._noether import Charges, charges
 
@@ -191,18 +191,22 @@ def _node_momenta(system, X, t):
     return P
 
 
-def polish_bvp(system, X, t, *, tol=1e-9, max_nodes=200000):
-    """Solve Hamilton's BVP from the discrete path X on grid t; returns scipy's solution."""
+def solve_hamilton_bvp(system, x0, x1, t, Y0, *, tol, max_nodes):
+    """:func:`scipy.integrate.solve_bvp` on Hamilton's equations for y = (x, p, s) from
+    the guess Y0 (2d + 1, m) on the mesh t, with x(t0) = x0, x(t1) = x1, s(t0) = 0, and
+    the analytic Jacobians (:func:`theory._hamilton.hamilton_jac` when the system has an
+    analytic drift Jacobian; solve_bvp's finite differences otherwise)."""
     d = system.dim
-    x0, x1 = X[0], X[-1]
-    P = _node_momenta(system, X, t)
-    seg = np.einsum("ki,ij,kj->k", P[:-1], system.D, P[:-1])
-    s = np.concatenate([[0.0], np.cumsum(seg * np.diff(t))])
-    Y0 = np.vstack([X.T, P.T, s[None]])
+    ea = np.zeros((2 * d + 1, 2 * d + 1))
+    eb = np.zeros((2 * d + 1, 2 * d + 1))
+    ea[np.arange(d), np.arange(d)] = 1.0
+    ea[2 * d, 2 * d] = 1.0
+    eb[d + np.arange(d), np.arange(d)] = 1.0
 
     def bc(ya, yb):
         return np.concatenate([ya[:d] - x0, yb[:d] - x1, ya[2 * d : 2 * d + 1]])
 
+    fun_jac = None if system.jac is None else (lambda tt, yy: hamilton_jac(system, tt, yy))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return solve_bvp(
@@ -210,10 +214,21 @@ def polish_bvp(system, X, t, *, tol=1e-9, max_nodes=200000):
             bc,
             t,
             Y0,
+            fun_jac=fun_jac,
+            bc_jac=lambda ya, yb: (ea, eb),
             tol=tol,
             bc_tol=tol,
             max_nodes=max_nodes,
         )
+
+
+def polish_bvp(system, X, t, *, tol=1e-9, max_nodes=200000):
+    """Solve Hamilton's BVP from the discrete path X on grid t; returns scipy's solution."""
+    P = _node_momenta(system, X, t)
+    seg = np.einsum("ki,ij,kj->k", P[:-1], system.D, P[:-1])
+    s = np.concatenate([[0.0], np.cumsum(seg * np.diff(t))])
+    Y0 = np.vstack([X.T, P.T, s[None]])
+    return solve_hamilton_bvp(system, X[0], X[-1], t, Y0, tol=tol, max_nodes=max_nodes)
 
 
 def remesh(sol, m: int, uniform: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
@@ -235,27 +250,14 @@ def continue_bvp(systems, sol, x0, x1, *, tol=1e-7, max_nodes=200000, nodes=4000
     """Warm-start Hamilton's BVP on each system in turn from the previous solution
     (remeshed to ``nodes`` points). Returns (solution, index of the last system solved,
     record); stops at the first failure, returning the last converged solution."""
-    d = x0.size
     record = []
-
-    def bc(ya, yb):
-        return np.concatenate([ya[:d] - x0, yb[:d] - x1, ya[2 * d : 2 * d + 1]])
-
     last = -1
     for i, system in enumerate(systems):
         tm, ym = remesh(sol, nodes)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            new = solve_bvp(
-                lambda tt, yy, s=system: hamilton_rhs(s, tt, yy),
-                bc,
-                tm,
-                ym,
-                tol=tol,
-                bc_tol=tol,
-                max_nodes=max_nodes,
-            )
-        record.append((repr(system), int(new.status), int(new.x.size), float(new.y[2 * d, -1])))
+        new = solve_hamilton_bvp(system, x0, x1, tm, ym, tol=tol, max_nodes=max_nodes)
+        record.append(
+            (repr(system), int(new.status), int(new.x.size), float(new.y[2 * x0.size, -1]))
+        )
         if new.status != 0:
             break
         sol, last = new, i
