@@ -19,10 +19,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 from scipy.integrate import solve_bvp
+from scipy.interpolate import CubicSpline
 from scipy.optimize import OptimizeResult, minimize
 
 from ._action import discrete_action, momentum
 from ._checks import as_point, as_times
+from ._galerkin import galerkin_polish
 from ._guesses import initial_paths
 from ._hamilton import hamilton_jac, hamilton_rhs
 from ._newton import _assemble, hessian_min_eigenvalue, newton_discrete
@@ -326,6 +328,7 @@ def finite_time(
     continuation_nodes: int = 4000,
     mam_tol: float = 1e-5,
     saddle_tol: float = 1e-8,
+    order: int = 3,
 ) -> Instanton:
     """The finite-T solver behind :func:`theory.instanton`."""
     target = system
@@ -383,7 +386,18 @@ def finite_time(
             diag["kind"] = "saddle" if saddle else "minimum"
         else:
             diag["kind"] = "unchecked"  # no analytic Jacobian, no Hessian
-        if polish:
+        gal = None
+        if polish and not continuation and system.jac is not None and order > 1:
+            gal = galerkin_stage(system, X, t, order=order, tol=tol)
+            diag.update(gal[1])
+            if not gal[1]["galerkin_success"]:
+                gal = None
+        if gal is not None:
+            g = gal[0]
+            tt, path, P, S_final, ch_sys = g.t, g.x, g.p, g.action, system
+            diag["mam_minus_polish"] = actions[-1] - S_final
+            ok, msg = True, f"converged: MAM then Galerkin polish (degree {order})"
+        elif polish:
             sol = polish_bvp(system, X, t, tol=tol, max_nodes=max_nodes)
             d = system.dim
             diag.update(
@@ -411,7 +425,7 @@ def finite_time(
             if sol.status == 0:
                 tt, path, P = sol.x, sol.y[:d].T, sol.y[d : 2 * d].T
                 S_final = float(sol.y[2 * d, -1])
-                diag["mam_minus_bvp"] = actions[-1] - S_final
+                diag["mam_minus_polish"] = actions[-1] - S_final
                 ok, msg = True, "converged: MAM then Hamiltonian BVP"
                 # A BVP solution far from the MAM minimiser is a different extremal.
                 if not continuation and abs(actions[-1] - S_final) > 1e-2 * (1 + abs(S_final)):
@@ -457,6 +471,28 @@ def finite_time(
     return replace(minima[0], minima=tuple(minima), saddles=saddles)
 
 
+def galerkin_stage(system, X, t, *, order: int, tol: float):
+    """Galerkin polish (:func:`theory._galerkin.galerkin_polish`) of the MAM minimiser X on
+    its grid t and on that grid halved; converged when both Newton solves converged and
+    the actions agree, |S_h - S_h/2| <= tol (1 + |S_h/2|). Returns (the finer solution,
+    diagnostics)."""
+    coarse = galerkin_polish(system, X, t, order=order)
+    tf = _halve(t)
+    fine = galerkin_polish(system, CubicSpline(t, coarse.x, axis=0)(tf), tf, order=order)
+    precision = abs(coarse.action - fine.action) / (1.0 + abs(fine.action))
+    diag = {
+        "galerkin_order": order,
+        "galerkin_elements": [t.size - 1, tf.size - 1],
+        "galerkin_action": [coarse.action, fine.action],
+        "galerkin_iterations": [coarse.newton.iterations, fine.newton.iterations],
+        "galerkin_precision": precision,
+        "galerkin_success": bool(
+            coarse.newton.success and fine.newton.success and precision <= tol
+        ),
+    }
+    return fine, diag
+
+
 def _hessian_scale(system, X, t) -> float:
     """Largest diagonal entry of the discrete action's Hessian (the scale of its
     eigenvalues)."""
@@ -485,6 +521,7 @@ def instanton(
     continuation_nodes: int = 4000,
     mam_tol: float = 1e-5,
     saddle_tol: float = 1e-8,
+    order: int = 3,
 ) -> Instanton:
     """The most likely path from ``x_start`` to ``x_end``: the instanton minimising
 
@@ -531,6 +568,12 @@ def instanton(
         Finite T: largest relative change of the discrete action under the last grid
         halving, |S_n - S_2n| / (1 + |S_2n|) (``diagnostics["mam_precision"]``), for the
         MAM minimiser to stand when the BVP polish fails or is off.
+    order
+        Finite T, systems with an analytic Jacobian: degree of the Galerkin polish
+        (:mod:`theory._galerkin`: Newton on a degree-``order`` piecewise-polynomial
+        discretisation of the action on the MAM grid, checked against the grid halved).
+        When it does not converge to ``tol``, or with ``order=1``, no Jacobian or a
+        ``continuation``, Hamilton's BVP is solved by collocation (solve_bvp) instead.
     saddle_tol
         Finite T: a candidate whose discrete Hessian has an eigenvalue below -saddle_tol
         times its largest diagonal entry is a saddle, reported in ``.saddles``.
@@ -595,4 +638,5 @@ def instanton(
         continuation_nodes=continuation_nodes,
         mam_tol=mam_tol,
         saddle_tol=saddle_tol,
+        order=order,
     )

@@ -28,6 +28,7 @@ def test_monostable_T1(mono1):
     assert np.max(np.abs(r.path - closed_form(r.t, 1.0))) < 1e-5
     assert r.charges.relative_drift["H"] <= 1e-6
     assert r.charges.relative_drift["L"] <= 1e-6
+    assert "Galerkin" in r.message and r.diagnostics["galerkin_precision"] <= 1e-7
     frame = r.to_frame()
     assert {"t", "x0", "x1", "p0", "p1", "H", "L", "action"} <= set(frame.columns)
 
