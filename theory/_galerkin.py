@@ -30,6 +30,22 @@ from scipy.interpolate import CubicSpline
 from ._kernels import element_hessians, functions
 from ._newton import NewtonResult, newton_banded, scatter_banded
 
+LAGRANGIANS = {
+    # name: (alpha, beta) of the terms 1/4 |alpha v - beta f|^2 (theory._kernels)
+    "fw": (np.array([1.0]), np.array([1.0])),
+    "paper": (np.array([1.0, 0.0]), np.array([0.0, -1.0])),
+}
+
+
+def lagrangian_terms(name: str):
+    """(alpha, beta) of a Lagrangian by name: ``"fw"`` the Freidlin–Wentzell
+    L = 1/4 |v - f|^2, ``"paper"`` the reduced L = 1/4 |v|^2 + 1/4 |f|^2 (norms in
+    D(t)^{-1}), which drops the cross term -1/2 v^T D^{-1} f (= -v . score for the
+    reverse diffusion)."""
+    if name not in LAGRANGIANS:
+        raise ValueError(f"`lagrangian` must be one of {sorted(LAGRANGIANS)}, got {name!r}")
+    return LAGRANGIANS[name]
+
 
 @cache
 def basis(q: int):
@@ -62,8 +78,9 @@ def nodes(t: np.ndarray, q: int) -> np.ndarray:
     return np.concatenate([inner, t[-1:]])
 
 
-def _kernel(system, X, t, q, want):
+def _kernel(system, X, t, q, want, lagrangian="fw"):
     _, xg, wg, N, dN = basis(q)
+    alpha, beta = lagrangian_terms(lagrangian)
     n_el = t.size - 1
     nq = (q + 1) * system.dim
     g = np.empty((n_el if want else 0, nq))
@@ -78,6 +95,8 @@ def _kernel(system, X, t, q, want):
         dN,
         xg,
         wg,
+        alpha,
+        beta,
         want,
         g,
         H,
@@ -85,9 +104,15 @@ def _kernel(system, X, t, q, want):
     return S, g, H
 
 
-def galerkin_action(system, X, t, q: int) -> float:
+def galerkin_action(system, X, t, q: int, lagrangian: str = "fw") -> float:
     """The Galerkin action of the nodes X ((len(t) - 1) q + 1, d) (module docstring)."""
-    return float(_kernel(system, X, t, q, False)[0])
+    return float(_kernel(system, X, t, q, False, lagrangian)[0])
+
+
+def galerkin_hessian(system, X, t, q: int, lagrangian: str = "fw") -> np.ndarray:
+    """Lower banded Hessian of the Galerkin action in the interior nodes."""
+    _, g, H = _kernel(system, X, t, q, True, lagrangian)
+    return scatter_banded(g, H, X.shape[0], system.dim, q)[1]
 
 
 @dataclass(frozen=True)
@@ -104,10 +129,14 @@ class GalerkinPath:
     order: int
 
 
-def galerkin_polish(system, X, t, *, order: int = 4, rtol: float = 1e-15) -> GalerkinPath:
+def galerkin_polish(
+    system, X, t, *, order: int = 3, rtol: float = 1e-15, lagrangian: str = "fw"
+) -> GalerkinPath:
     """Minimise the Galerkin action of degree ``order`` on the element grid t, starting
     from the path X (len(t), d) (a MAM minimiser on the same grid, interpolated by a cubic
-    spline to the Lobatto nodes). Needs the system's analytic Jacobian."""
+    spline to the Lobatto nodes). Needs the system's analytic Jacobian. ``order=1`` is
+    Newton on the midpoint rule. ``lagrangian``: see :func:`lagrangian_terms`; the
+    momenta are its own, p = dL/dv."""
     t = np.ascontiguousarray(t, dtype=float)
     q = int(order)
     d = system.dim
@@ -116,11 +145,13 @@ def galerkin_polish(system, X, t, *, order: int = 4, rtol: float = 1e-15) -> Gal
     Y[0], Y[-1] = X[0], X[-1]
 
     def assemble(Z):
-        S, g, H = _kernel(system, Z, t, q, True)
+        S, g, H = _kernel(system, Z, t, q, True, lagrangian)
         return (float(S), *scatter_banded(g, H, Z.shape[0], d, q))
 
-    res = newton_banded(assemble, lambda Z: galerkin_action(system, Z, t, q), Y, rtol=rtol)
-    _, g, _ = _kernel(system, res.X, t, q, True)
+    res = newton_banded(
+        assemble, lambda Z: galerkin_action(system, Z, t, q, lagrangian), Y, rtol=rtol
+    )
+    _, g, _ = _kernel(system, res.X, t, q, True, lagrangian)
     P = np.empty((t.size, d))
     P[:-1] = -g[:, :d]  # -dS_k/dX_(k, start)
     P[1:-1] = 0.5 * (P[1:-1] + g[:-1, q * d :])  # mean with dS_(k-1)/dX_(k-1, end)

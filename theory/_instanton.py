@@ -24,10 +24,10 @@ from scipy.optimize import OptimizeResult, minimize
 
 from ._action import discrete_action, momentum
 from ._checks import as_point, as_times
-from ._galerkin import galerkin_polish
+from ._galerkin import galerkin_action, galerkin_hessian, galerkin_polish, lagrangian_terms
 from ._guesses import initial_paths
 from ._hamilton import hamilton_jac, hamilton_rhs
-from ._newton import _assemble, hessian_min_eigenvalue, newton_discrete
+from ._newton import _assemble, banded_min_eigenvalue, newton_discrete
 from ._noether import Charges, charges
 
 
@@ -119,7 +119,7 @@ def _halve(t: np.ndarray) -> np.ndarray:
     return out
 
 
-def adapt(system, X, t, eta: float = 0.05, rounds: int = 12):
+def adapt(system, X, t, eta: float = 0.05, rounds: int = 12, lagrangian: str = "fw"):
     """Split the segments across which the drift jumps (|f(x_{k+1}) - f(x_k)| above
     ``eta`` times the largest |f| on the path) and re-minimise, until none is left."""
     for _ in range(rounds):
@@ -132,18 +132,29 @@ def adapt(system, X, t, eta: float = 0.05, rounds: int = 12):
             break
         tn = np.sort(np.concatenate([t, 0.5 * (t[1:] + t[:-1])[split]]))
         Xn = np.array([np.interp(tn, t, c) for c in X.T]).T
-        X, _, _ = minimise_discrete(system, Xn, tn)
+        X, _, _ = minimise_discrete(system, Xn, tn, lagrangian)
         t = tn
     return X, t
 
 
-def minimise_discrete(system, X: np.ndarray, t: np.ndarray):
+def minimise_discrete(system, X: np.ndarray, t: np.ndarray, lagrangian: str = "fw"):
     """The minimiser of the discrete action from X (endpoints fixed); returns (X, S, result)
     with result.success, .nit, .message.
+
+    ``lagrangian="paper"`` (the reduced Lagrangian, :func:`theory._galerkin.lagrangian_terms`):
+    Newton on its midpoint rule (degree-1 Galerkin), analytic Jacobian required.
 
     Newton's method with the banded Hessian (:func:`theory._newton.newton_discrete`) when
     the system has an analytic Jacobian; L-BFGS-B (:func:`lbfgs_discrete`) otherwise, or
     first when Newton fails from X (then Newton polishes its result)."""
+    if lagrangian != "fw":
+        g = galerkin_polish(system, X, t, order=1, rtol=1e-14, lagrangian=lagrangian)
+        msg = "Newton converged" if g.newton.success else "Newton stopped"
+        return (
+            g.x,
+            g.action,
+            OptimizeResult(success=g.newton.success, nit=g.newton.iterations, message=msg),
+        )
     if system.jac is None:
         return lbfgs_discrete(system, X, t)
     r = newton_discrete(system, X, t)
@@ -329,8 +340,15 @@ def finite_time(
     mam_tol: float = 1e-5,
     saddle_tol: float = 1e-8,
     order: int = 3,
+    lagrangian: str = "fw",
 ) -> Instanton:
     """The finite-T solver behind :func:`theory.instanton`."""
+    lagrangian_terms(lagrangian)  # validates the name
+    if lagrangian != "fw" and (system.jac is None or continuation or order < 2):
+        raise ValueError(
+            "`lagrangian='paper'` needs a system with an analytic Jacobian, no"
+            " `continuation` and `order` >= 2"
+        )
     target = system
     if continuation:
         steps = list(continuation)
@@ -341,7 +359,7 @@ def finite_time(
     sgrid = (grid - grid[0]) / T
     coarse = []
     for label, guess in starts:
-        X, S, res = minimise_discrete(system, guess, grid)
+        X, S, res = minimise_discrete(system, guess, grid, lagrangian)
         coarse.append((label, X, S, res))
     scale = max(float(np.ptp(np.vstack([c[1] for c in coarse]))), 1e-12)
     # Merge coarse duplicates before the (costlier) refinement and polish.
@@ -356,8 +374,12 @@ def finite_time(
     results = []
     for label, X, S, res in kept:
         t = grid
-        X, t = adapt(system, X, t)
-        S = float(discrete_action(system, X, t))
+        X, t = adapt(system, X, t, lagrangian=lagrangian)
+        S = float(
+            discrete_action(system, X, t)
+            if lagrangian == "fw"
+            else galerkin_action(system, X, t, 1, lagrangian)
+        )
         actions = [S]
         ns = [t.size - 1]
         iters = [int(res.nit)]
@@ -365,7 +387,7 @@ def finite_time(
             tf = _halve(t)
             Xf = np.array([np.interp(tf, t, c) for c in X.T]).T
             Xf[0], Xf[-1] = x0, x1
-            X, S, res = minimise_discrete(system, Xf, tf)
+            X, S, res = minimise_discrete(system, Xf, tf, lagrangian)
             t = tf
             actions.append(S)
             ns.append(t.size - 1)
@@ -381,14 +403,19 @@ def finite_time(
         precision = abs(actions[-1] - actions[-2]) / (1 + abs(actions[-1])) if refine else np.inf
         diag["mam_precision"] = precision
         if system.jac is not None:
-            diag["hessian_min_eig"] = lam = hessian_min_eigenvalue(system, X, t)
-            saddle = lam < -saddle_tol * _hessian_scale(system, X, t)
+            ab = (
+                _assemble(system, X, t)[2]
+                if lagrangian == "fw"
+                else galerkin_hessian(system, X, t, 1, lagrangian)
+            )
+            diag["hessian_min_eig"] = lam = banded_min_eigenvalue(ab)
+            saddle = lam < -saddle_tol * float(np.max(np.abs(ab[0]), initial=0.0))
             diag["kind"] = "saddle" if saddle else "minimum"
         else:
             diag["kind"] = "unchecked"  # no analytic Jacobian, no Hessian
         gal = None
         if polish and not continuation and system.jac is not None and order > 1:
-            gal = galerkin_stage(system, X, t, order=order, tol=tol)
+            gal = galerkin_stage(system, X, t, order=order, tol=tol, lagrangian=lagrangian)
             diag.update(gal[1])
             if not gal[1]["galerkin_success"]:
                 gal = None
@@ -397,7 +424,7 @@ def finite_time(
             tt, path, P, S_final, ch_sys = g.t, g.x, g.p, g.action, system
             diag["mam_minus_polish"] = actions[-1] - S_final
             ok, msg = True, f"converged: MAM then Galerkin polish (degree {order})"
-        elif polish:
+        elif polish and lagrangian == "fw":
             sol = polish_bvp(system, X, t, tol=tol, max_nodes=max_nodes)
             d = system.dim
             diag.update(
@@ -448,6 +475,8 @@ def finite_time(
             tt, path, P, S_final = t, X, _node_momenta(system, X, t), actions[-1]
             ok = mam_ok and precision <= mam_tol
             msg = f"MAM only: {res.message}; grid-converged to {precision:.1e} relative"
+            if polish:
+                msg = "Galerkin polish failed; " + msg
         ch = charges(ch_sys if polish else system, path, tt, p=P)
         results.append(
             Instanton(
@@ -471,14 +500,16 @@ def finite_time(
     return replace(minima[0], minima=tuple(minima), saddles=saddles)
 
 
-def galerkin_stage(system, X, t, *, order: int, tol: float):
+def galerkin_stage(system, X, t, *, order: int, tol: float, lagrangian: str = "fw"):
     """Galerkin polish (:func:`theory._galerkin.galerkin_polish`) of the MAM minimiser X on
     its grid t and on that grid halved; converged when both Newton solves converged and
     the actions agree, |S_h - S_h/2| <= tol (1 + |S_h/2|). Returns (the finer solution,
     diagnostics)."""
-    coarse = galerkin_polish(system, X, t, order=order)
+    coarse = galerkin_polish(system, X, t, order=order, lagrangian=lagrangian)
     tf = _halve(t)
-    fine = galerkin_polish(system, CubicSpline(t, coarse.x, axis=0)(tf), tf, order=order)
+    fine = galerkin_polish(
+        system, CubicSpline(t, coarse.x, axis=0)(tf), tf, order=order, lagrangian=lagrangian
+    )
     precision = abs(coarse.action - fine.action) / (1.0 + abs(fine.action))
     diag = {
         "galerkin_order": order,
@@ -491,12 +522,6 @@ def galerkin_stage(system, X, t, *, order: int, tol: float):
         ),
     }
     return fine, diag
-
-
-def _hessian_scale(system, X, t) -> float:
-    """Largest diagonal entry of the discrete action's Hessian (the scale of its
-    eigenvalues)."""
-    return float(np.max(np.abs(_assemble(system, X, t)[2][0])))
 
 
 def instanton(
@@ -522,6 +547,7 @@ def instanton(
     mam_tol: float = 1e-5,
     saddle_tol: float = 1e-8,
     order: int = 3,
+    lagrangian: str = "fw",
 ) -> Instanton:
     """The most likely path from ``x_start`` to ``x_end``: the instanton minimising
 
@@ -574,6 +600,17 @@ def instanton(
         discretisation of the action on the MAM grid, checked against the grid halved).
         When it does not converge to ``tol``, or with ``order=1``, no Jacobian or a
         ``continuation``, Hamilton's BVP is solved by collocation (solve_bvp) instead.
+    lagrangian
+        Finite T: ``"fw"`` (default) minimises the Freidlin–Wentzell action above;
+        ``"paper"`` the reduced Lagrangian of the paper's reverse-diffusion example,
+
+            L = 1/4 xdot^T D^{-1} xdot + 1/4 f^T D^{-1} f   (= L_FW + 1/2 xdot^T D^{-1} f),
+
+        i.e. without the cross term (-xdot . score when f = 2 t score, D = t I); its
+        momenta are p = 1/2 D^{-1} xdot. The angular momentum x p_y - y p_x is the same
+        formula (and for a radial score the same number for a given path); ``charges``
+        still evaluates H = p^T D p + p^T f, not the reduced Hamiltonian
+        p^T D p - 1/4 f^T D^{-1} f. Needs an analytic Jacobian; Galerkin polish only.
     saddle_tol
         Finite T: a candidate whose discrete Hessian has an eigenvalue below -saddle_tol
         times its largest diagonal entry is a saddle, reported in ``.saddles``.
@@ -639,4 +676,5 @@ def instanton(
         mam_tol=mam_tol,
         saddle_tol=saddle_tol,
         order=order,
+        lagrangian=lagrangian,
     )

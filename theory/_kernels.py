@@ -263,13 +263,17 @@ def segment_hessians(drift, jac, schedule, X, t, params, D_inv, g, H):
         _points,
         _times,
         _times,
+        _times,
+        _times,
         nb.boolean,
         _points,
         nb.float64[:, :, ::1],
     ),
     **JIT,
 )
-def element_hessians(drift, jac, schedule, X, t, params, D_inv, N, dN, xg, wg, want, g, H):
+def element_hessians(
+    drift, jac, schedule, X, t, params, D_inv, N, dN, xg, wg, alpha, beta, want, g, H
+):
     """Galerkin action of a continuous piecewise-polynomial path and, with ``want``, each
     element's gradient g (n_el, (q+1)d) and Hessian H (n_el, (q+1)d, (q+1)d) in its own
     q + 1 nodes (see :mod:`theory._galerkin`).
@@ -283,12 +287,18 @@ def element_hessians(drift, jac, schedule, X, t, params, D_inv, N, dN, xg, wg, w
         d2S_k/dX_a dX_b = h sum_g w_g/2 (R_a^T M R_b - N_ga N_gb K_g),
 
     K_g = sum_i w_i d^2 f_i (central differences of the analytic Jacobian). q = 1 with
-    one Gauss point is the midpoint rule of :func:`segment_hessians`."""
+    one Gauss point is the midpoint rule of :func:`segment_hessians`.
+
+    The Lagrangian is a sum of terms 1/4 |r|^2_M with r = alpha_j v - beta_j f (then
+    R_a = alpha_j dN_ga/h I - beta_j N_ga Df and K_g carries beta_j): Freidlin–Wentzell is
+    alpha = beta = (1,); the paper's reduced 1/4 |v|^2 + 1/4 |f|^2 is alpha = (1, 0),
+    beta = (0, -1)."""
     n_el = t.shape[0] - 1
     d = X.shape[1]
     nq = N.shape[1]
     q = nq - 1
     x = np.empty(d)
+    v = np.empty(d)
     xp = np.empty(d)
     f = np.empty(d)
     r = np.empty(d)
@@ -317,68 +327,74 @@ def element_hessians(drift, jac, schedule, X, t, params, D_inv, N, dN, xg, wg, w
                     acc += N[gp, a] * X[base + a, i]
                     vel += dN[gp, a] * X[base + a, i]
                 x[i] = acc
-                r[i] = vel / h
+                v[i] = vel / h
             drift(x, tau, params, f)
             inv_sched = 1.0 / schedule(tau, params)
-            for i in range(d):
-                r[i] -= f[i]
-            phi = 0.0
-            for i in range(d):
-                acc = 0.0
-                for j in range(d):
-                    acc += D_inv[i, j] * r[j]
-                w[i] = acc * inv_sched
-                phi += r[i] * w[i]
-            c = h * wg[gp]
-            S += 0.25 * c * phi
-            if not want:
-                continue
-            jac(x, tau, params, J)
-            for col in range(d):
-                eps = 1e-6 * max(1.0, abs(x[col]))
+            if want:
+                jac(x, tau, params, J)
+            for term in range(alpha.shape[0]):
+                al = alpha[term]
+                be = beta[term]
                 for i in range(d):
-                    xp[i] = x[i]
-                xp[col] = x[col] + eps
-                jac(xp, tau, params, Jp)
-                xp[col] = x[col] - eps
-                jac(xp, tau, params, Jm)
+                    r[i] = al * v[i] - be * f[i]
+                phi = 0.0
+                for i in range(d):
+                    acc = 0.0
+                    for j in range(d):
+                        acc += D_inv[i, j] * r[j]
+                    w[i] = acc * inv_sched
+                    phi += r[i] * w[i]
+                c = h * wg[gp]
+                S += 0.25 * c * phi
+                if not want:
+                    continue
+                for col in range(d):
+                    eps = 1e-6 * max(1.0, abs(x[col]))
+                    for i in range(d):
+                        xp[i] = x[i]
+                    xp[col] = x[col] + eps
+                    jac(xp, tau, params, Jp)
+                    xp[col] = x[col] - eps
+                    jac(xp, tau, params, Jm)
+                    for j in range(d):
+                        acc = 0.0
+                        for i in range(d):
+                            acc += w[i] * (Jp[i, j] - Jm[i, j])
+                        K[j, col] = be * acc / (2.0 * eps)
                 for j in range(d):
+                    for col in range(j + 1, d):
+                        sym = 0.5 * (K[j, col] + K[col, j])
+                        K[j, col] = sym
+                        K[col, j] = sym
+                for a in range(nq):
+                    for i in range(d):
+                        for j in range(d):
+                            R[i, a * d + j] = (al * dN[gp, a] / h if i == j else 0.0) - be * N[
+                                gp, a
+                            ] * J[i, j]
+                for i in range(d):
+                    for col in range(nq * d):
+                        acc = 0.0
+                        for j in range(d):
+                            acc += D_inv[i, j] * R[j, col]
+                        MR[i, col] = acc * inv_sched
+                for a in range(nq * d):
                     acc = 0.0
                     for i in range(d):
-                        acc += w[i] * (Jp[i, j] - Jm[i, j])
-                    K[j, col] = acc / (2.0 * eps)
-            for j in range(d):
-                for col in range(j + 1, d):
-                    sym = 0.5 * (K[j, col] + K[col, j])
-                    K[j, col] = sym
-                    K[col, j] = sym
-            for a in range(nq):
-                for i in range(d):
-                    for j in range(d):
-                        R[i, a * d + j] = (dN[gp, a] / h if i == j else 0.0) - N[gp, a] * J[i, j]
-            for i in range(d):
-                for col in range(nq * d):
-                    acc = 0.0
-                    for j in range(d):
-                        acc += D_inv[i, j] * R[j, col]
-                    MR[i, col] = acc * inv_sched
-            for a in range(nq * d):
-                acc = 0.0
-                for i in range(d):
-                    acc += R[i, a] * w[i]
-                g[k, a] += 0.5 * c * acc
-                for b in range(a, nq * d):
-                    acc = 0.0
-                    for i in range(d):
-                        acc += R[i, a] * MR[i, b]
-                    H[k, a, b] += 0.5 * c * acc
-            for a in range(nq):
-                for b in range(nq):
-                    nn = 0.5 * c * N[gp, a] * N[gp, b]
-                    for j in range(d):
-                        for col in range(d):
-                            if a * d + j <= b * d + col:
-                                H[k, a * d + j, b * d + col] -= nn * K[j, col]
+                        acc += R[i, a] * w[i]
+                    g[k, a] += 0.5 * c * acc
+                    for b in range(a, nq * d):
+                        acc = 0.0
+                        for i in range(d):
+                            acc += R[i, a] * MR[i, b]
+                        H[k, a, b] += 0.5 * c * acc
+                for a in range(nq):
+                    for b in range(nq):
+                        nn = 0.5 * c * N[gp, a] * N[gp, b]
+                        for j in range(d):
+                            for col in range(d):
+                                if a * d + j <= b * d + col:
+                                    H[k, a * d + j, b * d + col] -= nn * K[j, col]
         if want:
             for a in range(nq * d):
                 for b in range(a):

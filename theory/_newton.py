@@ -186,7 +186,11 @@ def newton_banded(
 def hessian_min_eigenvalue(system, X, t) -> float:
     """Smallest eigenvalue of the Hessian of the discrete action in the interior nodes
     (fixed times): > 0 at a strict local minimum, < 0 at a saddle."""
-    _, _, ab = _assemble(system, np.asarray(X, float), np.asarray(t, float))
+    return banded_min_eigenvalue(_assemble(system, np.asarray(X, float), np.asarray(t, float))[2])
+
+
+def banded_min_eigenvalue(ab: np.ndarray) -> float:
+    """Smallest eigenvalue of a symmetric matrix given by its lower band (inf if empty)."""
     if ab.shape[1] == 0:
         return np.inf
     return float(eigvals_banded(ab, lower=True, select="i", select_range=(0, 0))[0])
