@@ -26,6 +26,7 @@ from functools import cache
 
 import numpy as np
 from scipy.interpolate import CubicSpline
+from scipy.optimize import brentq
 
 from ._kernels import element_hessians, functions
 from ._newton import NewtonResult, newton_banded, scatter_banded
@@ -47,6 +48,17 @@ def lagrangian_terms(name: str):
     return LAGRANGIANS[name]
 
 
+def lagrange(xi: np.ndarray, u: np.ndarray, derivative: bool = False) -> np.ndarray:
+    """Values (m, len(xi)) of the Lagrange basis on the nodes xi (or of its derivatives)
+    at the points u (m,)."""
+    out = np.empty((np.size(u), xi.size))
+    for a in range(xi.size):
+        others = np.delete(xi, a)
+        poly = np.poly1d(others, r=True) / np.prod(xi[a] - others)
+        out[:, a] = (poly.deriv() if derivative else poly)(u)
+    return out
+
+
 @cache
 def basis(q: int):
     """Lobatto nodes xi (q+1) on [0, 1]; Gauss points xg and weights wg (q+1) on [0, 1];
@@ -60,14 +72,13 @@ def basis(q: int):
         xi = 0.5 * (np.concatenate([[-1.0], np.sort(inner.real), [1.0]]) + 1.0)
     g, w = np.polynomial.legendre.leggauss(q + 1 if q > 1 else 1)
     xg, wg = 0.5 * (g + 1.0), 0.5 * w
-    N = np.empty((xg.size, q + 1))
-    dN = np.empty((xg.size, q + 1))
-    for a in range(q + 1):
-        others = np.delete(xi, a)
-        poly = np.poly1d(others, r=True) / np.prod(xi[a] - others)
-        N[:, a] = poly(xg)
-        dN[:, a] = poly.deriv()(xg)
-    return xi, np.ascontiguousarray(xg), np.ascontiguousarray(wg), N, dN
+    return (
+        xi,
+        np.ascontiguousarray(xg),
+        np.ascontiguousarray(wg),
+        lagrange(xi, xg),
+        lagrange(xi, xg, True),
+    )
 
 
 def nodes(t: np.ndarray, q: int) -> np.ndarray:
@@ -130,18 +141,30 @@ class GalerkinPath:
 
 
 def galerkin_polish(
-    system, X, t, *, order: int = 3, rtol: float = 1e-15, lagrangian: str = "fw"
+    system,
+    X,
+    t,
+    *,
+    order: int = 3,
+    rtol: float = 1e-15,
+    lagrangian: str = "fw",
+    start: GalerkinPath | None = None,
+    maxiter: int = 400,
 ) -> GalerkinPath:
     """Minimise the Galerkin action of degree ``order`` on the element grid t, starting
     from the path X (len(t), d) (a MAM minimiser on the same grid, interpolated by a cubic
     spline to the Lobatto nodes). Needs the system's analytic Jacobian. ``order=1`` is
     Newton on the midpoint rule. ``lagrangian``: see :func:`lagrangian_terms`; the
-    momenta are its own, p = dL/dv."""
+    momenta are its own, p = dL/dv. With ``start`` (a solution on another grid), the
+    guess is that piecewise polynomial (``X`` gives only the end points).
+
+    Newton stops on its decrement alone (no stall test): on long-T paths the energy is set
+    by the nearly flat time-shift directions, which must be converged too."""
     t = np.ascontiguousarray(t, dtype=float)
     q = int(order)
     d = system.dim
     tn = nodes(t, q)
-    Y = CubicSpline(t, X, axis=0)(tn)
+    Y = CubicSpline(t, X, axis=0)(tn) if start is None else evaluate(start, tn)
     Y[0], Y[-1] = X[0], X[-1]
 
     def assemble(Z):
@@ -149,7 +172,12 @@ def galerkin_polish(
         return (float(S), *scatter_banded(g, H, Z.shape[0], d, q))
 
     res = newton_banded(
-        assemble, lambda Z: galerkin_action(system, Z, t, q, lagrangian), Y, rtol=rtol
+        assemble,
+        lambda Z: galerkin_action(system, Z, t, q, lagrangian),
+        Y,
+        rtol=rtol,
+        stall=0.0,
+        maxiter=maxiter,
     )
     _, g, _ = _kernel(system, res.X, t, q, True, lagrangian)
     P = np.empty((t.size, d))
@@ -159,3 +187,120 @@ def galerkin_polish(
     return GalerkinPath(
         t=t, x=res.X[::q].copy(), p=P, nodes=res.X, action=res.S, newton=res, order=q
     )
+
+
+def evaluate(path: GalerkinPath, times) -> np.ndarray:
+    """The piecewise polynomial of a Galerkin solution at the given times (m, d)."""
+    times = np.asarray(times, dtype=float)
+    q, t = path.order, path.t
+    k = np.clip(np.searchsorted(t, times, side="right") - 1, 0, t.size - 2)
+    u = (times - t[k]) / (t[k + 1] - t[k])
+    idx = k[:, None] * q + np.arange(q + 1)[None, :]
+    return np.einsum("ma,mad->md", lagrange(basis(q)[0], u), path.nodes[idx])
+
+
+def boundary_energy(system, path: GalerkinPath, lagrangian: str = "fw") -> np.ndarray:
+    """The Hamiltonian at the element boundaries from the discrete Legendre momenta:
+    H = P^T D P + P^T f (Freidlin–Wentzell) or P^T D P - 1/4 f^T D^{-1} f (reduced)."""
+    F = system.f(path.x, path.t)
+    sched = system.diffusion_scale(path.t)
+    kinetic = sched * np.einsum("ki,ij,kj->k", path.p, system.D, path.p)
+    if lagrangian == "fw":
+        return kinetic + np.einsum("ki,ki->k", path.p, F)
+    return kinetic - 0.25 * np.einsum("ki,ij,kj->k", F, system.D_inv, F) / sched
+
+
+def energy_adaptive(
+    system,
+    path: GalerkinPath,
+    *,
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    rounds: int = 10,
+    max_elements: int = 50000,
+    lagrangian: str = "fw",
+    jump: float = 0.05,
+) -> tuple[GalerkinPath, list]:
+    """h-refinement of a Galerkin solution of an autonomous system guided by its conserved
+    energy. The discretisation error of H is a step across each element that under-
+    resolves the path (a switching layer): the elements across which the energy at
+    their boundaries jumps by more than ``jump`` times the target drift,
+    target = max(rtol |median H|, atol), are halved and the action re-minimised from the
+    previous piecewise polynomial, until the drift max H - min H meets the target (or
+    ``rounds`` / ``max_elements`` run out). Each round first re-times the path at one
+    energy (:func:`retime`, Freidlin–Wentzell only) and re-minimises. Returns (solution,
+    [(elements, drift, action, Newton converged, target), ...])."""
+    record = []
+    x0, x1 = path.x[0], path.x[-1]
+    ends = np.vstack([x0, x1])
+    for _ in range(rounds + 1):
+        if lagrangian == "fw":
+            timed, _ = retime(system, path)
+            path = galerkin_polish(system, ends, timed.t, order=path.order, start=timed)
+        H = boundary_energy(system, path, lagrangian)
+        target = max(rtol * abs(float(np.median(H))), atol)
+        drift = float(np.ptp(H))
+        record.append((path.t.size - 1, drift, path.action, path.newton.success, target))
+        if drift <= target or len(record) > rounds:
+            break
+        split = np.abs(np.diff(H)) > jump * target
+        t = path.t
+        if t.size - 1 + int(split.sum()) > max_elements:
+            break
+        tn = np.sort(np.concatenate([t, 0.5 * (t[1:] + t[:-1])[split]]))
+        path = galerkin_polish(
+            system, ends, tn, order=path.order, lagrangian=lagrangian, start=path
+        )
+    return path, record
+
+
+def retime(system, path: GalerkinPath) -> tuple[GalerkinPath, float]:
+    """Re-time a Galerkin solution of an autonomous system at one energy E (same curve).
+
+    H = 1/4 (|xdot|^2 - |f|^2) in the D^{-1} norm, so a path of energy E moves at speed
+    |xdot| = (|f|^2 + 4E)^{1/2}: the new time is t'(t) = ∫ |xdot| (|f|^2 + 4E)^{-1/2} dt
+    with E such that the duration is unchanged. The element boundaries move with the
+    curve (their nodes keep their places). On a long-T path the dwell times near fixed
+    points are exponentially weak directions of the action, which Newton can only creep
+    along (a shift of a switching layer is linear only over its width); this moves them
+    to their energy-balanced values in one step. Returns (re-timed path, E)."""
+    q, t = path.order, path.t
+    g, w = np.polynomial.legendre.leggauss(12)
+    u, w = 0.5 * (g + 1.0), 0.5 * w
+    h = np.diff(t)
+    tq = (t[:-1, None] + h[:, None] * u[None, :]).ravel()
+    idx = np.repeat(np.arange(t.size - 1), u.size)
+    nodes_of = path.nodes[idx[:, None] * q + np.arange(q + 1)[None, :]]
+    xi, _, _, _, _ = basis(q)
+    # derivative of the Lagrange basis at u (per element: divide by h)
+    dL = np.array(
+        [
+            np.poly1d(
+                np.poly1d(np.delete(xi, a), r=True) / np.prod(xi[a] - np.delete(xi, a))
+            ).deriv()(u)
+            for a in range(q + 1)
+        ]
+    ).T
+    xq = np.einsum("ma,mad->md", np.tile(lagrange(xi, u), (t.size - 1, 1)), nodes_of)
+    vq = np.einsum("ma,mad->md", np.tile(dL, (t.size - 1, 1)), nodes_of) / h[idx][:, None]
+    M = system.D_inv
+    speed = np.sqrt(np.einsum("ki,ij,kj->k", vq, M, vq))
+    F = system.f(xq, tq)
+    f2 = np.einsum("ki,ij,kj->k", F, M, F)
+    wq = (h[:, None] * w[None, :]).ravel()
+    T = t[-1] - t[0]
+
+    def duration(E):
+        return float(np.sum(wq * speed / np.sqrt(f2 + 4.0 * E))) - T
+
+    lo = -0.25 * float(np.min(f2)) * (1 - 1e-12)
+    hi = max(1.0, 4.0 * abs(lo))
+    while duration(hi) > 0:
+        hi *= 4.0
+    E = brentq(duration, lo, hi, xtol=1e-15, rtol=1e-14)
+    dt = np.sum((wq * speed / np.sqrt(f2 + 4.0 * E)).reshape(t.size - 1, u.size), axis=1)
+    tn = t[0] + np.concatenate([[0.0], np.cumsum(dt)])
+    tn[-1] = t[-1]
+    return GalerkinPath(
+        t=tn, x=path.x, p=path.p, nodes=path.nodes, action=path.action, newton=path.newton, order=q
+    ), E

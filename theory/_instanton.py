@@ -15,16 +15,22 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 from scipy.integrate import solve_bvp
-from scipy.interpolate import CubicSpline
 from scipy.optimize import OptimizeResult, minimize
 
 from ._action import discrete_action, momentum
 from ._checks import as_point, as_times
-from ._galerkin import galerkin_action, galerkin_hessian, galerkin_polish, lagrangian_terms
+from ._galerkin import (
+    energy_adaptive,
+    galerkin_action,
+    galerkin_hessian,
+    galerkin_polish,
+    lagrangian_terms,
+)
 from ._guesses import initial_paths
 from ._hamilton import hamilton_jac, hamilton_rhs
 from ._newton import _assemble, banded_min_eigenvalue, newton_discrete
@@ -302,11 +308,21 @@ def replace_status(sol, status: int, message: str):
     return out
 
 
-def _distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Max distance between two paths resampled on a common normalised parameter."""
-    u = np.linspace(0.0, 1.0, 201)
-    A = np.array([np.interp(u, np.linspace(0, 1, a.shape[0]), c) for c in a.T]).T
-    B = np.array([np.interp(u, np.linspace(0, 1, b.shape[0]), c) for c in b.T]).T
+def _parameter(c) -> np.ndarray:
+    """A path's normalised parameter in [0, 1]: its time where it has finite times (non-
+    uniform grids differ between candidates), else its node index."""
+    t = c.t
+    if t is not None and t.size == c.path.shape[0] and np.all(np.isfinite(t)):
+        return (t - t[0]) / (t[-1] - t[0])
+    return np.linspace(0.0, 1.0, c.path.shape[0])
+
+
+def _distance(a, b) -> float:
+    """Max distance between two candidates' paths resampled on a common normalised
+    parameter (:func:`_parameter`)."""
+    u = np.linspace(0.0, 1.0, 401)
+    A = np.array([np.interp(u, _parameter(a), c) for c in a.path.T]).T
+    B = np.array([np.interp(u, _parameter(b), c) for c in b.path.T]).T
     return float(np.max(np.linalg.norm(A - B, axis=1)))
 
 
@@ -316,7 +332,7 @@ def merge_minima(cands: list, scale: float, path_tol: float = 0.02, action_tol: 
     for c in sorted(cands, key=lambda c: c.action):
         same = any(
             abs(c.action - o.action) <= action_tol * (1 + abs(o.action))
-            and _distance(c.path, o.path) <= path_tol * scale
+            and _distance(c, o) <= path_tol * scale
             for o in out
         )
         if not same:
@@ -367,7 +383,8 @@ def finite_time(
     for item in sorted(coarse, key=lambda c: c[2]):
         if not any(
             abs(item[2] - k[2]) <= 1e-5 * (1 + abs(k[2]))
-            and _distance(item[1], k[1]) <= 0.02 * scale
+            and _distance(SimpleNamespace(path=item[1], t=grid), SimpleNamespace(path=k[1], t=grid))
+            <= 0.02 * scale
             for k in kept
         ):
             kept.append(item)
@@ -500,28 +517,48 @@ def finite_time(
     return replace(minima[0], minima=tuple(minima), saddles=saddles)
 
 
-def galerkin_stage(system, X, t, *, order: int, tol: float, lagrangian: str = "fw"):
-    """Galerkin polish (:func:`theory._galerkin.galerkin_polish`) of the MAM minimiser X on
-    its grid t and on that grid halved; converged when both Newton solves converged and
-    the actions agree, |S_h - S_h/2| <= tol (1 + |S_h/2|). Returns (the finer solution,
+def galerkin_stage(
+    system, X, t, *, order: int, tol: float, lagrangian: str = "fw", rounds: int = 40
+):
+    """Galerkin polish (:mod:`theory._galerkin`) of the MAM minimiser X on its grid t.
+
+    Autonomous systems (Freidlin–Wentzell action): re-timed at one energy and refined
+    where the energy jumps (:func:`theory._galerkin.energy_adaptive`, up to ``rounds``
+    rounds) until H is conserved to 1e-6 relative (1e-8 absolute); the precision is the
+    change of the action over the last round. Otherwise, or when no round was needed, the
+    solution is compared with the one on the grid halved. Converged when Newton converged,
+    the precision is <= tol and (autonomous) the energy target is met. Returns (solution,
     diagnostics)."""
-    coarse = galerkin_polish(system, X, t, order=order, lagrangian=lagrangian)
-    tf = _halve(t)
-    fine = galerkin_polish(
-        system, CubicSpline(t, coarse.x, axis=0)(tf), tf, order=order, lagrangian=lagrangian
-    )
-    precision = abs(coarse.action - fine.action) / (1.0 + abs(fine.action))
+    path = galerkin_polish(system, X, t, order=order, lagrangian=lagrangian)
+    record, energy_ok = [], True
+    if system.autonomous and lagrangian == "fw":
+        path, record = energy_adaptive(system, path, rounds=rounds, max_elements=20 * t.size)
+        energy_ok = record[-1][1] <= record[-1][4]
+    if len(record) > 1:
+        precision = abs(record[-1][2] - record[-2][2]) / (1.0 + abs(path.action))
+        actions = [r[2] for r in record]
+        elements = [r[0] for r in record]
+        ok = path.newton.success and energy_ok
+    else:
+        tf = _halve(path.t)
+        fine = galerkin_polish(
+            system, X[[0, -1]], tf, order=order, lagrangian=lagrangian, start=path
+        )
+        precision = abs(path.action - fine.action) / (1.0 + abs(fine.action))
+        actions = [path.action, fine.action]
+        elements = [path.t.size - 1, tf.size - 1]
+        ok = path.newton.success and fine.newton.success
+        path = fine
     diag = {
         "galerkin_order": order,
-        "galerkin_elements": [t.size - 1, tf.size - 1],
-        "galerkin_action": [coarse.action, fine.action],
-        "galerkin_iterations": [coarse.newton.iterations, fine.newton.iterations],
+        "galerkin_elements": elements,
+        "galerkin_action": actions,
+        "galerkin_energy_drift": [r[1] for r in record],
+        "galerkin_iterations": path.newton.iterations,
         "galerkin_precision": precision,
-        "galerkin_success": bool(
-            coarse.newton.success and fine.newton.success and precision <= tol
-        ),
+        "galerkin_success": bool(ok and precision <= tol),
     }
-    return fine, diag
+    return path, diag
 
 
 def instanton(

@@ -166,24 +166,24 @@ def test_saddle_paths_are_not_reported_as_minima():
 
 @pytest.mark.slow
 def test_decision_memory_T40_sharp_switches():
-    # n = 0.01: the BVP cannot mesh the switching layers at T = 40; the Newton MAM on the
-    # adaptively split grid stands once its grid refinement has converged.
+    # n = 0.01: collocation (solve_bvp) cannot mesh the switching layers at T = 40; the
+    # Galerkin polish, re-timed at one energy and refined where H jumps, converges.
     s = zoo.get("decision_memory")
     r = instanton(s, "x_wins", "y_wins", T=40.0, n=100, waypoints=["both_high", "origin"])
     assert r.success, r.message
     d = r.diagnostics
-    assert d["mam_n"][1] == 2 * d["mam_n"][0]
-    assert d["mam_precision"] <= 1e-5
-    assert abs(d["mam_action"][1] - d["mam_action"][0]) <= 1e-5 * (1 + r.action)
-    assert r.action == pytest.approx(6.61086, abs=1e-4)
+    assert "Galerkin" in r.message and d["galerkin_precision"] <= 1e-7
+    assert r.action == pytest.approx(6.6108540, abs=1e-6)
     assert np.max(np.sum(r.path, axis=1)) > 4.5  # through the both-high attractor
-    # more than one grid-converged local minimum, each a true minimum of the discrete
-    # action (Newton creeps along the flat time-shift valley of the others: their
-    # `success` stays False and is reported, not asserted)
-    graded = [m for m in r.minima if m.diagnostics["mam_precision"] <= 1e-5]
-    assert len(graded) >= 2
+    # H is small (the path nearly balances its dwell times) and conserved to 1e-8
+    # absolute; relative to |H| ~ 3e-6 that is only ~1e-3 (see docs/instanton-notes.md)
+    assert abs(r.charges.mean("H")) < 1e-5
+    assert r.charges.drift["H"] <= 1e-8
+    assert len(r.minima) == 2  # the straight start finds the global minimum again
+    second = r.minima[1]
+    assert second.success and second.action == pytest.approx(9.8200952, abs=1e-6)
+    assert second.charges.drift["H"] <= 1e-8
     assert all(m.diagnostics["kind"] == "minimum" for m in r.minima)
-    assert graded[1].action > r.action + 1.0
 
 
 def test_paper_lagrangian_differs_by_a_boundary_term_for_ou():
