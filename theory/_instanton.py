@@ -70,7 +70,9 @@ class Instanton:
         Which initial path led here.
     saddles : tuple of Instanton
         The critical paths found that are not minima (e.g. a path held on a symmetry axis
-        by a symmetric start); empty for T = None.
+        by a symmetric start). Finite T: negative eigenvalue of the discrete action's
+        Hessian; T = None: of the geometric action's Hessian in the perturbations normal to
+        the path (:func:`theory._gmam.classify`).
     """
 
     path: np.ndarray

@@ -79,6 +79,7 @@ def test_maier_stein_gradient_barrier():
     r = instanton(zoo.get("maier_stein"), "left", "saddle", n=100)
     assert r.action == pytest.approx(0.25, abs=1e-6)
     assert np.max(np.abs(r.path[:, 1])) < 1e-8
+    assert r.diagnostics["kind"] == "minimum" and not r.saddles
 
 
 @pytest.mark.slow
@@ -92,6 +93,13 @@ def test_maier_stein_off_axis_minima():
     assert r.action == pytest.approx(off[0].action)
     ys = sorted(np.max(m.path[:, 1]) + np.min(m.path[:, 1]) for m in off)
     assert ys[0] == pytest.approx(-ys[1], rel=1e-3)
+    # the on-axis path (from the straight start) is a saddle of the geometric action:
+    # negative eigenvalue of its Hessian in the normal perturbations
+    assert len(r.minima) == 2 and len(r.saddles) == 1
+    axis = r.saddles[0]
+    assert np.max(np.abs(axis.path[:, 1])) < 1e-8 and axis.action == pytest.approx(0.25)
+    assert axis.diagnostics["kind"] == "saddle" and axis.diagnostics["hessian_min_eig"] < 0
+    assert all(m.diagnostics["hessian_min_eig"] > 0 for m in off)
 
 
 @pytest.mark.slow
