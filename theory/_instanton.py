@@ -1,10 +1,16 @@
-"""Finite-time instantons: minimum action method (MAM) polished by the Hamiltonian BVP.
+"""Finite-time instantons: minimum action method (MAM) polished to the continuum instanton.
 
 1. MAM: the midpoint-rule action (see :mod:`theory._action`) on a time grid (uniform or
    the user's, e.g. log-spaced) is minimised over the interior nodes by L-BFGS-B with its
-   analytic gradient, from several initial paths; each minimiser is refined once on the
+   analytic gradient (Newton with the banded Hessian when the system has an analytic
+   Jacobian, :mod:`theory._newton`), from several initial paths; each minimiser is split
+   where the drift jumps and refined once on the
    grid with every segment halved.
-2. Polish: the minimiser seeds :func:`scipy.integrate.solve_bvp` on Hamilton's equations
+2. Polish (systems with an analytic Jacobian): Newton on a degree-3 Galerkin
+   discretisation of the action (:mod:`theory._galerkin`) on the MAM grid; for autonomous
+   systems re-timed at one energy and refined where H jumps until H is conserved. Where
+   that does not converge (or without a Jacobian), the minimiser seeds
+   :func:`scipy.integrate.solve_bvp` on Hamilton's equations
    xdot = f + 2 D(t) p, pdot = -Df^T p, sdot = p^T D(t) p with x(t0) = x_start,
    x(t0 + T) = x_end, s(t0) = 0. Collocation with an adaptive mesh resolves steep drifts
    and conserves the charges to the BVP tolerance; s(t0 + T) is the action.

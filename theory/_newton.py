@@ -137,11 +137,20 @@ def newton_discrete(
 
 
 def newton_banded(
-    assemble, action, X, *, rtol: float = 1e-14, stall: float = 1e-11, maxiter: int = 100
+    assemble,
+    action,
+    X,
+    *,
+    rtol: float = 1e-14,
+    stall: float = 1e-11,
+    maxiter: int = 100,
+    roundoff: float = 1e-11,
 ) -> NewtonResult:
     """The Newton loop of :func:`newton_discrete` for any action of the nodes X (n, d) with
     fixed end points: ``assemble(X)`` -> (S, interior gradient, lower banded Hessian),
-    ``action(X)`` -> S (line search)."""
+    ``action(X)`` -> S (line search). A step that no backtracking makes descend counts as
+    converged ('round-off') when its decrement is below ``roundoff`` (1 + |S|): the
+    action's round-off then hides the predicted decrease."""
     X = np.array(X, dtype=float)
     n, d = X.shape
     dec, shift, it, ok, how = np.inf, 0.0, 0, False, ""
@@ -177,6 +186,9 @@ def newton_banded(
             ok, how = True, "action"
             break
         if not accepted:
+            # no descent left: converged when the predicted decrease is at round-off
+            if dec <= roundoff * (1.0 + abs(S)):
+                ok, how = True, "round-off"
             break
     return NewtonResult(
         X=X, S=S, iterations=it, decrement=dec, shift=shift, success=ok, criterion=how
