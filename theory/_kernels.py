@@ -400,3 +400,28 @@ def element_hessians(
                 for b in range(a):
                     H[k, a, b] = H[k, b, a]
     return S
+
+
+@nb.njit(
+    nb.void(nb.float64[:, ::1], nb.float64[:, :, ::1], nb.int64, nb.float64[::1], _points),
+    **JIT,
+)
+def scatter_banded_kernel(g, H, q, G, ab):
+    """Add per-element gradients g (n_el, (q+1)d) and Hessians H (n_el, (q+1)d, (q+1)d)
+    into the interior gradient G ((n-2)d) and the lower band ab ((q+1)d, (n-2)d) of the
+    Hessian; element k holds nodes kq..kq+q, node j has unknowns (j-1)d.. (end nodes
+    fixed). G and ab must be zeroed."""
+    n_el, nz = g.shape
+    d = nz // (q + 1)
+    size = G.shape[0]
+    for k in range(n_el):
+        for a in range(nz):
+            ia = (k * q + a // d - 1) * d + a % d
+            if ia < 0 or ia >= size:
+                continue
+            G[ia] += g[k, a]
+            for b in range(nz):
+                ib = (k * q + b // d - 1) * d + b % d
+                if ib < 0 or ib > ia:
+                    continue
+                ab[ia - ib, ib] += H[k, a, b]

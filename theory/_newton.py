@@ -32,34 +32,21 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_solve_banded, cholesky_banded, eigvals_banded
 
 from ._action import discrete_action
-from ._kernels import functions, segment_hessians
+from ._kernels import functions, scatter_banded_kernel, segment_hessians
 from ._noether import Charges, drift_of
-
-
-def _layout(n_points: int, d: int, q: int = 1) -> np.ndarray:
-    """Global index of each element's node variables in the interior unknowns
-    x_1, ..., x_{n-2} (-1 for the fixed end points): element k holds the nodes
-    kq, ..., kq + q (q = 1: a midpoint segment (a, b)); bandwidth (q + 1) d - 1."""
-    el = np.arange((n_points - 1) // q)
-    node = el[:, None] * q + np.arange(q + 1)[None, :]  # (n_el, q + 1)
-    idx = (node[:, :, None] - 1) * d + np.arange(d)[None, None, :]
-    inside = (node >= 1) & (node <= n_points - 2)
-    return np.where(inside[:, :, None], idx, -1).reshape(el.size, (q + 1) * d)
 
 
 def scatter_banded(g, H, n_points: int, d: int, q: int = 1):
     """Sum per-element gradients g (n_el, (q+1)d) and Hessians H (n_el, (q+1)d, (q+1)d)
-    into the interior gradient and the lower banded Hessian ((q+1)d, (n-2)d)."""
-    idx = _layout(n_points, d, q)
+    into the interior gradient and the lower banded Hessian ((q+1)d, (n-2)d): element k
+    holds the nodes kq..kq+q, the end nodes are fixed; bandwidth (q+1)d - 1 (numba
+    kernel)."""
     size = (n_points - 2) * d
-    valid = idx >= 0
     G = np.zeros(size)
-    np.add.at(G, idx[valid], g[valid])
-    rows = np.broadcast_to(idx[:, :, None], H.shape)
-    cols = np.broadcast_to(idx[:, None, :], H.shape)
-    keep = (rows >= 0) & (cols >= 0) & (rows >= cols)
     ab = np.zeros(((q + 1) * d, size))
-    np.add.at(ab, (rows[keep] - cols[keep], cols[keep]), H[keep])
+    scatter_banded_kernel(
+        np.ascontiguousarray(g, dtype=float), np.ascontiguousarray(H, dtype=float), q, G, ab
+    )
     return G, ab
 
 
