@@ -621,9 +621,12 @@ def instanton(
         and ``n_random`` seeded smooth perturbations of each (size ``amplitude``). The
         straight line is always tried.
     polish
-        Polish each minimiser by solving Hamilton's BVP (finite T).
+        Polish each MAM minimiser to the continuum instanton (finite T): the Galerkin
+        polish (see ``order``), else Hamilton's BVP by collocation.
     tol
-        Tolerance of the BVP (finite T) or of the geometric action (T = None).
+        Finite T: the relative precision of the polished action (Galerkin: change under
+        the last refinement; BVP: collocation tolerance). T = None: of the geometric
+        action.
     refine
         Grid halvings after the first minimisation.
     max_nodes
