@@ -8,8 +8,9 @@ ratios measure the methods, not the implementations. Columns per case:
 - L-BFGS: L-BFGS-B with the analytic gradient, same grid, same discrete action;
 - Newton: Newton's method with the banded Hessian (:mod:`theory._newton`), same grid, same
   discrete action, from the same straight line: the exact discrete minimiser;
-- full: ``theory.instanton`` from that grid (Newton MAM, one halving, Hamiltonian BVP
-  polish): the continuum instanton.
+- full: ``theory.instanton`` from that grid (Newton MAM, one halving, then the degree-3
+  Galerkin polish of :mod:`theory._galerkin`, re-timed and refined until H is conserved
+  for autonomous systems): the continuum instanton.
 S is the discrete action on the 50-point grid (GD, L-BFGS, Newton) or the continuum action
 (full). "drift" is the relative drift of the conserved charge (L for the ring, H for
 decision_memory): for the three 50-point methods the discrete Noether charge of

@@ -73,6 +73,47 @@ def reparametrise(system, X: np.ndarray) -> np.ndarray:
     return Y
 
 
+def normal_hessian(system, X: np.ndarray, rel_step: float = 1e-5) -> np.ndarray:
+    """Hessian of the discrete geometric action in the perturbations of the interior
+    nodes normal to the path (in the Euclidean sense), by central differences of the
+    analytic gradient: ((n - 2)(d - 1))^2.
+
+    Tangential moves of the nodes only reparametrise the curve (near-zero modes of the
+    discrete action); in the normal directions a minimum has a positive definite Hessian
+    and a saddle path (e.g. Maier–Stein's x-axis for alpha > 4) a negative eigenvalue."""
+    n, d = X.shape
+    tangent = X[2:] - X[:-2]
+    tangent /= np.maximum(np.linalg.norm(tangent, axis=1), _TINY)[:, None]
+    # orthonormal complement of each tangent: the last d - 1 left singular vectors
+    normals = np.linalg.svd(np.eye(d)[None] - tangent[:, :, None] * tangent[:, None, :])[0]
+    normals = normals[:, :, : d - 1]  # projector's range: the normal space
+    m = (n - 2) * (d - 1)
+    Q = np.zeros(((n - 2) * d, m))
+    for k in range(n - 2):
+        Q[k * d : (k + 1) * d, k * (d - 1) : (k + 1) * (d - 1)] = normals[k]
+    step = rel_step * max(float(np.ptp(X)), 1e-12)
+    HQ = np.empty(((n - 2) * d, m))
+    for j in range(m):
+        dX = np.zeros_like(X)
+        dX[1:-1] = step * Q[:, j].reshape(n - 2, d)
+        gp = geometric_action(system, X + dX, grad=True)[1][1:-1].ravel()
+        gm = geometric_action(system, X - dX, grad=True)[1][1:-1].ravel()
+        HQ[:, j] = (gp - gm) / (2.0 * step)
+    Hn = Q.T @ HQ
+    return 0.5 * (Hn + Hn.T)
+
+
+def classify(system, X: np.ndarray, saddle_tol: float = 1e-6) -> tuple[str, float]:
+    """('minimum' or 'saddle', smallest eigenvalue of :func:`normal_hessian`): a saddle
+    when that eigenvalue is below -saddle_tol times the largest diagonal entry."""
+    Hn = normal_hessian(system, X)
+    if Hn.size == 0:
+        return "minimum", np.inf
+    lam = float(np.linalg.eigvalsh(Hn)[0])
+    scale = float(np.max(np.abs(np.diag(Hn))))
+    return ("saddle" if lam < -saddle_tol * scale else "minimum"), lam
+
+
 def _minimise(system, X, rounds: int, tol: float):
     x0, x1 = X[0].copy(), X[-1].copy()
     shape = (X.shape[0] - 2, system.dim)
@@ -135,7 +176,9 @@ def _timed(system, X: np.ndarray):
     return t, P
 
 
-def geometric(system, x0, x1, *, n, guesses, waypoints, n_random, amplitude, seed, tol):
+def geometric(
+    system, x0, x1, *, n, guesses, waypoints, n_random, amplitude, seed, tol, saddle_tol=1e-6
+):
     """The T = None solver behind :func:`theory.instanton`."""
     if not system.autonomous:
         raise ValueError(
@@ -173,6 +216,7 @@ def geometric(system, x0, x1, *, n, guesses, waypoints, n_random, amplitude, see
             drift[k], rel[k] = drift_of(v)
         ch = Charges(t=s, values=values, conserved=conserved, drift=drift, relative_drift=rel)
         converged = len(history) > 2 and abs(history[-1] - history[-2]) <= tol * (1 + abs(S))
+        kind, lam = classify(system, X, saddle_tol) if system.dim > 1 else ("minimum", np.inf)
         results.append(
             Instanton(
                 path=X,
@@ -189,10 +233,14 @@ def geometric(system, x0, x1, *, n, guesses, waypoints, n_random, amplitude, see
                     "chord_action": history[-1],
                     "history": history,
                     "n": int(n),
+                    "kind": kind,
+                    "hessian_min_eig": lam,
                 },
                 label=label,
             )
         )
     scale = max(float(np.ptp(np.vstack([r.path for r in results]))), 1e-12)
     distinct = merge_minima(results, scale)
-    return replace(distinct[0], minima=tuple(distinct))
+    minima = [r for r in distinct if r.diagnostics["kind"] != "saddle"] or distinct
+    saddles = tuple(r for r in distinct if r.diagnostics["kind"] == "saddle")
+    return replace(minima[0], minima=tuple(minima), saddles=saddles)

@@ -33,6 +33,46 @@ def hamilton_rhs(system, t, Y: np.ndarray) -> np.ndarray:
     return out
 
 
+def drift_curvature(system, X: np.ndarray, ts: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """K (m, d, d) with K_k[j, l] = sum_i W_k[i] d^2 f_i / dx_j dx_l at the points X (m, d),
+    by central differences of the analytic Jacobian (step 1e-6 max(1, |x_l|)),
+    symmetrised."""
+    m, d = X.shape
+    K = np.empty((m, d, d))
+    for col in range(d):
+        step = 1e-6 * np.maximum(1.0, np.abs(X[:, col]))
+        Xp = X.copy()
+        Xp[:, col] += step
+        Xm = X.copy()
+        Xm[:, col] -= step
+        dJ = (system.jacobian(Xp, ts) - system.jacobian(Xm, ts)) / (2.0 * step)[:, None, None]
+        K[:, :, col] = np.einsum("ki,kij->kj", W, dJ)
+    return 0.5 * (K + K.transpose(0, 2, 1))
+
+
+def hamilton_jac(system, t, Y: np.ndarray) -> np.ndarray:
+    """Jacobian (2d + 1, 2d + 1, m) of :func:`hamilton_rhs` in (x, p, s), for
+    :func:`scipy.integrate.solve_bvp`'s ``fun_jac``:
+
+        d xdot/dx = Df,   d xdot/dp = 2 D(t),   d pdot/dx = -sum_i p_i d^2 f_i,
+        d pdot/dp = -Df^T,   d sdot/dp = 2 D(t) p   (all others 0).
+
+    The drift's curvature comes from :func:`drift_curvature` (needs ``system.jac``)."""
+    d = system.dim
+    X = np.ascontiguousarray(Y[:d].T)
+    P = np.ascontiguousarray(Y[d : 2 * d].T)
+    ts = np.ascontiguousarray(np.broadcast_to(np.asarray(t, dtype=float), (X.shape[0],)))
+    J = system.jacobian(X, ts)
+    sched = system.diffusion_scale(ts)
+    out = np.zeros((2 * d + 1, 2 * d + 1, X.shape[0]))
+    out[:d, :d] = J.transpose(1, 2, 0)
+    out[:d, d : 2 * d] = 2.0 * system.D[:, :, None] * sched
+    out[d : 2 * d, :d] = -drift_curvature(system, X, ts, P).transpose(1, 2, 0)
+    out[d : 2 * d, d : 2 * d] = -J.transpose(2, 1, 0)
+    out[2 * d, d : 2 * d] = 2.0 * sched * (P @ system.D).T
+    return out
+
+
 @dataclass(frozen=True)
 class HamiltonFlow:
     """A solution of Hamilton's equations: times (n,), x (n, d), p (n, d), action s (n,)

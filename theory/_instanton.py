@@ -1,10 +1,16 @@
-"""Finite-time instantons: minimum action method (MAM) polished by the Hamiltonian BVP.
+"""Finite-time instantons: minimum action method (MAM) polished to the continuum instanton.
 
 1. MAM: the midpoint-rule action (see :mod:`theory._action`) on a time grid (uniform or
    the user's, e.g. log-spaced) is minimised over the interior nodes by L-BFGS-B with its
-   analytic gradient, from several initial paths; each minimiser is refined once on the
+   analytic gradient (Newton with the banded Hessian when the system has an analytic
+   Jacobian, :mod:`theory._newton`), from several initial paths; each minimiser is split
+   where the drift jumps and refined once on the
    grid with every segment halved.
-2. Polish: the minimiser seeds :func:`scipy.integrate.solve_bvp` on Hamilton's equations
+2. Polish (systems with an analytic Jacobian): Newton on a degree-3 Galerkin
+   discretisation of the action (:mod:`theory._galerkin`) on the MAM grid; for autonomous
+   systems re-timed at one energy and refined where H jumps until H is conserved. Where
+   that does not converge (or without a Jacobian), the minimiser seeds
+   :func:`scipy.integrate.solve_bvp` on Hamilton's equations
    xdot = f + 2 D(t) p, pdot = -Df^T p, sdot = p^T D(t) p with x(t0) = x_start,
    x(t0 + T) = x_end, s(t0) = 0. Collocation with an adaptive mesh resolves steep drifts
    and conserves the charges to the BVP tolerance; s(t0 + T) is the action.
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -23,9 +30,16 @@ from scipy.optimize import OptimizeResult, minimize
 
 from ._action import discrete_action, momentum
 from ._checks import as_point, as_times
+from ._galerkin import (
+    energy_adaptive,
+    galerkin_action,
+    galerkin_hessian,
+    galerkin_polish,
+    lagrangian_terms,
+)
 from ._guesses import initial_paths
-from ._hamilton import hamilton_rhs
-from ._newton import _assemble, hessian_min_eigenvalue, newton_discrete
+from ._hamilton import hamilton_jac, hamilton_rhs
+from ._newton import _assemble, banded_min_eigenvalue, newton_discrete
 from ._noether import Charges, charges
 
 
@@ -62,7 +76,9 @@ class Instanton:
         Which initial path led here.
     saddles : tuple of Instanton
         The critical paths found that are not minima (e.g. a path held on a symmetry axis
-        by a symmetric start); empty for T = None.
+        by a symmetric start). Finite T: negative eigenvalue of the discrete action's
+        Hessian; T = None: of the geometric action's Hessian in the perturbations normal to
+        the path (:func:`theory._gmam.classify`).
     """
 
     path: np.ndarray
@@ -117,7 +133,7 @@ def _halve(t: np.ndarray) -> np.ndarray:
     return out
 
 
-def adapt(system, X, t, eta: float = 0.05, rounds: int = 12):
+def adapt(system, X, t, eta: float = 0.05, rounds: int = 12, lagrangian: str = "fw"):
     """Split the segments across which the drift jumps (|f(x_{k+1}) - f(x_k)| above
     ``eta`` times the largest |f| on the path) and re-minimise, until none is left."""
     for _ in range(rounds):
@@ -130,18 +146,29 @@ def adapt(system, X, t, eta: float = 0.05, rounds: int = 12):
             break
         tn = np.sort(np.concatenate([t, 0.5 * (t[1:] + t[:-1])[split]]))
         Xn = np.array([np.interp(tn, t, c) for c in X.T]).T
-        X, _, _ = minimise_discrete(system, Xn, tn)
+        X, _, _ = minimise_discrete(system, Xn, tn, lagrangian)
         t = tn
     return X, t
 
 
-def minimise_discrete(system, X: np.ndarray, t: np.ndarray):
+def minimise_discrete(system, X: np.ndarray, t: np.ndarray, lagrangian: str = "fw"):
     """The minimiser of the discrete action from X (endpoints fixed); returns (X, S, result)
     with result.success, .nit, .message.
+
+    ``lagrangian="paper"`` (the reduced Lagrangian, :func:`theory._galerkin.lagrangian_terms`):
+    Newton on its midpoint rule (degree-1 Galerkin), analytic Jacobian required.
 
     Newton's method with the banded Hessian (:func:`theory._newton.newton_discrete`) when
     the system has an analytic Jacobian; L-BFGS-B (:func:`lbfgs_discrete`) otherwise, or
     first when Newton fails from X (then Newton polishes its result)."""
+    if lagrangian != "fw":
+        g = galerkin_polish(system, X, t, order=1, rtol=1e-14, lagrangian=lagrangian)
+        msg = "Newton converged" if g.newton.success else "Newton stopped"
+        return (
+            g.x,
+            g.action,
+            OptimizeResult(success=g.newton.success, nit=g.newton.iterations, message=msg),
+        )
     if system.jac is None:
         return lbfgs_discrete(system, X, t)
     r = newton_discrete(system, X, t)
@@ -191,18 +218,22 @@ def _node_momenta(system, X, t):
     return P
 
 
-def polish_bvp(system, X, t, *, tol=1e-9, max_nodes=200000):
-    """Solve Hamilton's BVP from the discrete path X on grid t; returns scipy's solution."""
+def solve_hamilton_bvp(system, x0, x1, t, Y0, *, tol, max_nodes):
+    """:func:`scipy.integrate.solve_bvp` on Hamilton's equations for y = (x, p, s) from
+    the guess Y0 (2d + 1, m) on the mesh t, with x(t0) = x0, x(t1) = x1, s(t0) = 0, and
+    the analytic Jacobians (:func:`theory._hamilton.hamilton_jac` when the system has an
+    analytic drift Jacobian; solve_bvp's finite differences otherwise)."""
     d = system.dim
-    x0, x1 = X[0], X[-1]
-    P = _node_momenta(system, X, t)
-    seg = np.einsum("ki,ij,kj->k", P[:-1], system.D, P[:-1])
-    s = np.concatenate([[0.0], np.cumsum(seg * np.diff(t))])
-    Y0 = np.vstack([X.T, P.T, s[None]])
+    ea = np.zeros((2 * d + 1, 2 * d + 1))
+    eb = np.zeros((2 * d + 1, 2 * d + 1))
+    ea[np.arange(d), np.arange(d)] = 1.0
+    ea[2 * d, 2 * d] = 1.0
+    eb[d + np.arange(d), np.arange(d)] = 1.0
 
     def bc(ya, yb):
         return np.concatenate([ya[:d] - x0, yb[:d] - x1, ya[2 * d : 2 * d + 1]])
 
+    fun_jac = None if system.jac is None else (lambda tt, yy: hamilton_jac(system, tt, yy))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return solve_bvp(
@@ -210,10 +241,21 @@ def polish_bvp(system, X, t, *, tol=1e-9, max_nodes=200000):
             bc,
             t,
             Y0,
+            fun_jac=fun_jac,
+            bc_jac=lambda ya, yb: (ea, eb),
             tol=tol,
             bc_tol=tol,
             max_nodes=max_nodes,
         )
+
+
+def polish_bvp(system, X, t, *, tol=1e-9, max_nodes=200000):
+    """Solve Hamilton's BVP from the discrete path X on grid t; returns scipy's solution."""
+    P = _node_momenta(system, X, t)
+    seg = np.einsum("ki,ij,kj->k", P[:-1], system.D, P[:-1])
+    s = np.concatenate([[0.0], np.cumsum(seg * np.diff(t))])
+    Y0 = np.vstack([X.T, P.T, s[None]])
+    return solve_hamilton_bvp(system, X[0], X[-1], t, Y0, tol=tol, max_nodes=max_nodes)
 
 
 def remesh(sol, m: int, uniform: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
@@ -235,27 +277,14 @@ def continue_bvp(systems, sol, x0, x1, *, tol=1e-7, max_nodes=200000, nodes=4000
     """Warm-start Hamilton's BVP on each system in turn from the previous solution
     (remeshed to ``nodes`` points). Returns (solution, index of the last system solved,
     record); stops at the first failure, returning the last converged solution."""
-    d = x0.size
     record = []
-
-    def bc(ya, yb):
-        return np.concatenate([ya[:d] - x0, yb[:d] - x1, ya[2 * d : 2 * d + 1]])
-
     last = -1
     for i, system in enumerate(systems):
         tm, ym = remesh(sol, nodes)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            new = solve_bvp(
-                lambda tt, yy, s=system: hamilton_rhs(s, tt, yy),
-                bc,
-                tm,
-                ym,
-                tol=tol,
-                bc_tol=tol,
-                max_nodes=max_nodes,
-            )
-        record.append((repr(system), int(new.status), int(new.x.size), float(new.y[2 * d, -1])))
+        new = solve_hamilton_bvp(system, x0, x1, tm, ym, tol=tol, max_nodes=max_nodes)
+        record.append(
+            (repr(system), int(new.status), int(new.x.size), float(new.y[2 * x0.size, -1]))
+        )
         if new.status != 0:
             break
         sol, last = new, i
@@ -287,11 +316,21 @@ def replace_status(sol, status: int, message: str):
     return out
 
 
-def _distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Max distance between two paths resampled on a common normalised parameter."""
-    u = np.linspace(0.0, 1.0, 201)
-    A = np.array([np.interp(u, np.linspace(0, 1, a.shape[0]), c) for c in a.T]).T
-    B = np.array([np.interp(u, np.linspace(0, 1, b.shape[0]), c) for c in b.T]).T
+def _parameter(c) -> np.ndarray:
+    """A path's normalised parameter in [0, 1]: its time where it has finite times (non-
+    uniform grids differ between candidates), else its node index."""
+    t = c.t
+    if t is not None and t.size == c.path.shape[0] and np.all(np.isfinite(t)):
+        return (t - t[0]) / (t[-1] - t[0])
+    return np.linspace(0.0, 1.0, c.path.shape[0])
+
+
+def _distance(a, b) -> float:
+    """Max distance between two candidates' paths resampled on a common normalised
+    parameter (:func:`_parameter`)."""
+    u = np.linspace(0.0, 1.0, 401)
+    A = np.array([np.interp(u, _parameter(a), c) for c in a.path.T]).T
+    B = np.array([np.interp(u, _parameter(b), c) for c in b.path.T]).T
     return float(np.max(np.linalg.norm(A - B, axis=1)))
 
 
@@ -301,7 +340,7 @@ def merge_minima(cands: list, scale: float, path_tol: float = 0.02, action_tol: 
     for c in sorted(cands, key=lambda c: c.action):
         same = any(
             abs(c.action - o.action) <= action_tol * (1 + abs(o.action))
-            and _distance(c.path, o.path) <= path_tol * scale
+            and _distance(c, o) <= path_tol * scale
             for o in out
         )
         if not same:
@@ -324,8 +363,16 @@ def finite_time(
     continuation_nodes: int = 4000,
     mam_tol: float = 1e-5,
     saddle_tol: float = 1e-8,
+    order: int = 3,
+    lagrangian: str = "fw",
 ) -> Instanton:
     """The finite-T solver behind :func:`theory.instanton`."""
+    lagrangian_terms(lagrangian)  # validates the name
+    if lagrangian != "fw" and (system.jac is None or continuation or order < 2):
+        raise ValueError(
+            "`lagrangian='paper'` needs a system with an analytic Jacobian, no"
+            " `continuation` and `order` >= 2"
+        )
     target = system
     if continuation:
         steps = list(continuation)
@@ -336,7 +383,7 @@ def finite_time(
     sgrid = (grid - grid[0]) / T
     coarse = []
     for label, guess in starts:
-        X, S, res = minimise_discrete(system, guess, grid)
+        X, S, res = minimise_discrete(system, guess, grid, lagrangian)
         coarse.append((label, X, S, res))
     scale = max(float(np.ptp(np.vstack([c[1] for c in coarse]))), 1e-12)
     # Merge coarse duplicates before the (costlier) refinement and polish.
@@ -344,15 +391,20 @@ def finite_time(
     for item in sorted(coarse, key=lambda c: c[2]):
         if not any(
             abs(item[2] - k[2]) <= 1e-5 * (1 + abs(k[2]))
-            and _distance(item[1], k[1]) <= 0.02 * scale
+            and _distance(SimpleNamespace(path=item[1], t=grid), SimpleNamespace(path=k[1], t=grid))
+            <= 0.02 * scale
             for k in kept
         ):
             kept.append(item)
     results = []
     for label, X, S, res in kept:
         t = grid
-        X, t = adapt(system, X, t)
-        S = float(discrete_action(system, X, t))
+        X, t = adapt(system, X, t, lagrangian=lagrangian)
+        S = float(
+            discrete_action(system, X, t)
+            if lagrangian == "fw"
+            else galerkin_action(system, X, t, 1, lagrangian)
+        )
         actions = [S]
         ns = [t.size - 1]
         iters = [int(res.nit)]
@@ -360,7 +412,7 @@ def finite_time(
             tf = _halve(t)
             Xf = np.array([np.interp(tf, t, c) for c in X.T]).T
             Xf[0], Xf[-1] = x0, x1
-            X, S, res = minimise_discrete(system, Xf, tf)
+            X, S, res = minimise_discrete(system, Xf, tf, lagrangian)
             t = tf
             actions.append(S)
             ns.append(t.size - 1)
@@ -376,12 +428,28 @@ def finite_time(
         precision = abs(actions[-1] - actions[-2]) / (1 + abs(actions[-1])) if refine else np.inf
         diag["mam_precision"] = precision
         if system.jac is not None:
-            diag["hessian_min_eig"] = lam = hessian_min_eigenvalue(system, X, t)
-            saddle = lam < -saddle_tol * _hessian_scale(system, X, t)
+            ab = (
+                _assemble(system, X, t)[2]
+                if lagrangian == "fw"
+                else galerkin_hessian(system, X, t, 1, lagrangian)
+            )
+            diag["hessian_min_eig"] = lam = banded_min_eigenvalue(ab)
+            saddle = lam < -saddle_tol * float(np.max(np.abs(ab[0]), initial=0.0))
             diag["kind"] = "saddle" if saddle else "minimum"
         else:
             diag["kind"] = "unchecked"  # no analytic Jacobian, no Hessian
-        if polish:
+        gal = None
+        if polish and not continuation and system.jac is not None and order > 1:
+            gal = galerkin_stage(system, X, t, order=order, tol=tol, lagrangian=lagrangian)
+            diag.update(gal[1])
+            if not gal[1]["galerkin_success"]:
+                gal = None
+        if gal is not None:
+            g = gal[0]
+            tt, path, P, S_final, ch_sys = g.t, g.x, g.p, g.action, system
+            diag["mam_minus_polish"] = actions[-1] - S_final
+            ok, msg = True, f"converged: MAM then Galerkin polish (degree {order})"
+        elif polish and lagrangian == "fw":
             sol = polish_bvp(system, X, t, tol=tol, max_nodes=max_nodes)
             d = system.dim
             diag.update(
@@ -409,7 +477,7 @@ def finite_time(
             if sol.status == 0:
                 tt, path, P = sol.x, sol.y[:d].T, sol.y[d : 2 * d].T
                 S_final = float(sol.y[2 * d, -1])
-                diag["mam_minus_bvp"] = actions[-1] - S_final
+                diag["mam_minus_polish"] = actions[-1] - S_final
                 ok, msg = True, "converged: MAM then Hamiltonian BVP"
                 # A BVP solution far from the MAM minimiser is a different extremal.
                 if not continuation and abs(actions[-1] - S_final) > 1e-2 * (1 + abs(S_final)):
@@ -432,6 +500,8 @@ def finite_time(
             tt, path, P, S_final = t, X, _node_momenta(system, X, t), actions[-1]
             ok = mam_ok and precision <= mam_tol
             msg = f"MAM only: {res.message}; grid-converged to {precision:.1e} relative"
+            if polish:
+                msg = "Galerkin polish failed; " + msg
         ch = charges(ch_sys if polish else system, path, tt, p=P)
         results.append(
             Instanton(
@@ -455,10 +525,48 @@ def finite_time(
     return replace(minima[0], minima=tuple(minima), saddles=saddles)
 
 
-def _hessian_scale(system, X, t) -> float:
-    """Largest diagonal entry of the discrete action's Hessian (the scale of its
-    eigenvalues)."""
-    return float(np.max(np.abs(_assemble(system, X, t)[2][0])))
+def galerkin_stage(
+    system, X, t, *, order: int, tol: float, lagrangian: str = "fw", rounds: int = 40
+):
+    """Galerkin polish (:mod:`theory._galerkin`) of the MAM minimiser X on its grid t.
+
+    Autonomous systems (Freidlin–Wentzell action): re-timed at one energy and refined
+    where the energy jumps (:func:`theory._galerkin.energy_adaptive`, up to ``rounds``
+    rounds) until H is conserved to 1e-6 relative (1e-8 absolute); the precision is the
+    change of the action over the last round. Otherwise, or when no round was needed, the
+    solution is compared with the one on the grid halved. Converged when Newton converged,
+    the precision is <= tol and (autonomous) the energy target is met. Returns (solution,
+    diagnostics)."""
+    path = galerkin_polish(system, X, t, order=order, lagrangian=lagrangian)
+    record, energy_ok = [], True
+    if system.autonomous and lagrangian == "fw":
+        path, record = energy_adaptive(system, path, rounds=rounds, max_elements=20 * t.size)
+        energy_ok = record[-1][1] <= record[-1][4]
+    if len(record) > 1:
+        precision = abs(record[-1][2] - record[-2][2]) / (1.0 + abs(path.action))
+        actions = [r[2] for r in record]
+        elements = [r[0] for r in record]
+        ok = path.newton.success and energy_ok
+    else:
+        tf = _halve(path.t)
+        fine = galerkin_polish(
+            system, X[[0, -1]], tf, order=order, lagrangian=lagrangian, start=path
+        )
+        precision = abs(path.action - fine.action) / (1.0 + abs(fine.action))
+        actions = [path.action, fine.action]
+        elements = [path.t.size - 1, tf.size - 1]
+        ok = path.newton.success and fine.newton.success
+        path = fine
+    diag = {
+        "galerkin_order": order,
+        "galerkin_elements": elements,
+        "galerkin_action": actions,
+        "galerkin_energy_drift": [r[1] for r in record],
+        "galerkin_iterations": path.newton.iterations,
+        "galerkin_precision": precision,
+        "galerkin_success": bool(ok and precision <= tol),
+    }
+    return path, diag
 
 
 def instanton(
@@ -483,6 +591,8 @@ def instanton(
     continuation_nodes: int = 4000,
     mam_tol: float = 1e-5,
     saddle_tol: float = 1e-8,
+    order: int = 3,
+    lagrangian: str = "fw",
 ) -> Instanton:
     """The most likely path from ``x_start`` to ``x_end``: the instanton minimising
 
@@ -511,9 +621,12 @@ def instanton(
         and ``n_random`` seeded smooth perturbations of each (size ``amplitude``). The
         straight line is always tried.
     polish
-        Polish each minimiser by solving Hamilton's BVP (finite T).
+        Polish each MAM minimiser to the continuum instanton (finite T): the Galerkin
+        polish (see ``order``), else Hamilton's BVP by collocation.
     tol
-        Tolerance of the BVP (finite T) or of the geometric action (T = None).
+        Finite T: the relative precision of the polished action (Galerkin: change under
+        the last refinement; BVP: collocation tolerance). T = None: of the geometric
+        action.
     refine
         Grid halvings after the first minimisation.
     max_nodes
@@ -529,6 +642,23 @@ def instanton(
         Finite T: largest relative change of the discrete action under the last grid
         halving, |S_n - S_2n| / (1 + |S_2n|) (``diagnostics["mam_precision"]``), for the
         MAM minimiser to stand when the BVP polish fails or is off.
+    order
+        Finite T, systems with an analytic Jacobian: degree of the Galerkin polish
+        (:mod:`theory._galerkin`: Newton on a degree-``order`` piecewise-polynomial
+        discretisation of the action on the MAM grid, checked against the grid halved).
+        When it does not converge to ``tol``, or with ``order=1``, no Jacobian or a
+        ``continuation``, Hamilton's BVP is solved by collocation (solve_bvp) instead.
+    lagrangian
+        Finite T: ``"fw"`` (default) minimises the Freidlin–Wentzell action above;
+        ``"paper"`` the reduced Lagrangian of the paper's reverse-diffusion example,
+
+            L = 1/4 xdot^T D^{-1} xdot + 1/4 f^T D^{-1} f   (= L_FW + 1/2 xdot^T D^{-1} f),
+
+        i.e. without the cross term (-xdot . score when f = 2 t score, D = t I); its
+        momenta are p = 1/2 D^{-1} xdot. The angular momentum x p_y - y p_x is the same
+        formula (and for a radial score the same number for a given path); ``charges``
+        still evaluates H = p^T D p + p^T f, not the reduced Hamiltonian
+        p^T D p - 1/4 f^T D^{-1} f. Needs an analytic Jacobian; Galerkin polish only.
     saddle_tol
         Finite T: a candidate whose discrete Hessian has an eigenvalue below -saddle_tol
         times its largest diagonal entry is a saddle, reported in ``.saddles``.
@@ -593,4 +723,6 @@ def instanton(
         continuation_nodes=continuation_nodes,
         mam_tol=mam_tol,
         saddle_tol=saddle_tol,
+        order=order,
+        lagrangian=lagrangian,
     )

@@ -32,18 +32,22 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_solve_banded, cholesky_banded, eigvals_banded
 
 from ._action import discrete_action
-from ._kernels import functions, segment_hessians
+from ._kernels import functions, scatter_banded_kernel, segment_hessians
 from ._noether import Charges, drift_of
 
 
-def _layout(n_nodes: int, d: int) -> np.ndarray:
-    """Global index of each segment's node variables (a, b) in the interior unknowns
-    x_1, ..., x_{N-2} (-1 for the fixed end points): bandwidth 2d - 1."""
-    seg = np.arange(n_nodes - 1)
-    i = np.arange(d)
-    a = np.where(seg[:, None] >= 1, (seg[:, None] - 1) * d + i, -1)
-    b = np.where(seg[:, None] + 1 <= n_nodes - 2, seg[:, None] * d + i, -1)
-    return np.hstack([a, b])
+def scatter_banded(g, H, n_points: int, d: int, q: int = 1):
+    """Sum per-element gradients g (n_el, (q+1)d) and Hessians H (n_el, (q+1)d, (q+1)d)
+    into the interior gradient and the lower banded Hessian ((q+1)d, (n-2)d): element k
+    holds the nodes kq..kq+q, the end nodes are fixed; bandwidth (q+1)d - 1 (numba
+    kernel)."""
+    size = (n_points - 2) * d
+    G = np.zeros(size)
+    ab = np.zeros(((q + 1) * d, size))
+    scatter_banded_kernel(
+        np.ascontiguousarray(g, dtype=float), np.ascontiguousarray(H, dtype=float), q, G, ab
+    )
+    return G, ab
 
 
 def _assemble(system, X, t):
@@ -61,17 +65,7 @@ def _assemble(system, X, t):
         g,
         H,
     )
-    idx = _layout(n, d)
-    size = (n - 2) * d
-    valid = idx >= 0
-    G = np.zeros(size)
-    np.add.at(G, idx[valid], g[:, : 2 * d][valid])
-    Hx = H[:, : 2 * d, : 2 * d]
-    rows = np.broadcast_to(idx[:, :, None], Hx.shape)
-    cols = np.broadcast_to(idx[:, None, :], Hx.shape)
-    keep = (rows >= 0) & (cols >= 0) & (rows >= cols)
-    ab = np.zeros((2 * d, size))
-    np.add.at(ab, (rows[keep] - cols[keep], cols[keep]), Hx[keep])
+    G, ab = scatter_banded(g[:, : 2 * d], H[:, : 2 * d, : 2 * d], n, d)
     return S, G, ab
 
 
@@ -118,14 +112,39 @@ def newton_discrete(
     near fixed points have a nearly flat, curved valley (when the jump happens), along
     which Newton creeps; they count as converged ('action') when S fell by less than
     ``stall`` (1 + |S|) over the last 5 iterations."""
-    X = np.array(X, dtype=float)
     t = np.ascontiguousarray(t, dtype=float)
+    return newton_banded(
+        lambda Y: _assemble(system, Y, t),
+        lambda Y: float(discrete_action(system, Y, t)),
+        X,
+        rtol=rtol,
+        stall=stall,
+        maxiter=maxiter,
+    )
+
+
+def newton_banded(
+    assemble,
+    action,
+    X,
+    *,
+    rtol: float = 1e-14,
+    stall: float = 1e-11,
+    maxiter: int = 100,
+    roundoff: float = 1e-11,
+) -> NewtonResult:
+    """The Newton loop of :func:`newton_discrete` for any action of the nodes X (n, d) with
+    fixed end points: ``assemble(X)`` -> (S, interior gradient, lower banded Hessian),
+    ``action(X)`` -> S (line search). A step that no backtracking makes descend counts as
+    converged ('round-off') when its decrement is below ``roundoff`` (1 + |S|): the
+    action's round-off then hides the predicted decrease."""
+    X = np.array(X, dtype=float)
     n, d = X.shape
     dec, shift, it, ok, how = np.inf, 0.0, 0, False, ""
-    S = float(discrete_action(system, X, t))
+    S = action(X)
     history = [S]
     for it in range(1, maxiter + 1):  # noqa: B007 - reported
-        S, G, ab = _assemble(system, X, t)
+        S, G, ab = assemble(X)
         if G.size == 0:
             ok, how = True, "decrement"
             break
@@ -139,7 +158,7 @@ def newton_discrete(
         for _ in range(40):
             Xt = X.copy()
             Xt[1:-1] += step * dx.reshape(n - 2, d)
-            St = float(discrete_action(system, Xt, t))
+            St = action(Xt)
             if np.isfinite(St) and St <= S - 1e-4 * step * dec + 1e-15 * abs(S):
                 accepted = True
                 break
@@ -154,6 +173,9 @@ def newton_discrete(
             ok, how = True, "action"
             break
         if not accepted:
+            # no descent left: converged when the predicted decrease is at round-off
+            if dec <= roundoff * (1.0 + abs(S)):
+                ok, how = True, "round-off"
             break
     return NewtonResult(
         X=X, S=S, iterations=it, decrement=dec, shift=shift, success=ok, criterion=how
@@ -163,7 +185,11 @@ def newton_discrete(
 def hessian_min_eigenvalue(system, X, t) -> float:
     """Smallest eigenvalue of the Hessian of the discrete action in the interior nodes
     (fixed times): > 0 at a strict local minimum, < 0 at a saddle."""
-    _, _, ab = _assemble(system, np.asarray(X, float), np.asarray(t, float))
+    return banded_min_eigenvalue(_assemble(system, np.asarray(X, float), np.asarray(t, float))[2])
+
+
+def banded_min_eigenvalue(ab: np.ndarray) -> float:
+    """Smallest eigenvalue of a symmetric matrix given by its lower band (inf if empty)."""
     if ab.shape[1] == 0:
         return np.inf
     return float(eigvals_banded(ab, lower=True, select="i", select_range=(0, 0))[0])

@@ -83,3 +83,23 @@ def test_errors_name_the_argument(bad, match):
     kw.update(bad)
     with pytest.raises(ValueError, match=f"`{match}`"):
         action(s, kw["path"], kw["t"])
+
+
+@pytest.mark.parametrize(
+    "name, params", [("maier_stein", {"alpha": 6.0}), ("reverse_diffusion_ring", {})]
+)
+def test_hamilton_jacobian_matches_finite_differences(name, params):
+    from theory._hamilton import hamilton_jac, hamilton_rhs
+
+    s = zoo.get(name, **params)
+    d = s.dim
+    rng = np.random.default_rng(1)
+    Y = rng.normal(size=(2 * d + 1, 7))
+    Y[:d] *= 2.0
+    t = np.linspace(1.0, 3.0, 7)
+    J = hamilton_jac(s, t, Y)
+    for c in range(2 * d + 1):
+        e = np.zeros_like(Y)
+        e[c] = 1e-6
+        fd = (hamilton_rhs(s, t, Y + e) - hamilton_rhs(s, t, Y - e)) / 2e-6
+        np.testing.assert_allclose(J[:, c], fd, rtol=1e-5, atol=1e-6)

@@ -69,3 +69,25 @@ def test_hessian_detects_saddle():
     r = newton_discrete(s, X0, t)
     assert np.max(np.abs(r.X[:, 1])) == 0.0
     assert hessian_min_eigenvalue(s, r.X, t) < 0
+
+
+def test_galerkin_polish_high_order():
+    # Degree 1 with one Gauss point is the midpoint rule; degree 3 reaches the closed-form
+    # values of the monostable T = 1 instanton on 20 elements, conserving H and L.
+    from theory import charges
+    from theory._galerkin import galerkin_action, galerkin_polish
+
+    s = zoo.get("monostable")
+    t = np.linspace(0.0, 1.0, 21)
+    X0 = np.linspace(s.point("start"), s.point("end"), 21)
+    X = newton_discrete(s, X0, t).X
+    assert galerkin_action(s, X, t, 1) == pytest.approx(discrete_action(s, X, t), rel=1e-14)
+    g = galerkin_polish(s, X, t, order=3)
+    assert g.newton.success
+    assert g.action == pytest.approx(5.2521411, rel=1e-7)
+    ch = charges(s, g.x, g.t, p=g.p)
+    assert ch.mean("H") == pytest.approx(2.8962466, rel=1e-7)
+    assert ch.mean("L") == pytest.approx(-3.4036725, rel=1e-7)
+    assert ch.relative_drift["H"] < 1e-10 and ch.relative_drift["L"] < 1e-10
+    lin = galerkin_polish(s, X, t, order=1)
+    assert abs(lin.action - 5.2521411) > 1e-4  # second order only

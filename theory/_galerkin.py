@@ -1,0 +1,306 @@
+"""High-order variational polish: Newton on a Galerkin discretisation of the action.
+
+The path is continuous and polynomial of degree q on each element [t_k, t_{k+1}] of a
+time grid, with nodes at the Gauss–Lobatto points t_k + h_k xi_a (a = 0..q). The action
+
+    S = sum_k h_k sum_g w_g/4 (v_g - f(x_g, tau_g))^T D(tau_g)^{-1} (v_g - f(x_g, tau_g))
+
+is integrated by (q + 1)-point Gauss–Legendre quadrature on each element (the midpoint rule
+is q = 1 with one point). Its stationary points are a Galerkin variational integrator; the
+discrete Legendre momenta at the element boundaries,
+
+    P_k = -dS_k/dX_(k, start) = dS_(k-1)/dX_(k-1, end)   (equal at a stationary point),
+
+approximate p(t_k) to high order, so the energy H(x_k, P_k) = P_k^T D P_k + P_k^T f is
+conserved up to the (high-order) discretisation error. Newton's method with the banded
+Hessian (:func:`theory._newton.newton_banded`) minimises it: unlike collocation of
+Hamilton's BVP (solve_bvp), every step descends, so the near-flat time-shift directions of
+long-T paths and the thin switching layers of near-discontinuous drifts do not make it
+diverge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+from scipy.optimize import brentq
+
+from ._kernels import element_hessians, functions
+from ._newton import NewtonResult, newton_banded, scatter_banded
+
+LAGRANGIANS = {
+    # name: (alpha, beta) of the terms 1/4 |alpha v - beta f|^2 (theory._kernels)
+    "fw": (np.array([1.0]), np.array([1.0])),
+    "paper": (np.array([1.0, 0.0]), np.array([0.0, -1.0])),
+}
+
+
+def lagrangian_terms(name: str):
+    """(alpha, beta) of a Lagrangian by name: ``"fw"`` the Freidlin–Wentzell
+    L = 1/4 |v - f|^2, ``"paper"`` the reduced L = 1/4 |v|^2 + 1/4 |f|^2 (norms in
+    D(t)^{-1}), which drops the cross term -1/2 v^T D^{-1} f (= -v . score for the
+    reverse diffusion)."""
+    if name not in LAGRANGIANS:
+        raise ValueError(f"`lagrangian` must be one of {sorted(LAGRANGIANS)}, got {name!r}")
+    return LAGRANGIANS[name]
+
+
+def lagrange(xi: np.ndarray, u: np.ndarray, derivative: bool = False) -> np.ndarray:
+    """Values (m, len(xi)) of the Lagrange basis on the nodes xi (or of its derivatives)
+    at the points u (m,)."""
+    out = np.empty((np.size(u), xi.size))
+    for a in range(xi.size):
+        others = np.delete(xi, a)
+        poly = np.poly1d(others, r=True) / np.prod(xi[a] - others)
+        out[:, a] = (poly.deriv() if derivative else poly)(u)
+    return out
+
+
+@cache
+def basis(q: int):
+    """Lobatto nodes xi (q+1) on [0, 1]; Gauss points xg and weights wg (q+1) on [0, 1];
+    Lagrange basis values N (q+1, q+1) and xi-derivatives dN at the Gauss points."""
+    if q < 1:
+        raise ValueError(f"`order` must be at least 1, got {q!r}")
+    if q == 1:
+        xi = np.array([0.0, 1.0])
+    else:
+        inner = np.polynomial.legendre.Legendre.basis(q).deriv().roots()
+        xi = 0.5 * (np.concatenate([[-1.0], np.sort(inner.real), [1.0]]) + 1.0)
+    g, w = np.polynomial.legendre.leggauss(q + 1 if q > 1 else 1)
+    xg, wg = 0.5 * (g + 1.0), 0.5 * w
+    return (
+        xi,
+        np.ascontiguousarray(xg),
+        np.ascontiguousarray(wg),
+        lagrange(xi, xg),
+        lagrange(xi, xg, True),
+    )
+
+
+def nodes(t: np.ndarray, q: int) -> np.ndarray:
+    """Times of the Lobatto nodes of every element of the grid t: (len(t) - 1) q + 1."""
+    xi = basis(q)[0]
+    h = np.diff(t)
+    inner = (t[:-1, None] + h[:, None] * xi[None, :-1]).ravel()
+    return np.concatenate([inner, t[-1:]])
+
+
+def _kernel(system, X, t, q, want, lagrangian="fw"):
+    _, xg, wg, N, dN = basis(q)
+    alpha, beta = lagrangian_terms(lagrangian)
+    n_el = t.size - 1
+    nq = (q + 1) * system.dim
+    g = np.empty((n_el if want else 0, nq))
+    H = np.empty((n_el if want else 0, nq, nq))
+    S = element_hessians(
+        *functions(system),
+        np.ascontiguousarray(X, dtype=float),
+        np.ascontiguousarray(t, dtype=float),
+        system.params,
+        np.ascontiguousarray(system.D_inv),
+        N,
+        dN,
+        xg,
+        wg,
+        alpha,
+        beta,
+        want,
+        g,
+        H,
+    )
+    return S, g, H
+
+
+def galerkin_action(system, X, t, q: int, lagrangian: str = "fw") -> float:
+    """The Galerkin action of the nodes X ((len(t) - 1) q + 1, d) (module docstring)."""
+    return float(_kernel(system, X, t, q, False, lagrangian)[0])
+
+
+def galerkin_hessian(system, X, t, q: int, lagrangian: str = "fw") -> np.ndarray:
+    """Lower banded Hessian of the Galerkin action in the interior nodes."""
+    _, g, H = _kernel(system, X, t, q, True, lagrangian)
+    return scatter_banded(g, H, X.shape[0], system.dim, q)[1]
+
+
+@dataclass(frozen=True)
+class GalerkinPath:
+    """A stationary point of the Galerkin action: element boundary times t, points x and
+    discrete Legendre momenta p there, all Lobatto nodes, the action and Newton's record."""
+
+    t: np.ndarray
+    x: np.ndarray
+    p: np.ndarray
+    nodes: np.ndarray
+    action: float
+    newton: NewtonResult
+    order: int
+
+
+def galerkin_polish(
+    system,
+    X,
+    t,
+    *,
+    order: int = 3,
+    rtol: float = 1e-15,
+    lagrangian: str = "fw",
+    start: GalerkinPath | None = None,
+    maxiter: int = 400,
+) -> GalerkinPath:
+    """Minimise the Galerkin action of degree ``order`` on the element grid t, starting
+    from the path X (len(t), d) (a MAM minimiser on the same grid, interpolated by a cubic
+    spline to the Lobatto nodes). Needs the system's analytic Jacobian. ``order=1`` is
+    Newton on the midpoint rule. ``lagrangian``: see :func:`lagrangian_terms`; the
+    momenta are its own, p = dL/dv. With ``start`` (a solution on another grid), the
+    guess is that piecewise polynomial (``X`` gives only the end points).
+
+    Newton stops on its decrement alone (no stall test): on long-T paths the energy is set
+    by the nearly flat time-shift directions, which must be converged too."""
+    t = np.ascontiguousarray(t, dtype=float)
+    q = int(order)
+    d = system.dim
+    tn = nodes(t, q)
+    Y = CubicSpline(t, X, axis=0)(tn) if start is None else evaluate(start, tn)
+    Y[0], Y[-1] = X[0], X[-1]
+
+    def assemble(Z):
+        S, g, H = _kernel(system, Z, t, q, True, lagrangian)
+        return (float(S), *scatter_banded(g, H, Z.shape[0], d, q))
+
+    res = newton_banded(
+        assemble,
+        lambda Z: galerkin_action(system, Z, t, q, lagrangian),
+        Y,
+        rtol=rtol,
+        stall=0.0,
+        maxiter=maxiter,
+    )
+    _, g, _ = _kernel(system, res.X, t, q, True, lagrangian)
+    P = np.empty((t.size, d))
+    P[:-1] = -g[:, :d]  # -dS_k/dX_(k, start)
+    P[1:-1] = 0.5 * (P[1:-1] + g[:-1, q * d :])  # mean with dS_(k-1)/dX_(k-1, end)
+    P[-1] = g[-1, q * d :]
+    return GalerkinPath(
+        t=t, x=res.X[::q].copy(), p=P, nodes=res.X, action=res.S, newton=res, order=q
+    )
+
+
+def evaluate(path: GalerkinPath, times) -> np.ndarray:
+    """The piecewise polynomial of a Galerkin solution at the given times (m, d)."""
+    times = np.asarray(times, dtype=float)
+    q, t = path.order, path.t
+    k = np.clip(np.searchsorted(t, times, side="right") - 1, 0, t.size - 2)
+    u = (times - t[k]) / (t[k + 1] - t[k])
+    idx = k[:, None] * q + np.arange(q + 1)[None, :]
+    return np.einsum("ma,mad->md", lagrange(basis(q)[0], u), path.nodes[idx])
+
+
+def boundary_energy(system, path: GalerkinPath, lagrangian: str = "fw") -> np.ndarray:
+    """The Hamiltonian at the element boundaries from the discrete Legendre momenta:
+    H = P^T D P + P^T f (Freidlin–Wentzell) or P^T D P - 1/4 f^T D^{-1} f (reduced)."""
+    F = system.f(path.x, path.t)
+    sched = system.diffusion_scale(path.t)
+    kinetic = sched * np.einsum("ki,ij,kj->k", path.p, system.D, path.p)
+    if lagrangian == "fw":
+        return kinetic + np.einsum("ki,ki->k", path.p, F)
+    return kinetic - 0.25 * np.einsum("ki,ij,kj->k", F, system.D_inv, F) / sched
+
+
+def energy_adaptive(
+    system,
+    path: GalerkinPath,
+    *,
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    rounds: int = 10,
+    max_elements: int = 50000,
+    lagrangian: str = "fw",
+    jump: float = 0.05,
+) -> tuple[GalerkinPath, list]:
+    """h-refinement of a Galerkin solution of an autonomous system guided by its conserved
+    energy. The discretisation error of H is a step across each element that under-
+    resolves the path (a switching layer): the elements across which the energy at
+    their boundaries jumps by more than ``jump`` times the target drift,
+    target = max(rtol |median H|, atol), are halved and the action re-minimised from the
+    previous piecewise polynomial, until the drift max H - min H meets the target (or
+    ``rounds`` / ``max_elements`` run out). Each round first re-times the path at one
+    energy (:func:`retime`, Freidlin–Wentzell only) and re-minimises. Returns (solution,
+    [(elements, drift, action, Newton converged, target), ...])."""
+    record = []
+    x0, x1 = path.x[0], path.x[-1]
+    ends = np.vstack([x0, x1])
+    for _ in range(rounds + 1):
+        if lagrangian == "fw":
+            timed, _ = retime(system, path)
+            path = galerkin_polish(system, ends, timed.t, order=path.order, start=timed)
+        H = boundary_energy(system, path, lagrangian)
+        target = max(rtol * abs(float(np.median(H))), atol)
+        drift = float(np.ptp(H))
+        record.append((path.t.size - 1, drift, path.action, path.newton.success, target))
+        if drift <= target or len(record) > rounds:
+            break
+        split = np.abs(np.diff(H)) > jump * target
+        t = path.t
+        if t.size - 1 + int(split.sum()) > max_elements:
+            break
+        tn = np.sort(np.concatenate([t, 0.5 * (t[1:] + t[:-1])[split]]))
+        path = galerkin_polish(
+            system, ends, tn, order=path.order, lagrangian=lagrangian, start=path
+        )
+    return path, record
+
+
+def retime(system, path: GalerkinPath) -> tuple[GalerkinPath, float]:
+    """Re-time a Galerkin solution of an autonomous system at one energy E (same curve).
+
+    H = 1/4 (|xdot|^2 - |f|^2) in the D^{-1} norm, so a path of energy E moves at speed
+    |xdot| = (|f|^2 + 4E)^{1/2}: the new time is t'(t) = ∫ |xdot| (|f|^2 + 4E)^{-1/2} dt
+    with E such that the duration is unchanged. The element boundaries move with the
+    curve (their nodes keep their places). On a long-T path the dwell times near fixed
+    points are exponentially weak directions of the action, which Newton can only creep
+    along (a shift of a switching layer is linear only over its width); this moves them
+    to their energy-balanced values in one step. Returns (re-timed path, E)."""
+    q, t = path.order, path.t
+    g, w = np.polynomial.legendre.leggauss(12)
+    u, w = 0.5 * (g + 1.0), 0.5 * w
+    h = np.diff(t)
+    tq = (t[:-1, None] + h[:, None] * u[None, :]).ravel()
+    idx = np.repeat(np.arange(t.size - 1), u.size)
+    nodes_of = path.nodes[idx[:, None] * q + np.arange(q + 1)[None, :]]
+    xi, _, _, _, _ = basis(q)
+    # derivative of the Lagrange basis at u (per element: divide by h)
+    dL = np.array(
+        [
+            np.poly1d(
+                np.poly1d(np.delete(xi, a), r=True) / np.prod(xi[a] - np.delete(xi, a))
+            ).deriv()(u)
+            for a in range(q + 1)
+        ]
+    ).T
+    xq = np.einsum("ma,mad->md", np.tile(lagrange(xi, u), (t.size - 1, 1)), nodes_of)
+    vq = np.einsum("ma,mad->md", np.tile(dL, (t.size - 1, 1)), nodes_of) / h[idx][:, None]
+    M = system.D_inv
+    speed = np.sqrt(np.einsum("ki,ij,kj->k", vq, M, vq))
+    F = system.f(xq, tq)
+    f2 = np.einsum("ki,ij,kj->k", F, M, F)
+    wq = (h[:, None] * w[None, :]).ravel()
+    T = t[-1] - t[0]
+
+    def duration(E):
+        return float(np.sum(wq * speed / np.sqrt(f2 + 4.0 * E))) - T
+
+    lo = -0.25 * float(np.min(f2)) * (1 - 1e-12)
+    hi = max(1.0, 4.0 * abs(lo))
+    while duration(hi) > 0:
+        hi *= 4.0
+    E = brentq(duration, lo, hi, xtol=1e-15, rtol=1e-14)
+    dt = np.sum((wq * speed / np.sqrt(f2 + 4.0 * E)).reshape(t.size - 1, u.size), axis=1)
+    tn = t[0] + np.concatenate([[0.0], np.cumsum(dt)])
+    tn[-1] = t[-1]
+    return GalerkinPath(
+        t=tn, x=path.x, p=path.p, nodes=path.nodes, action=path.action, newton=path.newton, order=q
+    ), E
