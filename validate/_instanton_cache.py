@@ -20,6 +20,10 @@ import pandas as pd
 
 CACHE = Path(__file__).resolve().parent.parent / "data" / "reference" / "instantons"
 
+#: Part of every cache key: bump it when the solver's results change, so that stored
+#: instantons from an older solver are recomputed rather than trusted.
+SOLVER_REVISION = 2  # 2: Newton MAM + high-order Galerkin polish (was L-BFGS + solve_bvp)
+
 
 def _key(system, x_start, x_end, T, options) -> tuple[str, dict]:
     call = {
@@ -29,6 +33,7 @@ def _key(system, x_start, x_end, T, options) -> tuple[str, dict]:
         "x_end": np.asarray(system.point(x_end), dtype=float).round(12).tolist(),
         "T": None if T is None else float(T),
         "options": options,
+        "solver_revision": SOLVER_REVISION,
     }
     digest = hashlib.sha1(json.dumps(call, sort_keys=True).encode()).hexdigest()[:10]
     return f"{system.name}_{digest}", call
