@@ -246,7 +246,7 @@ def _ring_parts(quick):
     return out
 
 
-# Exact references of the literature anchors (as in scripts/reactive_tube_exponent.py):
+# Exact references of the literature anchors:
 # maier_stein at alpha = mu = 1 is a gradient system whose instanton from (-1, 0) to (1, 0)
 # runs along the x-axis; rotating_ring's instanton solves xdot = grad U + omega J x
 # (r' = r (r^2 - 1), theta' = omega), so H = 0 and L = 0 on it.
