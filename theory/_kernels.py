@@ -66,6 +66,46 @@ def functions(system):
     )
 
 
+@nb.njit(inline="always", **JIT)  # inlined into the kernels below
+def _weighted_residual(D_inv, inv_sched, r, w):
+    """w = D(tau)^{-1} r = D^{-1} r / d(tau) into ``w``; returns r^T D(tau)^{-1} r."""
+    d = r.shape[0]
+    phi = 0.0
+    for i in range(d):
+        acc = 0.0
+        for j in range(d):
+            acc += D_inv[i, j] * r[j]
+        w[i] = acc * inv_sched
+        phi += r[i] * w[i]
+    return phi
+
+
+@nb.njit(inline="always", **JIT)
+def _drift_curvature(jac, x, tau, params, w, scale, xp, Jp, Jm, K):
+    """K[j, l] = scale sum_i w_i d^2 f_i / dx_j dx_l at x, by central differences of the
+    analytic Jacobian (step 1e-6 max(1, |x_l|)), symmetrised (as
+    :func:`theory._hamilton.drift_curvature`); xp, Jp, Jm are scratch."""
+    d = x.shape[0]
+    for col in range(d):
+        eps = 1e-6 * max(1.0, abs(x[col]))
+        for i in range(d):
+            xp[i] = x[i]
+        xp[col] = x[col] + eps
+        jac(xp, tau, params, Jp)
+        xp[col] = x[col] - eps
+        jac(xp, tau, params, Jm)
+        for j in range(d):
+            acc = 0.0
+            for i in range(d):
+                acc += w[i] * (Jp[i, j] - Jm[i, j])
+            K[j, col] = scale * acc / (2.0 * eps)
+    for j in range(d):
+        for col in range(j + 1, d):
+            sym = 0.5 * (K[j, col] + K[col, j])
+            K[j, col] = sym
+            K[col, j] = sym
+
+
 _points = nb.float64[:, ::1]
 _times = nb.float64[::1]
 
@@ -99,13 +139,7 @@ def action_and_gradient(drift, jac, schedule, X, t, params, D_inv, want_grad, G)
         inv_sched = 1.0 / schedule(tau, params)
         for i in range(d):
             r[i] = (X[k + 1, i] - X[k, i]) / dt - f[i]
-        s = 0.0
-        for i in range(d):
-            acc = 0.0
-            for j in range(d):
-                acc += D_inv[i, j] * r[j]
-            g[i] = acc * inv_sched  # D(tau)^{-1} r
-            s += r[i] * g[i]
+        s = _weighted_residual(D_inv, inv_sched, r, g)  # g = D(tau)^{-1} r
         S += 0.25 * dt * s
         if want_grad:
             jac(m, tau, params, J)
@@ -174,33 +208,9 @@ def segment_hessians(drift, jac, schedule, X, t, params, D_inv, g, H):
         inv_sched = 1.0 / schedule(tau, params)
         for i in range(d):
             r[i] = (X[k + 1, i] - X[k, i]) / h - f[i]
-        phi = 0.0
-        for i in range(d):
-            acc = 0.0
-            for j in range(d):
-                acc += D_inv[i, j] * r[j]
-            w[i] = acc * inv_sched
-            phi += r[i] * w[i]
+        phi = _weighted_residual(D_inv, inv_sched, r, w)
         S += 0.25 * h * phi
-        # K[j, l] = sum_i w_i d^2 f_i / dm_j dm_l by central differences of J
-        for col in range(d):
-            eps = 1e-6 * max(1.0, abs(m[col]))
-            for i in range(d):
-                mp[i] = m[i]
-            mp[col] = m[col] + eps
-            jac(mp, tau, params, Jp)
-            mp[col] = m[col] - eps
-            jac(mp, tau, params, Jm)
-            for j in range(d):
-                acc = 0.0
-                for i in range(d):
-                    acc += w[i] * (Jp[i, j] - Jm[i, j])
-                K[j, col] = acc / (2.0 * eps)
-        for j in range(d):
-            for col in range(j + 1, d):
-                sym = 0.5 * (K[j, col] + K[col, j])
-                K[j, col] = sym
-                K[col, j] = sym
+        _drift_curvature(jac, m, tau, params, w, 1.0, mp, Jp, Jm, K)
         for i in range(d):
             for j in range(d):
                 delta = 1.0 / h if i == j else 0.0
@@ -337,35 +347,12 @@ def element_hessians(
                 be = beta[term]
                 for i in range(d):
                     r[i] = al * v[i] - be * f[i]
-                phi = 0.0
-                for i in range(d):
-                    acc = 0.0
-                    for j in range(d):
-                        acc += D_inv[i, j] * r[j]
-                    w[i] = acc * inv_sched
-                    phi += r[i] * w[i]
+                phi = _weighted_residual(D_inv, inv_sched, r, w)
                 c = h * wg[gp]
                 S += 0.25 * c * phi
                 if not want:
                     continue
-                for col in range(d):
-                    eps = 1e-6 * max(1.0, abs(x[col]))
-                    for i in range(d):
-                        xp[i] = x[i]
-                    xp[col] = x[col] + eps
-                    jac(xp, tau, params, Jp)
-                    xp[col] = x[col] - eps
-                    jac(xp, tau, params, Jm)
-                    for j in range(d):
-                        acc = 0.0
-                        for i in range(d):
-                            acc += w[i] * (Jp[i, j] - Jm[i, j])
-                        K[j, col] = be * acc / (2.0 * eps)
-                for j in range(d):
-                    for col in range(j + 1, d):
-                        sym = 0.5 * (K[j, col] + K[col, j])
-                        K[j, col] = sym
-                        K[col, j] = sym
+                _drift_curvature(jac, x, tau, params, w, be, xp, Jp, Jm, K)
                 for a in range(nq):
                     for i in range(d):
                         for j in range(d):
