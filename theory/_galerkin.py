@@ -254,6 +254,17 @@ def energy_adaptive(
     return path, record
 
 
+@cache
+def _fine_quadrature(q: int):
+    """12-point Gauss–Legendre points u and weights w on [0, 1], with the degree-q Lagrange
+    basis (on the Lobatto nodes) and its derivative there: the quadrature of
+    :func:`retime`."""
+    g, w = np.polynomial.legendre.leggauss(12)
+    u = 0.5 * (g + 1.0)
+    xi = basis(q)[0]
+    return u, 0.5 * w, lagrange(xi, u), lagrange(xi, u, derivative=True)
+
+
 def retime(system, path: GalerkinPath) -> tuple[GalerkinPath, float]:
     """Re-time a Galerkin solution of an autonomous system at one energy E (same curve).
 
@@ -265,24 +276,13 @@ def retime(system, path: GalerkinPath) -> tuple[GalerkinPath, float]:
     along (a shift of a switching layer is linear only over its width); this moves them
     to their energy-balanced values in one step. Returns (re-timed path, E)."""
     q, t = path.order, path.t
-    g, w = np.polynomial.legendre.leggauss(12)
-    u, w = 0.5 * (g + 1.0), 0.5 * w
+    u, w, values, slopes = _fine_quadrature(q)
     h = np.diff(t)
     tq = (t[:-1, None] + h[:, None] * u[None, :]).ravel()
     idx = np.repeat(np.arange(t.size - 1), u.size)
     nodes_of = path.nodes[idx[:, None] * q + np.arange(q + 1)[None, :]]
-    xi, _, _, _, _ = basis(q)
-    # derivative of the Lagrange basis at u (per element: divide by h)
-    dL = np.array(
-        [
-            np.poly1d(
-                np.poly1d(np.delete(xi, a), r=True) / np.prod(xi[a] - np.delete(xi, a))
-            ).deriv()(u)
-            for a in range(q + 1)
-        ]
-    ).T
-    xq = np.einsum("ma,mad->md", np.tile(lagrange(xi, u), (t.size - 1, 1)), nodes_of)
-    vq = np.einsum("ma,mad->md", np.tile(dL, (t.size - 1, 1)), nodes_of) / h[idx][:, None]
+    xq = np.einsum("ma,mad->md", np.tile(values, (t.size - 1, 1)), nodes_of)
+    vq = np.einsum("ma,mad->md", np.tile(slopes, (t.size - 1, 1)), nodes_of) / h[idx][:, None]
     M = system.D_inv
     speed = np.sqrt(np.einsum("ki,ij,kj->k", vq, M, vq))
     F = system.f(xq, tq)

@@ -4,12 +4,13 @@
    the user's, e.g. log-spaced) is minimised over the interior nodes by L-BFGS-B with its
    analytic gradient (Newton with the banded Hessian when the system has an analytic
    Jacobian, :mod:`theory._newton`), from several initial paths; each minimiser is split
-   where the drift jumps and refined once on the
-   grid with every segment halved.
+   where the drift jumps (and re-minimised).
 2. Polish (systems with an analytic Jacobian): Newton on a degree-3 Galerkin
    discretisation of the action (:mod:`theory._galerkin`) on the MAM grid; for autonomous
-   systems re-timed at one energy and refined where H jumps until H is conserved. Where
-   that does not converge (or without a Jacobian), the minimiser seeds
+   systems re-timed at one energy and refined where H jumps until H is conserved, else
+   refined by halving until the action is converged. Where that does not converge (or
+   without a Jacobian), the MAM minimiser is refined on the grid halved (``refine``
+   times, its grid convergence measured) and seeds
    :func:`scipy.integrate.solve_bvp` on Hamilton's equations
    xdot = f + 2 D(t) p, pdot = -Df^T p, sdot = p^T D(t) p with x(t0) = x_start,
    x(t0 + T) = x_end, s(t0) = 0. Collocation with an adaptive mesh resolves steep drifts
@@ -380,7 +381,6 @@ def finite_time(
             steps.append(system)
         system, steps = steps[0], steps[1:]
     T = float(grid[-1] - grid[0])
-    sgrid = (grid - grid[0]) / T
     coarse = []
     for label, guess in starts:
         X, S, res = minimise_discrete(system, guess, grid, lagrangian)
@@ -396,6 +396,7 @@ def finite_time(
             for k in kept
         ):
             kept.append(item)
+    galerkin = polish and not continuation and system.jac is not None and order > 1
     results = []
     for label, X, S, res in kept:
         t = grid
@@ -405,28 +406,7 @@ def finite_time(
             if lagrangian == "fw"
             else galerkin_action(system, X, t, 1, lagrangian)
         )
-        actions = [S]
-        ns = [t.size - 1]
-        iters = [int(res.nit)]
-        for _ in range(refine):
-            tf = _halve(t)
-            Xf = np.array([np.interp(tf, t, c) for c in X.T]).T
-            Xf[0], Xf[-1] = x0, x1
-            X, S, res = minimise_discrete(system, Xf, tf, lagrangian)
-            t = tf
-            actions.append(S)
-            ns.append(t.size - 1)
-            iters.append(int(res.nit))
-        diag = {
-            "mam_n": ns,
-            "mam_action": actions,
-            "mam_iterations": iters,
-            "mam_message": str(res.message),
-        }
-        mam_ok = bool(res.success) or "ABNORMAL" in str(res.message)
-        # grid convergence of the MAM: |S(n) - S(2n)| relative, from the last halving
-        precision = abs(actions[-1] - actions[-2]) / (1 + abs(actions[-1])) if refine else np.inf
-        diag["mam_precision"] = precision
+        diag = {"mam_n": [t.size - 1], "mam_action": [S], "mam_iterations": [int(res.nit)]}
         if system.jac is not None:
             ab = (
                 _assemble(system, X, t)[2]
@@ -439,11 +419,28 @@ def finite_time(
         else:
             diag["kind"] = "unchecked"  # no analytic Jacobian, no Hessian
         gal = None
-        if polish and not continuation and system.jac is not None and order > 1:
+        if galerkin:
             gal = galerkin_stage(system, X, t, order=order, tol=tol, lagrangian=lagrangian)
             diag.update(gal[1])
             if not gal[1]["galerkin_success"]:
                 gal = None
+        if gal is None:
+            # The MAM minimiser may have to stand on its own (or seed the BVP): refine it.
+            for _ in range(refine):
+                tf = _halve(t)
+                Xf = np.array([np.interp(tf, t, c) for c in X.T]).T
+                Xf[0], Xf[-1] = x0, x1
+                X, S, res = minimise_discrete(system, Xf, tf, lagrangian)
+                t = tf
+                diag["mam_n"].append(t.size - 1)
+                diag["mam_action"].append(S)
+                diag["mam_iterations"].append(int(res.nit))
+        actions, ns = diag["mam_action"], diag["mam_n"]
+        diag["mam_message"] = str(res.message)
+        mam_ok = bool(res.success) or "ABNORMAL" in str(res.message)
+        # grid convergence of the MAM: |S(n) - S(2n)| relative, from the last halving
+        precision = abs(actions[-1] - actions[-2]) / (1 + abs(actions[-1])) if ns[1:] else np.inf
+        diag["mam_precision"] = precision
         if gal is not None:
             g = gal[0]
             tt, path, P, S_final, ch_sys = g.t, g.x, g.p, g.action, system
@@ -518,7 +515,6 @@ def finite_time(
                 label=label,
             )
         )
-    del sgrid
     distinct = merge_minima(results, scale)
     minima = [r for r in distinct if r.diagnostics["kind"] != "saddle"] or distinct
     saddles = tuple(r for r in distinct if r.diagnostics["kind"] == "saddle")
@@ -526,7 +522,15 @@ def finite_time(
 
 
 def galerkin_stage(
-    system, X, t, *, order: int, tol: float, lagrangian: str = "fw", rounds: int = 40
+    system,
+    X,
+    t,
+    *,
+    order: int,
+    tol: float,
+    lagrangian: str = "fw",
+    rounds: int = 40,
+    halvings: int = 3,
 ):
     """Galerkin polish (:mod:`theory._galerkin`) of the MAM minimiser X on its grid t.
 
@@ -534,13 +538,14 @@ def galerkin_stage(
     where the energy jumps (:func:`theory._galerkin.energy_adaptive`, up to ``rounds``
     rounds) until H is conserved to 1e-6 relative (1e-8 absolute); the precision is the
     change of the action over the last round. Otherwise, or when no round was needed, the
-    solution is compared with the one on the grid halved. Converged when Newton converged,
+    grid is halved (up to ``halvings`` times) until the action changes by at most ``tol``
+    relative; the precision is the last change. Converged when Newton converged,
     the precision is <= tol and (autonomous) the energy target is met. Returns (solution,
     diagnostics)."""
     path = galerkin_polish(system, X, t, order=order, lagrangian=lagrangian)
     record, energy_ok = [], True
     if system.autonomous and lagrangian == "fw":
-        path, record = energy_adaptive(system, path, rounds=rounds, max_elements=20 * t.size)
+        path, record = energy_adaptive(system, path, rounds=rounds, max_elements=40 * t.size)
         energy_ok = record[-1][1] <= record[-1][4]
     if len(record) > 1:
         precision = abs(record[-1][2] - record[-2][2]) / (1.0 + abs(path.action))
@@ -548,15 +553,19 @@ def galerkin_stage(
         elements = [r[0] for r in record]
         ok = path.newton.success and energy_ok
     else:
-        tf = _halve(path.t)
-        fine = galerkin_polish(
-            system, X[[0, -1]], tf, order=order, lagrangian=lagrangian, start=path
-        )
-        precision = abs(path.action - fine.action) / (1.0 + abs(fine.action))
-        actions = [path.action, fine.action]
-        elements = [path.t.size - 1, tf.size - 1]
-        ok = path.newton.success and fine.newton.success
-        path = fine
+        # Halve the grid until the action changes by less than tol (or `halvings` run out).
+        actions, elements = [path.action], [path.t.size - 1]
+        ok, precision = path.newton.success, np.inf
+        for _ in range(halvings):
+            fine = galerkin_polish(
+                system, X[[0, -1]], _halve(path.t), order=order, lagrangian=lagrangian, start=path
+            )
+            precision = abs(path.action - fine.action) / (1.0 + abs(fine.action))
+            actions.append(fine.action)
+            elements.append(fine.t.size - 1)
+            ok, path = ok and fine.newton.success, fine
+            if precision <= tol:
+                break
     diag = {
         "galerkin_order": order,
         "galerkin_elements": elements,
@@ -628,7 +637,8 @@ def instanton(
         the last refinement; BVP: collocation tolerance). T = None: of the geometric
         action.
     refine
-        Grid halvings after the first minimisation.
+        Grid halvings of the MAM minimiser where the Galerkin polish is not used or fails
+        (its grid convergence decides whether it stands, see ``mam_tol``).
     max_nodes
         Mesh limit of the BVP.
     continuation

@@ -29,7 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_solve_banded, cholesky_banded, eigvals_banded
+from scipy.linalg import LinAlgError, eigvals_banded
+from scipy.linalg.lapack import dpbtrf, dpbtrs
 
 from ._action import discrete_action
 from ._kernels import functions, scatter_banded_kernel, segment_hessians
@@ -69,18 +70,21 @@ def _assemble(system, X, t):
     return S, G, ab
 
 
-def _factor(ab):
-    """Banded Cholesky of ab + mu I, mu = 0 or the smallest of a growing sequence that
-    makes it positive definite; returns (factor, mu)."""
+def _factor(ab, start: float = 0.0):
+    """Banded Cholesky (LAPACK dpbtrf) of ab + mu I: mu = 0 when ab is positive definite,
+    else the first of start, 4 start, 16 start, ... (start at least 1e-10 max|diag|) that
+    makes it so. Newton passes a quarter of the previous shift as ``start``: the Hessian
+    changes little between steps, and each failed factorisation costs as much as a good
+    one. Returns (lower factor, mu)."""
     scale = max(float(np.max(np.abs(ab[0]))), 1e-300)
     mu = 0.0
     for _ in range(60):
         shifted = ab.copy()
         shifted[0] += mu
-        try:
-            return cholesky_banded(shifted, lower=True), mu
-        except LinAlgError:
-            mu = max(4.0 * mu, 1e-10 * scale)
+        factor, info = dpbtrf(shifted, lower=1, overwrite_ab=1)
+        if info == 0:
+            return factor, mu
+        mu = max(4.0 * mu, start, 1e-10 * scale)
     raise LinAlgError("Hessian could not be made positive definite")
 
 
@@ -140,7 +144,7 @@ def newton_banded(
     action's round-off then hides the predicted decrease."""
     X = np.array(X, dtype=float)
     n, d = X.shape
-    dec, shift, it, ok, how = np.inf, 0.0, 0, False, ""
+    dec, shift, last_mu, it, ok, how = np.inf, 0.0, 0.0, 0, False, ""
     S = action(X)
     history = [S]
     for it in range(1, maxiter + 1):  # noqa: B007 - reported
@@ -148,9 +152,9 @@ def newton_banded(
         if G.size == 0:
             ok, how = True, "decrement"
             break
-        cb, mu = _factor(ab)
-        shift = max(shift, mu)
-        dx = -cho_solve_banded((cb, True), G)
+        cb, mu = _factor(ab, 0.25 * last_mu)
+        last_mu, shift = mu, max(shift, mu)
+        dx = -dpbtrs(cb, G, lower=1)[0]
         dec = float(-G @ dx)
         if not np.isfinite(dec) or dec < 0:
             break
