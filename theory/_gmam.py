@@ -14,14 +14,12 @@ reported action integrates the geometric action along a cubic spline through the
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.optimize import minimize
 
 from ._guesses import initial_paths
-from ._instanton import Instanton, merge_minima
+from ._instanton import Instanton, rank_candidates
 from ._noether import Charges, drift_of
 
 _TINY = 1e-300
@@ -240,7 +238,4 @@ def geometric(
             )
         )
     scale = max(float(np.ptp(np.vstack([r.path for r in results]))), 1e-12)
-    distinct = merge_minima(results, scale)
-    minima = [r for r in distinct if r.diagnostics["kind"] != "saddle"] or distinct
-    saddles = tuple(r for r in distinct if r.diagnostics["kind"] == "saddle")
-    return replace(minima[0], minima=tuple(minima), saddles=saddles)
+    return rank_candidates(results, scale)

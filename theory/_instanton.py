@@ -69,9 +69,9 @@ class Instanton:
     diagnostics : dict
         Convergence record (actions per refinement, BVP residuals, iterations, ...).
     minima : tuple of Instanton
-        Every distinct local minimum found, sorted by action (the first is this one).
-        A candidate counts as a minimum when the Hessian of its discrete action has no
-        eigenvalue below -saddle_tol times its largest diagonal entry
+        Every distinct converged local minimum found, sorted by action (the first is this
+        one). A candidate counts as a minimum when the Hessian of its discrete action has
+        no eigenvalue below -saddle_tol times its largest diagonal entry
         (``diagnostics["hessian_min_eig"]``, ``diagnostics["kind"]``).
     label : str
         Which initial path led here.
@@ -80,6 +80,10 @@ class Instanton:
         by a symmetric start). Finite T: negative eigenvalue of the discrete action's
         Hessian; T = None: of the geometric action's Hessian in the perturbations normal to
         the path (:func:`theory._gmam.classify`).
+    unconverged : tuple of Instanton
+        Candidates whose solve did not converge (``success`` False, see ``message``) and
+        that match no converged one: kept for inspection, never counted as minima while
+        any candidate converged.
     """
 
     path: np.ndarray
@@ -95,6 +99,7 @@ class Instanton:
     minima: tuple = ()
     label: str = ""
     saddles: tuple = ()
+    unconverged: tuple = ()
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame: one row per (minimum, point) with rank, action, t, s, x_i, p_i and
@@ -335,18 +340,38 @@ def _distance(a, b) -> float:
     return float(np.max(np.linalg.norm(A - B, axis=1)))
 
 
-def merge_minima(cands: list, scale: float, path_tol: float = 0.02, action_tol: float = 1e-5):
-    """Distinct candidates (by path and action), sorted by action."""
+def merge_minima(
+    cands: list, scale: float, path_tol: float = 0.02, action_tol: float = 1e-5, known=()
+) -> list:
+    """Distinct candidates (by path and action), sorted by action; those the same as one
+    in ``known`` are dropped."""
     out = []
     for c in sorted(cands, key=lambda c: c.action):
         same = any(
             abs(c.action - o.action) <= action_tol * (1 + abs(o.action))
             and _distance(c, o) <= path_tol * scale
-            for o in out
+            for o in (*known, *out)
         )
         if not same:
             out.append(c)
     return out
+
+
+def rank_candidates(results: list, scale: float) -> Instanton:
+    """The global minimum, with every distinct converged minimum and saddle found; the
+    candidates that did not converge (and match no converged one) go to ``.unconverged``.
+    Only when none converged do they stand in for the minima (then ``success`` is False)."""
+    converged = merge_minima([r for r in results if r.success], scale)
+    failed = merge_minima([r for r in results if not r.success], scale, known=converged)
+    pool = converged or failed
+    minima = [r for r in pool if r.diagnostics["kind"] != "saddle"] or pool
+    saddles = tuple(r for r in pool if r.diagnostics["kind"] == "saddle")
+    return replace(
+        minima[0],
+        minima=tuple(minima),
+        saddles=saddles,
+        unconverged=tuple(failed) if converged else (),
+    )
 
 
 def finite_time(
@@ -418,15 +443,11 @@ def finite_time(
             diag["kind"] = "saddle" if saddle else "minimum"
         else:
             diag["kind"] = "unchecked"  # no analytic Jacobian, no Hessian
+        # Polish on the MAM grid; where that fails, refine the MAM (which may also have to
+        # stand on its own or seed the BVP) and polish again from the finer grid.
         gal = None
-        if galerkin:
-            gal = galerkin_stage(system, X, t, order=order, tol=tol, lagrangian=lagrangian)
-            diag.update(gal[1])
-            if not gal[1]["galerkin_success"]:
-                gal = None
-        if gal is None:
-            # The MAM minimiser may have to stand on its own (or seed the BVP): refine it.
-            for _ in range(refine):
+        for halving in range(refine + 1):
+            if halving:
                 tf = _halve(t)
                 Xf = np.array([np.interp(tf, t, c) for c in X.T]).T
                 Xf[0], Xf[-1] = x0, x1
@@ -435,6 +456,12 @@ def finite_time(
                 diag["mam_n"].append(t.size - 1)
                 diag["mam_action"].append(S)
                 diag["mam_iterations"].append(int(res.nit))
+            if galerkin:
+                gal = galerkin_stage(system, X, t, order=order, tol=tol, lagrangian=lagrangian)
+                diag.update(gal[1])
+                if gal[1]["galerkin_success"]:
+                    break
+                gal = None
         actions, ns = diag["mam_action"], diag["mam_n"]
         diag["mam_message"] = str(res.message)
         mam_ok = bool(res.success) or "ABNORMAL" in str(res.message)
@@ -515,10 +542,7 @@ def finite_time(
                 label=label,
             )
         )
-    distinct = merge_minima(results, scale)
-    minima = [r for r in distinct if r.diagnostics["kind"] != "saddle"] or distinct
-    saddles = tuple(r for r in distinct if r.diagnostics["kind"] == "saddle")
-    return replace(minima[0], minima=tuple(minima), saddles=saddles)
+    return rank_candidates(results, scale)
 
 
 def galerkin_stage(

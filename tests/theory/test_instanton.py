@@ -220,3 +220,28 @@ def test_reverse_diffusion_paper_lagrangian_conserves_angular_momentum():
         assert red.charges.relative_drift["L"] <= 1e-6
         assert red.action > fw.action + 1e-3  # the cross term is not a boundary term here
         assert abs(red.charges.mean("L")) < abs(fw.charges.mean("L"))
+
+
+def test_unconverged_candidates_are_not_minima():
+    from theory._instanton import Instanton, rank_candidates
+
+    t = np.linspace(0.0, 1.0, 11)
+
+    def cand(shift, action, success, kind="minimum"):
+        path = np.column_stack([t, shift * np.sin(np.pi * t)])
+        diag = {"kind": kind}
+        return Instanton(path, t, 0 * path, action, 1.0, None, success=success, diagnostics=diag)
+
+    good, other = cand(0.0, 2.0, True), cand(1.0, 3.0, True)
+    lower_failed = cand(0.5, 1.0, False)  # lower action, but not converged
+    dup_failed = cand(0.0, 2.0 + 1e-9, False)  # a failed copy of a converged minimum
+    axis = cand(-1.0, 2.5, True, kind="saddle")
+    r = rank_candidates([lower_failed, other, dup_failed, axis, good], scale=1.0)
+    assert r.action == 2.0 and r.success
+    assert [m.action for m in r.minima] == [2.0, 3.0]
+    assert [m.action for m in r.unconverged] == [1.0]
+    assert [m.action for m in r.saddles] == [2.5]
+    # nothing converged: the failed candidates stand in, flagged by success
+    alone = rank_candidates([lower_failed, dup_failed], scale=1.0)
+    assert not alone.success and [m.action for m in alone.minima] == [1.0, 2.0 + 1e-9]
+    assert alone.unconverged == ()
