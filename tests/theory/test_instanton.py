@@ -116,10 +116,13 @@ def test_reverse_diffusion_ring_angular_momentum():
         assert r.charges.relative_drift["L"] <= 1e-5 or r.charges.drift["L"] <= 1e-8
         L[end] = abs(r.charges.mean("L"))
     assert L["ring_pi/2"] < 1e-8
-    # The issue expects |L| to grow pi/4 -> 0 -> -pi/4 -> -pi/2 (the paper's Lagrangian
-    # drops the cross term); with the full Freidlin–Wentzell action the global minima
-    # found do not all follow that order: see the report, not asserted here.
-    assert min(L["ring_pi/4"], L["ring_0"], L["ring_-pi/4"]) > 1e-3
+    # The issue expects |L| to grow pi/4 -> 0 -> -pi/4 -> -pi/2. The converged minima
+    # (either Lagrangian, and the paper's own gradient descent) instead follow
+    # |L| ~ sin(angle from the start): the paths are nearly straight where the noise is
+    # large, and the antipodal end is reached on the symmetry axis (docs/instanton-notes.md).
+    assert min(L["ring_pi/4"], L["ring_-pi/4"]) > 1e-3
+    assert L["ring_0"] > max(L["ring_pi/4"], L["ring_-pi/4"])
+    assert L["ring_-pi/2"] < 1e-8
 
 
 @pytest.mark.slow
