@@ -31,12 +31,12 @@ from scipy.optimize import OptimizeResult, minimize
 
 from ._action import discrete_action, momentum
 from ._checks import as_point, as_times
+from ._elements import lagrangian_terms
 from ._galerkin import (
     energy_adaptive,
     galerkin_action,
     galerkin_hessian,
     galerkin_polish,
-    lagrangian_terms,
 )
 from ._guesses import initial_paths
 from ._hamilton import hamilton_jac, hamilton_rhs
@@ -161,7 +161,7 @@ def minimise_discrete(system, X: np.ndarray, t: np.ndarray, lagrangian: str = "f
     """The minimiser of the discrete action from X (endpoints fixed); returns (X, S, result)
     with result.success, .nit, .message.
 
-    ``lagrangian="paper"`` (the reduced Lagrangian, :func:`theory._galerkin.lagrangian_terms`):
+    ``lagrangian="paper"`` (the reduced Lagrangian, :func:`theory._elements.lagrangian_terms`):
     Newton on its midpoint rule (degree-1 Galerkin), analytic Jacobian required.
 
     Newton's method with the banded Hessian (:func:`theory._newton.newton_discrete`) when

@@ -163,112 +163,6 @@ def action_and_gradient(drift, jac, schedule, X, t, params, D_inv, want_grad, G)
         _times,
         _times,
         _points,
-        nb.float64[:, ::1],
-        nb.float64[:, :, ::1],
-    ),
-    **JIT,
-)
-def segment_hessians(drift, jac, schedule, X, t, params, D_inv, g, H):
-    """Gradient and Hessian of each segment's action in its own variables z = (a, b, h)
-    (start node, end node, duration), into g (n-1, 2d+1) and H (n-1, 2d+1, 2d+1).
-
-    L = h/4 phi with phi = r^T M r, r = (b - a)/h - f(m), m = (a + b)/2, M = D(tau)^{-1}:
-    with w = M r and R = dr/dz = [-I/h - J/2, I/h - J/2, -(b - a)/h^2],
-
-        phi_z = 2 R^T w,   phi_zz = 2 R^T M R + 2 sum_i w_i d^2 r_i/dz^2,
-
-    where d^2 r/da^2 = d^2 r/dadb = d^2 r/db^2 = -1/4 d^2 f, d^2 r/dhda = I/h^2,
-    d^2 r/dhdb = -I/h^2, d^2 r/dh^2 = 2 (b - a)/h^3; then L_yz = h/4 phi_yz,
-    L_hy = phi_y/4 + h/4 phi_hy, L_hh = phi_h/2 + h/4 phi_hh (y, z nodes). The curvature
-    K = sum_i w_i d^2 f_i (symmetric) is a central difference of the analytic Jacobian.
-    (The h entries are the derivatives at fixed tau: exact for autonomous systems.)
-    Returns the total action."""
-    n, d = X.shape
-    nz = 2 * d + 1
-    m = np.empty(d)
-    mp = np.empty(d)
-    f = np.empty(d)
-    r = np.empty(d)
-    w = np.empty(d)
-    J = np.empty((d, d))
-    Jp = np.empty((d, d))
-    Jm = np.empty((d, d))
-    K = np.empty((d, d))
-    R = np.empty((d, nz))
-    MR = np.empty((d, nz))
-    phi_z = np.empty(nz)
-    S = 0.0
-    for k in range(n - 1):
-        h = t[k + 1] - t[k]
-        tau = 0.5 * (t[k + 1] + t[k])
-        for i in range(d):
-            m[i] = 0.5 * (X[k + 1, i] + X[k, i])
-        drift(m, tau, params, f)
-        jac(m, tau, params, J)
-        inv_sched = 1.0 / schedule(tau, params)
-        for i in range(d):
-            r[i] = (X[k + 1, i] - X[k, i]) / h - f[i]
-        phi = _weighted_residual(D_inv, inv_sched, r, w)
-        S += 0.25 * h * phi
-        _drift_curvature(jac, m, tau, params, w, 1.0, mp, Jp, Jm, K)
-        for i in range(d):
-            for j in range(d):
-                delta = 1.0 / h if i == j else 0.0
-                R[i, j] = -delta - 0.5 * J[i, j]
-                R[i, d + j] = delta - 0.5 * J[i, j]
-            R[i, 2 * d] = -(X[k + 1, i] - X[k, i]) / (h * h)
-        for i in range(d):
-            for c in range(nz):
-                acc = 0.0
-                for j in range(d):
-                    acc += D_inv[i, j] * R[j, c]
-                MR[i, c] = acc * inv_sched
-        for c in range(nz):
-            acc = 0.0
-            for i in range(d):
-                acc += R[i, c] * w[i]
-            phi_z[c] = 2.0 * acc
-        for a in range(nz):
-            for c in range(nz):
-                acc = 0.0
-                for i in range(d):
-                    acc += R[i, a] * MR[i, c]
-                H[k, a, c] = 2.0 * acc  # phi_zz, first part
-        for j in range(d):
-            for col in range(d):
-                v = -0.5 * K[j, col]  # 2 * (-1/4 K)
-                H[k, j, col] += v
-                H[k, j, d + col] += v
-                H[k, d + j, col] += v
-                H[k, d + j, d + col] += v
-            H[k, 2 * d, j] += 2.0 * w[j] / (h * h)
-            H[k, j, 2 * d] += 2.0 * w[j] / (h * h)
-            H[k, 2 * d, d + j] -= 2.0 * w[j] / (h * h)
-            H[k, d + j, 2 * d] -= 2.0 * w[j] / (h * h)
-            H[k, 2 * d, 2 * d] += 4.0 * w[j] * (X[k + 1, j] - X[k, j]) / (h * h * h)
-        # from phi to L = h/4 phi
-        for a in range(nz):
-            for c in range(nz):
-                H[k, a, c] *= 0.25 * h
-        for c in range(2 * d):
-            H[k, 2 * d, c] += 0.25 * phi_z[c]
-            H[k, c, 2 * d] += 0.25 * phi_z[c]
-        H[k, 2 * d, 2 * d] += 0.5 * phi_z[2 * d]
-        for c in range(2 * d):
-            g[k, c] = 0.25 * h * phi_z[c]
-        g[k, 2 * d] = 0.25 * phi + 0.25 * h * phi_z[2 * d]
-    return S
-
-
-@nb.njit(
-    nb.float64(
-        DriftType,
-        JacobianType,
-        ScheduleType,
-        _points,
-        _times,
-        _times,
-        _points,
         _points,
         _points,
         _times,
@@ -297,7 +191,7 @@ def element_hessians(
         d2S_k/dX_a dX_b = h sum_g w_g/2 (R_a^T M R_b - N_ga N_gb K_g),
 
     K_g = sum_i w_i d^2 f_i (central differences of the analytic Jacobian). q = 1 with
-    one Gauss point is the midpoint rule of :func:`segment_hessians`.
+    one Gauss point is the midpoint rule of :func:`action_and_gradient`.
 
     The Lagrangian is a sum of terms 1/4 |r|^2_M with r = alpha_j v - beta_j f (then
     R_a = alpha_j dN_ga/h I - beta_j N_ga Df and K_g carries beta_j): Freidlin–Wentzell is

@@ -19,8 +19,8 @@ drifts by O(h^2) times the drift's curvature. (Freeing the node times would make
 exactly constant too, but the midpoint rule then lets long segments "tunnel" through
 regions their midpoint does not see: on decision_memory the nodes collapse.)
 
-The Hessian is banded (each segment couples two nodes and its duration); it is
-assembled from the per-segment Hessians of :func:`theory._kernels.segment_hessians` and
+The Hessian is banded (each segment couples two nodes); it is assembled from the
+per-segment Hessians (degree-1 elements, :func:`theory._elements.element_terms`) and
 factored by banded Cholesky, shifted (Levenberg) where not positive definite.
 """
 
@@ -33,7 +33,8 @@ from scipy.linalg import LinAlgError, eigvals_banded
 from scipy.linalg.lapack import dpbtrf, dpbtrs
 
 from ._action import discrete_action
-from ._kernels import functions, scatter_banded_kernel, segment_hessians
+from ._elements import element_terms
+from ._kernels import scatter_banded_kernel
 from ._noether import Charges, drift_of
 
 
@@ -53,21 +54,9 @@ def scatter_banded(g, H, n_points: int, d: int, q: int = 1):
 
 def _assemble(system, X, t):
     """(S, gradient (N-2)*d, lower banded Hessian (2d, (N-2)*d)) of the discrete action
-    in the interior nodes."""
-    n, d = X.shape
-    g = np.empty((n - 1, 2 * d + 1))
-    H = np.empty((n - 1, 2 * d + 1, 2 * d + 1))
-    S = segment_hessians(
-        *functions(system),
-        np.ascontiguousarray(X, dtype=float),
-        np.ascontiguousarray(t, dtype=float),
-        system.params,
-        np.ascontiguousarray(system.D_inv),
-        g,
-        H,
-    )
-    G, ab = scatter_banded(g[:, : 2 * d], H[:, : 2 * d, : 2 * d], n, d)
-    return S, G, ab
+    in the interior nodes: the midpoint rule is the degree-1 element action."""
+    S, g, H = element_terms(system, X, t, 1, True)
+    return S, *scatter_banded(g, H, X.shape[0], system.dim)
 
 
 def _factor(ab, start: float = 0.0):
