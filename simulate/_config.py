@@ -1,4 +1,5 @@
-"""Numba settings and the fixed signatures of user-supplied functions, in one place.
+"""Numba settings and the fixed signatures of user-supplied functions, in one place,
+with the address cache that passes them to kernels cheaply (:func:`compiled`).
 
 Drifts, Jacobians and diffusion schedules are compiled for one signature each, so that
 the engine kernels receive them as first-class function values: one kernel, compiled
@@ -9,6 +10,9 @@ system of one dimension).
 from __future__ import annotations
 
 from numba import types
+from numba.core.types.function_type import WrapperAddressProtocol
+from numba.core.typing.typeof import typeof_impl
+from numba.experimental.function_type import _get_wrapper_address
 
 # cache: tests and workers reuse compiled kernels; nogil: threads in joblib's threading
 # backend run concurrently; numpy error model: 1/0 gives inf (a flagged non-finite path)
@@ -35,3 +39,37 @@ DriftType = types.FunctionType(DRIFT_SIGNATURE)
 RawDriftType = types.FunctionType(RAW_DRIFT_SIGNATURE)
 JacobianType = types.FunctionType(JACOBIAN_SIGNATURE)
 ScheduleType = types.FunctionType(SCHEDULE_SIGNATURE)
+
+
+class _Compiled(WrapperAddressProtocol):
+    """A compiled function with its wrapper address looked up once: numba otherwise
+    recomputes it on every call of a kernel that takes the function as an argument."""
+
+    def __init__(self, fn, sig):
+        self.fn = fn  # keeps the code alive
+        self.sig = sig
+        self.addr = _get_wrapper_address(fn, sig)
+        self.type = types.FunctionType(sig)
+
+    def __wrapper_address__(self):
+        return self.addr
+
+    def signature(self):
+        return self.sig
+
+
+@typeof_impl.register(_Compiled)
+def _typeof_compiled(val, c):
+    return val.type
+
+
+_CACHE: dict = {}
+
+
+def compiled(fn, sig):
+    """The :class:`_Compiled` of ``fn`` for ``sig`` (cached by function)."""
+    key = (id(fn), id(sig))
+    hit = _CACHE.get(key)
+    if hit is None or hit.fn is not fn:
+        hit = _CACHE[key] = _Compiled(fn, sig)
+    return hit

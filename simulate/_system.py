@@ -26,6 +26,7 @@ from ._config import (
     DriftType,
     JacobianType,
     ScheduleType,
+    compiled,
 )
 from ._sets import StopSet
 
@@ -244,7 +245,7 @@ class System:
         """Drift f(x, t) at points x (..., d); t is a scalar or broadcasts to x.shape[:-1]."""
         xs, ts = self._points_and_times(x, t)
         out = np.empty_like(xs)
-        _drift_many(self.drift, xs, ts, self.params, out)
+        _drift_many(compiled(self.drift, DRIFT_SIGNATURE), xs, ts, self.params, out)
         return out.reshape(np.shape(x))
 
     def jacobian(
@@ -258,7 +259,7 @@ class System:
         n, d = xs.shape
         out = np.empty((n, d, d))
         if self.jac is not None:
-            _jacobian_many(self.jac, xs, ts, self.params, out)
+            _jacobian_many(compiled(self.jac, JACOBIAN_SIGNATURE), xs, ts, self.params, out)
         else:
             h = step * np.maximum(1.0, np.abs(xs))
             for j in range(d):
@@ -274,7 +275,7 @@ class System:
         ts = np.array(np.atleast_1d(np.asarray(t, dtype=float)).ravel(), order="C")
         out = np.ones_like(ts)
         if self.schedule is not None:
-            _schedule_many(self.schedule, ts, self.params, out)
+            _schedule_many(compiled(self.schedule, SCHEDULE_SIGNATURE), ts, self.params, out)
         return out.reshape(np.shape(t)) if np.ndim(t) else float(out[0])
 
     def _points_and_times(self, x, t) -> tuple[np.ndarray, np.ndarray]:

@@ -33,12 +33,18 @@ def lagrangian_terms(name: str):
 
 def lagrange(xi: np.ndarray, u: np.ndarray, derivative: bool = False) -> np.ndarray:
     """Values (m, len(xi)) of the Lagrange basis on the nodes xi (or of its derivatives)
-    at the points u (m,)."""
-    out = np.empty((np.size(u), xi.size))
+    at the points u (m,): l_a(u) = prod_{b != a} (u - xi_b) / (xi_a - xi_b), and
+    l_a'(u) = sum_{c != a} prod_{b != a, c} (u - xi_b) / (xi_a - xi_b)."""
+    diff = np.atleast_1d(np.asarray(u, dtype=float))[:, None] - xi[None, :]
+    out = np.empty((diff.shape[0], xi.size))
     for a in range(xi.size):
-        others = np.delete(xi, a)
-        poly = np.poly1d(others, r=True) / np.prod(xi[a] - others)
-        out[:, a] = (poly.deriv() if derivative else poly)(u)
+        others = np.delete(np.arange(xi.size), a)
+        scale = np.prod(xi[a] - xi[others])
+        if derivative:
+            terms = [np.prod(diff[:, np.delete(others, c)], axis=1) for c in range(others.size)]
+            out[:, a] = np.sum(terms, axis=0) / scale
+        else:
+            out[:, a] = np.prod(diff[:, others], axis=1) / scale
     return out
 
 

@@ -139,7 +139,7 @@ def _halve(t: np.ndarray) -> np.ndarray:
     return out
 
 
-def adapt(system, X, t, eta: float = 0.05, rounds: int = 12, lagrangian: str = "fw"):
+def adapt(system, X, t, eta: float = 0.1, rounds: int = 12, lagrangian: str = "fw"):
     """Split the segments across which the drift jumps (|f(x_{k+1}) - f(x_k)| above
     ``eta`` times the largest |f| on the path) and re-minimise, until none is left."""
     for _ in range(rounds):

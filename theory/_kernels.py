@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
-from numba.core.types.function_type import WrapperAddressProtocol
-from numba.core.typing.typeof import typeof_impl
-from numba.experimental.function_type import _get_wrapper_address
 
 from simulate._config import (
     DRIFT_SIGNATURE,
@@ -20,41 +17,8 @@ from simulate._config import (
     DriftType,
     JacobianType,
     ScheduleType,
+    compiled,
 )
-
-
-class _Compiled(WrapperAddressProtocol):
-    """A compiled function with its wrapper address looked up once: numba otherwise
-    recomputes it on every call of a kernel that takes the function as an argument."""
-
-    def __init__(self, fn, sig):
-        self.fn = fn  # keeps the code alive
-        self.sig = sig
-        self.addr = _get_wrapper_address(fn, sig)
-        self.type = nb.types.FunctionType(sig)
-
-    def __wrapper_address__(self):
-        return self.addr
-
-    def signature(self):
-        return self.sig
-
-
-@typeof_impl.register(_Compiled)
-def _typeof_compiled(val, c):
-    return val.type
-
-
-_CACHE: dict = {}
-
-
-def compiled(fn, sig):
-    """The :class:`_Compiled` of ``fn`` for ``sig`` (cached by function)."""
-    key = (id(fn), id(sig))
-    hit = _CACHE.get(key)
-    if hit is None or hit.fn is not fn:
-        hit = _CACHE[key] = _Compiled(fn, sig)
-    return hit
 
 
 def functions(system):
