@@ -29,7 +29,7 @@ from scipy.interpolate import CubicSpline
 from scipy.optimize import brentq
 
 from ._elements import basis, element_terms, lagrange, nodes
-from ._newton import NewtonResult, newton_banded, scatter_banded
+from ._newton import NewtonResult, newton_banded, scatter_banded, settle_gradient
 
 
 def galerkin_action(system, X, t, q: int, lagrangian: str = "fw") -> float:
@@ -75,8 +75,15 @@ def galerkin_polish(
     momenta are its own, p = dL/dv. With ``start`` (a solution on another grid), the
     guess is that piecewise polynomial (``X`` gives only the end points).
 
-    Newton stops on its decrement alone (no stall test): on long-T paths the energy is set
-    by the nearly flat time-shift directions, which must be converged too."""
+    Newton stops on its decrement or when the action fell by less than 1e-13 (1 + |S|)
+    over 5 steps: that is the action's round-off (a sum of ~1e4 quadrature terms), where
+    the decrement can rest above its tolerance for hundreds of steps (~4e-13 on the
+    T = 40 decision_memory paths) while the steps only stir the noise. The nearly flat
+    dwell-time directions of long-T paths, which Newton only creeps along, are moved by
+    :func:`retime` instead (:func:`energy_adaptive`). Then
+    :func:`theory._newton.settle_gradient` lowers the node gradients left in the stiff
+    directions, which the decrement does not see but the discrete momenta (and so the
+    boundary energy) do."""
     t = np.ascontiguousarray(t, dtype=float)
     q = int(order)
     d = system.dim
@@ -93,9 +100,10 @@ def galerkin_polish(
         lambda Z: galerkin_action(system, Z, t, q, lagrangian),
         Y,
         rtol=rtol,
-        stall=0.0,
+        stall=1e-13,
         maxiter=maxiter,
     )
+    res = settle_gradient(assemble, res)
     _, g, _ = element_terms(system, res.X, t, q, True, lagrangian)
     P = np.empty((t.size, d))
     P[:-1] = -g[:, :d]  # -dS_k/dX_(k, start)
