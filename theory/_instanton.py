@@ -561,35 +561,32 @@ def galerkin_stage(
     Autonomous systems (Freidlin–Wentzell action): re-timed at one energy and refined
     where the energy jumps (:func:`theory._galerkin.energy_adaptive`, up to ``rounds``
     rounds) until H is conserved to 1e-6 relative (1e-8 absolute); the precision is the
-    change of the action over the last round. Otherwise, or when no round was needed, the
-    grid is halved (up to ``halvings`` times) until the action changes by at most ``tol``
-    relative; the precision is the last change. Converged when Newton converged,
-    the precision is <= tol and (autonomous) the energy target is met. Returns (solution,
-    diagnostics)."""
+    change of the action over the last round. Where that is above ``tol`` (or there was
+    no round), the grid is halved (up to ``halvings`` times) until the action changes by
+    at most ``tol`` relative; the precision is the last change. Converged when Newton
+    converged, the precision is <= tol and (autonomous) the energy target is met.
+    Returns (solution, diagnostics)."""
     path = galerkin_polish(system, X, t, order=order, lagrangian=lagrangian)
     record, energy_ok = [], True
     if system.autonomous and lagrangian == "fw":
         path, record = energy_adaptive(system, path, rounds=rounds, max_elements=40 * t.size)
         energy_ok = record[-1][1] <= record[-1][4]
-    if len(record) > 1:
-        precision = abs(record[-1][2] - record[-2][2]) / (1.0 + abs(path.action))
-        actions = [r[2] for r in record]
-        elements = [r[0] for r in record]
-        ok = path.newton.success and energy_ok
-    else:
-        # Halve the grid until the action changes by less than tol (or `halvings` run out).
-        actions, elements = [path.action], [path.t.size - 1]
-        ok, precision = path.newton.success, np.inf
-        for _ in range(halvings):
-            fine = galerkin_polish(
-                system, X[[0, -1]], _halve(path.t), order=order, lagrangian=lagrangian, start=path
-            )
-            precision = abs(path.action - fine.action) / (1.0 + abs(fine.action))
-            actions.append(fine.action)
-            elements.append(fine.t.size - 1)
-            ok, path = ok and fine.newton.success, fine
-            if precision <= tol:
-                break
+    actions = [r[2] for r in record] or [path.action]
+    elements = [r[0] for r in record] or [path.t.size - 1]
+    ok = path.newton.success
+    precision = abs(actions[-1] - actions[-2]) / (1.0 + abs(path.action)) if record[1:] else np.inf
+    # Halve the grid until the action changes by at most tol (or `halvings` run out).
+    for _ in range(halvings):
+        if precision <= tol:
+            break
+        fine = galerkin_polish(
+            system, X[[0, -1]], _halve(path.t), order=order, lagrangian=lagrangian, start=path
+        )
+        precision = abs(path.action - fine.action) / (1.0 + abs(fine.action))
+        actions.append(fine.action)
+        elements.append(fine.t.size - 1)
+        ok, path = ok and fine.newton.success, fine
+    ok = ok and energy_ok
     diag = {
         "galerkin_order": order,
         "galerkin_elements": elements,
