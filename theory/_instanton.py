@@ -3,14 +3,14 @@
 1. MAM: the midpoint-rule action (see :mod:`theory._action`) on a time grid (uniform or
    the user's, e.g. log-spaced) is minimised over the interior nodes by L-BFGS-B with its
    analytic gradient (Newton with the banded Hessian when the system has an analytic
-   Jacobian, :mod:`theory._newton`), from several initial paths; each minimiser is split
-   where the drift jumps (and re-minimised).
+   Jacobian, :mod:`theory._newton`), from several initial paths.
 2. Polish (systems with an analytic Jacobian): Newton on a degree-3 Galerkin
-   discretisation of the action (:mod:`theory._galerkin`) on the MAM grid; for autonomous
-   systems re-timed at one energy and refined where H jumps until H is conserved, else
-   refined by halving until the action is converged. Where that does not converge (or
-   without a Jacobian), the MAM minimiser is refined on the grid halved (``refine``
-   times, its grid convergence measured) and seeds
+   discretisation of the action (:mod:`theory._galerkin`) from the MAM minimiser on its
+   grid; for autonomous systems re-timed at one energy and refined where H jumps until H
+   is conserved, and halved until the action is converged. Where that fails, the MAM grid
+   is split where the drift jumps, then halved (``refine`` times, its grid convergence
+   measured), and the polish retried after each refinement. Where it still fails (or
+   without a Jacobian), the MAM minimiser seeds
    :func:`scipy.integrate.solve_bvp` on Hamilton's equations
    xdot = f + 2 D(t) p, pdot = -Df^T p, sdot = p^T D(t) p with x(t0) = x_start,
    x(t0 + T) = x_end, s(t0) = 0. Collocation with an adaptive mesh resolves steep drifts
@@ -425,13 +425,40 @@ def finite_time(
     results = []
     for label, X, S, res in kept:
         t = grid
-        X, t = adapt(system, X, t, lagrangian=lagrangian)
-        S = float(
-            discrete_action(system, X, t)
-            if lagrangian == "fw"
-            else galerkin_action(system, X, t, 1, lagrangian)
-        )
         diag = {"mam_n": [t.size - 1], "mam_action": [S], "mam_iterations": [int(res.nit)]}
+        # The polish refines the path itself: try it first from the MAM minimiser on the
+        # given grid. Where it fails or is not used, split the MAM grid where the drift
+        # jumps, then halve it (`refine` times; the MAM may have to stand on its own or
+        # seed the BVP), polishing again after each refinement.
+        stages = (["grid"] if galerkin else []) + ["adapt"] + ["halve"] * refine
+        gal = None
+        for step in stages:
+            if step == "adapt":
+                Xa, ta = adapt(system, X, t, lagrangian=lagrangian)
+                if ta.size == t.size:
+                    continue  # nothing to split
+                X, t = Xa, ta
+                S = float(
+                    discrete_action(system, X, t)
+                    if lagrangian == "fw"
+                    else galerkin_action(system, X, t, 1, lagrangian)
+                )
+            elif step == "halve":
+                tf = _halve(t)
+                Xf = np.array([np.interp(tf, t, c) for c in X.T]).T
+                Xf[0], Xf[-1] = x0, x1
+                X, S, res = minimise_discrete(system, Xf, tf, lagrangian)
+                t = tf
+            if step != "grid":
+                diag["mam_n"].append(t.size - 1)
+                diag["mam_action"].append(S)
+                diag["mam_iterations"].append(int(res.nit))
+            if galerkin:
+                gal = galerkin_stage(system, X, t, order=order, tol=tol, lagrangian=lagrangian)
+                diag.update(gal[1])
+                if gal[1]["galerkin_success"]:
+                    break
+                gal = None
         if system.jac is not None:
             ab = (
                 _assemble(system, X, t)[2]
@@ -443,30 +470,12 @@ def finite_time(
             diag["kind"] = "saddle" if saddle else "minimum"
         else:
             diag["kind"] = "unchecked"  # no analytic Jacobian, no Hessian
-        # Polish on the MAM grid; where that fails, refine the MAM (which may also have to
-        # stand on its own or seed the BVP) and polish again from the finer grid.
-        gal = None
-        for halving in range(refine + 1):
-            if halving:
-                tf = _halve(t)
-                Xf = np.array([np.interp(tf, t, c) for c in X.T]).T
-                Xf[0], Xf[-1] = x0, x1
-                X, S, res = minimise_discrete(system, Xf, tf, lagrangian)
-                t = tf
-                diag["mam_n"].append(t.size - 1)
-                diag["mam_action"].append(S)
-                diag["mam_iterations"].append(int(res.nit))
-            if galerkin:
-                gal = galerkin_stage(system, X, t, order=order, tol=tol, lagrangian=lagrangian)
-                diag.update(gal[1])
-                if gal[1]["galerkin_success"]:
-                    break
-                gal = None
         actions, ns = diag["mam_action"], diag["mam_n"]
         diag["mam_message"] = str(res.message)
         mam_ok = bool(res.success) or "ABNORMAL" in str(res.message)
         # grid convergence of the MAM: |S(n) - S(2n)| relative, from the last halving
-        precision = abs(actions[-1] - actions[-2]) / (1 + abs(actions[-1])) if ns[1:] else np.inf
+        halved = len(ns) > 1 and ns[-1] == 2 * ns[-2]
+        precision = abs(actions[-1] - actions[-2]) / (1 + abs(actions[-1])) if halved else np.inf
         diag["mam_precision"] = precision
         if gal is not None:
             g = gal[0]
@@ -658,8 +667,9 @@ def instanton(
         the last refinement; BVP: collocation tolerance). T = None: of the geometric
         action.
     refine
-        Grid halvings of the MAM minimiser where the Galerkin polish is not used or fails
-        (its grid convergence decides whether it stands, see ``mam_tol``).
+        Grid halvings of the MAM minimiser (after the split where the drift jumps) where
+        the Galerkin polish is not used or fails (its grid convergence decides whether it
+        stands, see ``mam_tol``).
     max_nodes
         Mesh limit of the BVP.
     continuation
