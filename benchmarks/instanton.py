@@ -86,7 +86,7 @@ def row(name, system, x0, x1, t, steps=60000, **kw):
         f" | L-BFGS {t_l * 1e3:5.1f} ms S={S_l:.6f} drift={drift(Xl):.1e} {t_gd / t_l:5.0f}x"
         f" | Newton {t_n * 1e3:5.1f} ms S={rn.S:.6f} drift={drift(rn.X):.1e}"
         f" {t_gd / t_n:5.0f}x {'ok' if rn.success else 'NOT CONVERGED'}"
-        f" | full {t_f:5.2f} s S={rf.action:.6f} drift={rf.charges.relative_drift[key]:.1e}"
+        f" | full {t_f * 1e3:7.1f} ms S={rf.action:.6f} drift={rf.charges.relative_drift[key]:.1e}"
         f" {t_gd / t_f:5.0f}x {'ok' if rf.success else rf.message}",
         flush=True,
     )
