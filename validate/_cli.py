@@ -184,6 +184,10 @@ def cmd_instanton(args: argparse.Namespace) -> int:
         print("local minima found (by action):")
         for rank, m in enumerate(inst.minima):
             print(f"  {rank}: S = {m.action:.8g}  (from the {m.label} guess)")
+    for m in inst.saddles:
+        print(f"  saddle (not a minimum): S = {m.action:.8g}  (from the {m.label} guess)")
+    for m in inst.unconverged:
+        print(f"  not converged: S = {m.action:.8g}  (from the {m.label} guess: {m.message})")
     stem = args.name or f"instanton_{system.name}_{_slug(args.start)}_{_slug(args.end)}"
     frame = inst.to_frame()
     csv = out / f"{stem}.csv"
