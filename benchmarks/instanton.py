@@ -16,7 +16,8 @@ S is the discrete action on the 50-point grid (GD, L-BFGS, Newton) or the contin
 (full). "drift" is the relative drift of the conserved charge (L for the ring, H for
 decision_memory): for the three 50-point methods the discrete Noether charge of
 :func:`theory._newton.discrete_charges` (exactly constant at the discrete minimiser for L;
-H only up to the O(h^2) discretisation error), for the full solver the continuum charge.
+H only up to the O(h^2) discretisation error), for the full solver the continuum charge,
+also relative to the terms that make it ("to its terms", :class:`theory.Charges`).
 Times are the best of 3 runs of each method.
 
 Reading the T = 40 row: 50 points (h = 0.8) cannot resolve the switching layers of width
@@ -87,6 +88,7 @@ def row(name, system, x0, x1, t, steps=60000, **kw):
         f" | Newton {t_n * 1e3:5.1f} ms S={rn.S:.6f} drift={drift(rn.X):.1e}"
         f" {t_gd / t_n:5.0f}x {'ok' if rn.success else 'NOT CONVERGED'}"
         f" | full {t_f * 1e3:7.1f} ms S={rf.action:.6f} drift={rf.charges.relative_drift[key]:.1e}"
+        f" (to its terms {rf.charges.scaled_drift[key]:.1e})"
         f" {t_gd / t_f:5.0f}x {'ok' if rf.success else rf.message}",
         flush=True,
     )

@@ -20,7 +20,7 @@ from scipy.optimize import minimize
 
 from ._guesses import initial_paths
 from ._instanton import Instanton, rank_candidates
-from ._noether import Charges, drift_of
+from ._noether import charges_of
 
 _TINY = 1e-300
 
@@ -202,17 +202,7 @@ def geometric(
         X, history = _minimise(system, guess, rounds=60, tol=tol)
         S = spline_action(system, X)
         t, P = _timed(system, X)
-        F = system.f(X, 0.0)
-        H = np.einsum("ki,ij,kj->k", P, system.D, P) + np.einsum("ki,ki->k", P, F)
-        values = {"H": H}
-        conserved = {"H": True}
-        for g in system.generators:
-            values[g.name] = np.einsum("ki,ki->k", P, g(X))
-            conserved[g.name] = bool(g.exact)
-        drift, rel = {}, {}
-        for k, v in values.items():
-            drift[k], rel[k] = drift_of(v)
-        ch = Charges(t=s, values=values, conserved=conserved, drift=drift, relative_drift=rel)
+        ch = charges_of(system, X, P, s, at=0.0)
         converged = len(history) > 2 and abs(history[-1] - history[-2]) <= tol * (1 + abs(S))
         kind, lam = classify(system, X, saddle_tol) if system.dim > 1 else ("minimum", np.inf)
         results.append(

@@ -35,7 +35,7 @@ from scipy.linalg.lapack import dpbtrf, dpbtrs
 from ._action import discrete_action
 from ._elements import element_terms
 from ._kernels import scatter_banded_kernel
-from ._noether import Charges, drift_of
+from ._noether import Charges, charges_of
 
 
 def scatter_banded(g, H, n_points: int, d: int, q: int = 1):
@@ -265,18 +265,5 @@ def discrete_charges(system, X, t, generators=None) -> Charges:
     H = np.empty(np.asarray(X).shape[0])
     H[1:-1] = 0.5 * (E[1:] + E[:-1])
     H[0], H[-1] = E[0], E[-1]
-    values = {"H": H}
-    conserved = {"H": bool(system.autonomous)}
-    for gen in system.generators if generators is None else generators:
-        values[gen.name] = np.einsum("ki,ki->k", P, gen(np.asarray(X, dtype=float)))
-        conserved[gen.name] = bool(getattr(gen, "exact", True))
-    drift, rel = {}, {}
-    for k, v in values.items():
-        drift[k], rel[k] = drift_of(v)
-    return Charges(
-        t=np.asarray(t, dtype=float),
-        values=values,
-        conserved=conserved,
-        drift=drift,
-        relative_drift=rel,
-    )
+    tau = np.asarray(t, dtype=float)
+    return charges_of(system, np.asarray(X, dtype=float), P, tau, H=H, generators=generators)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._action import hamiltonian, momentum
+from ._action import momentum
 from ._checks import as_path, as_times
 
 
@@ -41,6 +41,14 @@ class Charges:
         max - min of each charge along the path.
     relative_drift : dict[str, float]
         drift / |mean| (the mean floored at 1e-12, so a zero charge reports ~ its drift).
+    scale : dict[str, float]
+        The largest magnitude, along the path, of the terms summed into each charge:
+        max(|p^T D p|, |p^T f|) for H, max_i |p_i xi_i(x)| for Q_xi.
+    scaled_drift : dict[str, float]
+        drift / scale: how well the charge is conserved relative to the terms that make
+        it, meaningful where the charge itself is (nearly) zero and ``relative_drift``
+        only measures the cancellation (H of a long-T instanton: |H| ~ 1e-6 from terms
+        ~ 1).
     """
 
     t: np.ndarray
@@ -48,13 +56,16 @@ class Charges:
     conserved: dict
     drift: dict = field(default_factory=dict)
     relative_drift: dict = field(default_factory=dict)
+    scale: dict = field(default_factory=dict)
+    scaled_drift: dict = field(default_factory=dict)
 
     def mean(self, name: str) -> float:
         """The mean of charge ``name`` along the path."""
         return float(np.mean(self.values[name]))
 
     def summary(self) -> pd.DataFrame:
-        """One row per charge: mean, drift, relative drift and whether it should be conserved."""
+        """One row per charge: mean, drift, relative and scaled drift, and whether it should
+        be conserved."""
         return pd.DataFrame(
             [
                 {
@@ -62,6 +73,7 @@ class Charges:
                     "mean": self.mean(k),
                     "drift": self.drift[k],
                     "relative_drift": self.relative_drift[k],
+                    "scaled_drift": self.scaled_drift.get(k, np.nan),
                     "conserved": self.conserved[k],
                 }
                 for k in self.values
@@ -117,9 +129,7 @@ def charges(system, path, t, generators=None, *, p=None) -> Charges:
         P = momentum(system, X, t)
     else:
         P = np.asarray(p, dtype=float).reshape(X.shape)
-    if generators is None:
-        generators = system.generators
-    elif isinstance(generators, str):
+    if isinstance(generators, str):
         if generators != "discover":
             raise ValueError(
                 f"`generators` must be None, 'discover' or generators, got {generators!r}"
@@ -127,12 +137,37 @@ def charges(system, path, t, generators=None, *, p=None) -> Charges:
         from ._symmetries import find_symmetries
 
         generators = find_symmetries(system).generators
-    values = {"H": np.asarray(hamiltonian(system, X, P, t))}
+    return charges_of(system, X, P, t, generators=generators)
+
+
+def charges_of(system, X, P, t, *, at=None, H=None, generators=None) -> Charges:
+    """The charges of points X (n, d) with momenta P (n, d), stored against t (n,): H
+    (given, e.g. a discrete energy, or p^T D(tau) p + p^T f(x, tau) at the times
+    ``at``, default t) and p . xi(x) for every generator (default: the system's), with
+    their drifts and term scales (:class:`Charges`)."""
+    at = t if at is None else at
+    taus = np.broadcast_to(np.asarray(at, dtype=float), (X.shape[0],))
+    kinetic = system.diffusion_scale(taus) * np.einsum("ki,ij,kj->k", P, system.D, P)
+    work = np.einsum("ki,ki->k", P, system.f(X, taus))
+    values = {"H": kinetic + work if H is None else np.asarray(H, dtype=float)}
+    terms = {"H": np.maximum(np.abs(kinetic), np.abs(work))}
     conserved = {"H": bool(system.autonomous)}
-    for g in generators:
-        values[g.name] = np.einsum("ki,ki->k", P, g(X))
+    for g in system.generators if generators is None else generators:
+        parts = P * g(X)
+        values[g.name] = parts.sum(axis=1)
+        terms[g.name] = np.max(np.abs(parts), axis=1)
         conserved[g.name] = bool(getattr(g, "exact", True))
-    drift, rel = {}, {}
+    drift, rel, scale, scaled = {}, {}, {}, {}
     for k, v in values.items():
         drift[k], rel[k] = drift_of(v)
-    return Charges(t=t, values=values, conserved=conserved, drift=drift, relative_drift=rel)
+        scale[k] = float(np.max(terms[k]))
+        scaled[k] = drift[k] / max(scale[k], 1e-300)
+    return Charges(
+        t=np.asarray(t, dtype=float),
+        values=values,
+        conserved=conserved,
+        drift=drift,
+        relative_drift=rel,
+        scale=scale,
+        scaled_drift=scaled,
+    )

@@ -179,7 +179,10 @@ def cmd_instanton(args: argparse.Namespace) -> int:
     )
     for row in inst.charges.summary().itertuples():
         note = "conserved by theory" if row.conserved else "not conserved by theory"
-        print(f"  {row.charge:>6} = {row.mean: .8g}   drift {row.drift:.2e} ({note})")
+        print(
+            f"  {row.charge:>6} = {row.mean: .8g}   drift {row.drift:.2e} (relative"
+            f" {row.relative_drift:.1e}, to its terms {row.scaled_drift:.1e}; {note})"
+        )
     if len(inst.minima) > 1:
         print("local minima found (by action):")
         for rank, m in enumerate(inst.minima):

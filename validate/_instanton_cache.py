@@ -41,6 +41,7 @@ def _key(system, x_start, x_end, T, options) -> tuple[str, dict]:
 
 def _from_frame(system, frame: pd.DataFrame, meta: dict):
     from theory import Instanton, charges
+    from theory._noether import charges_of
 
     d = system.dim
     out = []
@@ -51,22 +52,8 @@ def _from_frame(system, frame: pd.DataFrame, meta: dict):
         s = sub["s"].to_numpy() if sub["s"].notna().all() else None
         ch = charges(system, path, t, p=P) if t is not None else None
         if ch is None:  # infinite time: the charges along the arc-length parameter
-            values = {
-                c: sub[c].to_numpy()
-                for c in sub.columns
-                if c not in ("minimum", "label", "action", "t", "s")
-                and not (c[0] in "xp" and c[1:].isdigit())
-            }
-            from theory._noether import Charges, drift_of
-
-            drift = {k: drift_of(v) for k, v in values.items()}
-            ch = Charges(
-                t=s if s is not None else np.linspace(0, 1, len(sub)),
-                values=values,
-                conserved={k: True for k in values},
-                drift={k: v[0] for k, v in drift.items()},
-                relative_drift={k: v[1] for k, v in drift.items()},
-            )
+            s_axis = s if s is not None else np.linspace(0, 1, len(sub))
+            ch = charges_of(system, path, P, s_axis, at=0.0)
         info = meta["minima"][int(rank)]
         out.append(
             Instanton(

@@ -187,9 +187,11 @@ def test_decision_memory_T40_sharp_switches():
     assert r.action == pytest.approx(6.6108540, abs=1e-6)
     assert np.max(np.sum(r.path, axis=1)) > 4.5  # through the both-high attractor
     # H is small (the path nearly balances its dwell times) and conserved to 1e-8
-    # absolute; relative to |H| ~ 3e-6 that is only ~1e-3 (see docs/instanton-notes.md)
+    # absolute; relative to |H| ~ 3e-6 that is only ~1e-3 (a round-off floor, see
+    # docs/instanton-notes.md), relative to the terms p^T D p, p^T f (~7) it is ~1e-9.
     assert abs(r.charges.mean("H")) < 1e-5
     assert r.charges.drift["H"] <= 1e-8
+    assert r.charges.scaled_drift["H"] <= 1e-6
     assert len(r.minima) == 2  # the straight start finds the global minimum again
     second = r.minima[1]
     assert second.success and second.action == pytest.approx(9.8200952, abs=1e-6)
@@ -248,3 +250,26 @@ def test_unconverged_candidates_are_not_minima():
     alone = rank_candidates([lower_failed, dup_failed], scale=1.0)
     assert not alone.success and [m.action for m in alone.minima] == [1.0, 2.0 + 1e-9]
     assert alone.unconverged == ()
+
+
+def test_scaled_drift_measures_conservation_where_the_charge_is_near_zero():
+    # Term scales by hand on arbitrary points and momenta.
+    from theory import charges
+
+    s = zoo.get("monostable")
+    rng = np.random.default_rng(3)
+    X, P, t = rng.normal(size=(7, 2)), rng.normal(size=(7, 2)), np.linspace(0.0, 1.0, 7)
+    ch = charges(s, X, t, p=P)
+    kinetic = np.sum(P @ s.D * P, axis=1)
+    work = np.sum(P * s.f(X), axis=1)
+    assert ch.scale["H"] == pytest.approx(np.max(np.maximum(abs(kinetic), abs(work))))
+    L_terms = np.column_stack([-X[:, 1] * P[:, 0], X[:, 0] * P[:, 1]])
+    assert np.allclose(ch.values["L"], L_terms.sum(axis=1))
+    assert ch.scale["L"] == pytest.approx(np.max(np.abs(L_terms)))
+    assert ch.scaled_drift["H"] == pytest.approx(ch.drift["H"] / ch.scale["H"])
+    # At T = 10, H ~ 3e-8 is a cancellation of terms ~ 8: relative to |H| its drift looks
+    # like 1e-5, relative to the terms it is at round-off.
+    r = instanton(s, "start", "end", T=10.0)
+    assert r.charges.scale["H"] == pytest.approx(8.0, rel=1e-6)
+    assert r.charges.relative_drift["H"] > 1e-7
+    assert r.charges.scaled_drift["H"] < 1e-11
