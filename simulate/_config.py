@@ -67,9 +67,10 @@ _CACHE: dict = {}
 
 
 def compiled(fn, sig):
-    """The :class:`_Compiled` of ``fn`` for ``sig`` (cached by function)."""
+    """The :class:`_Compiled` of ``fn`` for ``sig``, cached by function (the entry keeps
+    ``fn`` alive, so its id is not reused)."""
     key = (id(fn), id(sig))
     hit = _CACHE.get(key)
-    if hit is None or hit.fn is not fn:
+    if hit is None:
         hit = _CACHE[key] = _Compiled(fn, sig)
     return hit

@@ -50,8 +50,9 @@ def lagrange(xi: np.ndarray, u: np.ndarray, derivative: bool = False) -> np.ndar
 
 @cache
 def basis(q: int):
-    """Lobatto nodes xi (q+1) on [0, 1]; Gauss points xg and weights wg (q+1) on [0, 1];
-    Lagrange basis values N (q+1, q+1) and xi-derivatives dN at the Gauss points."""
+    """Lobatto nodes xi (q+1) on [0, 1]; Gauss points xg and weights wg on [0, 1] (q+1,
+    one for q = 1: the midpoint rule); Lagrange basis values N and xi-derivatives dN at
+    the Gauss points."""
     if q < 1:
         raise ValueError(f"`order` must be at least 1, got {q!r}")
     if q == 1:

@@ -170,8 +170,9 @@ def energy_adaptive(
     ``rounds`` / ``max_elements`` run out). Each round first re-times the path at one
     energy (:func:`retime`, Freidlin–Wentzell only) and re-minimises; a drift above the
     target is measured again after :func:`settle`, before any element is split. After a
-    split, at most ten Newton steps: the next round's re-timing and solve follow. Returns
-    (solution, [(elements, drift, action, Newton converged, target), ...])."""
+    split (Freidlin–Wentzell), at most ten Newton steps: the next round's re-timing and
+    solve follow. Returns (solution, [(elements, drift, action, Newton converged, target),
+    ...])."""
     record = []
     x0, x1 = path.x[0], path.x[-1]
     ends = np.vstack([x0, x1])
@@ -196,10 +197,16 @@ def energy_adaptive(
         if t.size - 1 + int(split.sum()) > max_elements:
             break
         tn = np.sort(np.concatenate([t, 0.5 * (t[1:] + t[:-1])[split]]))
-        # Ten Newton steps: the next round's re-timing moves the flat dwell-time
-        # directions, which a full solve here would only creep along.
+        # Freidlin–Wentzell: ten Newton steps; the next round's re-timing moves the flat
+        # dwell-time directions, which a full solve here would only creep along.
         path = galerkin_polish(
-            system, ends, tn, order=path.order, lagrangian=lagrangian, start=path, maxiter=10
+            system,
+            ends,
+            tn,
+            order=path.order,
+            lagrangian=lagrangian,
+            start=path,
+            maxiter=10 if lagrangian == "fw" else 400,
         )
     return path, record
 

@@ -34,13 +34,12 @@ from ._checks import as_point, as_times
 from ._elements import lagrangian_terms
 from ._galerkin import (
     energy_adaptive,
-    galerkin_action,
     galerkin_hessian,
     galerkin_polish,
 )
 from ._guesses import initial_paths
 from ._hamilton import hamilton_jac, hamilton_rhs
-from ._newton import _assemble, banded_min_eigenvalue, newton_discrete
+from ._newton import _assemble, banded_min_eigenvalue, has_negative_curvature, newton_discrete
 from ._noether import Charges, charges
 
 
@@ -70,9 +69,11 @@ class Instanton:
         Convergence record (actions per refinement, BVP residuals, iterations, ...).
     minima : tuple of Instanton
         Every distinct converged local minimum found, sorted by action (the first is this
-        one). A candidate counts as a minimum when the Hessian of its discrete action has
-        no eigenvalue below -saddle_tol times its largest diagonal entry
-        (``diagnostics["hessian_min_eig"]``, ``diagnostics["kind"]``).
+        one). A candidate counts as a minimum when the Hessian of the discrete action
+        whose stationary point it is (the Galerkin action where the polish converged,
+        else the MAM's) has no eigenvalue below -saddle_tol times its largest diagonal
+        entry (``diagnostics["kind"]``; a saddle's ``diagnostics["hessian_min_eig"]`` is
+        the negative eigenvalue).
     label : str
         Which initial path led here.
     saddles : tuple of Instanton
@@ -141,7 +142,10 @@ def _halve(t: np.ndarray) -> np.ndarray:
 
 def adapt(system, X, t, eta: float = 0.1, rounds: int = 12, lagrangian: str = "fw"):
     """Split the segments across which the drift jumps (|f(x_{k+1}) - f(x_k)| above
-    ``eta`` times the largest |f| on the path) and re-minimise, until none is left."""
+    ``eta`` times the largest |f| on the path) and re-minimise, until none is left.
+    Returns (X, t, S, result of the last minimisation with ``nit`` summed over the
+    rounds), or None when nothing needed splitting."""
+    out, nit = None, 0
     for _ in range(rounds):
         F = system.f(X, t)
         norm = np.sqrt(np.einsum("ki,ij,kj->k", F, system.D_inv, F))
@@ -152,9 +156,11 @@ def adapt(system, X, t, eta: float = 0.1, rounds: int = 12, lagrangian: str = "f
             break
         tn = np.sort(np.concatenate([t, 0.5 * (t[1:] + t[:-1])[split]]))
         Xn = np.array([np.interp(tn, t, c) for c in X.T]).T
-        X, _, _ = minimise_discrete(system, Xn, tn, lagrangian)
+        X, S, res = minimise_discrete(system, Xn, tn, lagrangian)
         t = tn
-    return X, t
+        nit += int(res.nit)
+        out = (X, t, S, OptimizeResult(success=res.success, nit=nit, message=res.message))
+    return out
 
 
 def minimise_discrete(system, X: np.ndarray, t: np.ndarray, lagrangian: str = "fw"):
@@ -360,14 +366,20 @@ def merge_minima(
 def rank_candidates(results: list, scale: float) -> Instanton:
     """The global minimum, with every distinct converged minimum and saddle found; the
     candidates that did not converge (and match no converged one) go to ``.unconverged``.
-    Only when none converged do they stand in for the minima (then ``success`` is False)."""
+    Only when none converged do they stand in for the minima (then ``success`` is False);
+    only when every candidate is a saddle does the lowest saddle stand in, with ``success``
+    False."""
     converged = merge_minima([r for r in results if r.success], scale)
     failed = merge_minima([r for r in results if not r.success], scale, known=converged)
     pool = converged or failed
     minima = [r for r in pool if r.diagnostics["kind"] != "saddle"] or pool
     saddles = tuple(r for r in pool if r.diagnostics["kind"] == "saddle")
+    best = minima[0]
+    if best.diagnostics["kind"] == "saddle":
+        note = "no minimum found, only saddles; "
+        best = replace(best, success=False, message=note + best.message)
     return replace(
-        minima[0],
+        best,
         minima=tuple(minima),
         saddles=saddles,
         unconverged=tuple(failed) if converged else (),
@@ -425,7 +437,12 @@ def finite_time(
     results = []
     for label, X, S, res in kept:
         t = grid
-        diag = {"mam_n": [t.size - 1], "mam_action": [S], "mam_iterations": [int(res.nit)]}
+        diag = {
+            "mam_stage": ["grid"],
+            "mam_n": [t.size - 1],
+            "mam_action": [S],
+            "mam_iterations": [int(res.nit)],
+        }
         # The polish refines the path itself: try it first from the MAM minimiser on the
         # given grid. Where it fails or is not used, split the MAM grid where the drift
         # jumps, then halve it (`refine` times; the MAM may have to stand on its own or
@@ -434,15 +451,10 @@ def finite_time(
         gal = None
         for step in stages:
             if step == "adapt":
-                Xa, ta = adapt(system, X, t, lagrangian=lagrangian)
-                if ta.size == t.size:
+                adapted = adapt(system, X, t, lagrangian=lagrangian)
+                if adapted is None:
                     continue  # nothing to split
-                X, t = Xa, ta
-                S = float(
-                    discrete_action(system, X, t)
-                    if lagrangian == "fw"
-                    else galerkin_action(system, X, t, 1, lagrangian)
-                )
+                X, t, S, res = adapted
             elif step == "halve":
                 tf = _halve(t)
                 Xf = np.array([np.interp(tf, t, c) for c in X.T]).T
@@ -450,6 +462,7 @@ def finite_time(
                 X, S, res = minimise_discrete(system, Xf, tf, lagrangian)
                 t = tf
             if step != "grid":
+                diag["mam_stage"].append(step)
                 diag["mam_n"].append(t.size - 1)
                 diag["mam_action"].append(S)
                 diag["mam_iterations"].append(int(res.nit))
@@ -460,21 +473,26 @@ def finite_time(
                     break
                 gal = None
         if system.jac is not None:
-            ab = (
-                _assemble(system, X, t)[2]
-                if lagrangian == "fw"
-                else galerkin_hessian(system, X, t, 1, lagrangian)
-            )
-            diag["hessian_min_eig"] = lam = banded_min_eigenvalue(ab)
-            saddle = lam < -saddle_tol * float(np.max(np.abs(ab[0]), initial=0.0))
+            # The Hessian of the discretisation whose stationary point is returned: the
+            # polished path's where the polish converged, else the MAM minimiser's.
+            if gal is not None:
+                g = gal[0]
+                ab = galerkin_hessian(system, g.nodes, g.t, g.order, lagrangian)
+            elif lagrangian == "fw":
+                ab = _assemble(system, X, t)[2]
+            else:
+                ab = galerkin_hessian(system, X, t, 1, lagrangian)
+            saddle = has_negative_curvature(ab, saddle_tol)
             diag["kind"] = "saddle" if saddle else "minimum"
+            if saddle:  # its certificate: the negative eigenvalue
+                diag["hessian_min_eig"] = banded_min_eigenvalue(ab)
         else:
             diag["kind"] = "unchecked"  # no analytic Jacobian, no Hessian
         actions, ns = diag["mam_action"], diag["mam_n"]
         diag["mam_message"] = str(res.message)
         mam_ok = bool(res.success) or "ABNORMAL" in str(res.message)
         # grid convergence of the MAM: |S(n) - S(2n)| relative, from the last halving
-        halved = len(ns) > 1 and ns[-1] == 2 * ns[-2]
+        halved = diag["mam_stage"][-1] == "halve"
         precision = abs(actions[-1] - actions[-2]) / (1 + abs(actions[-1])) if halved else np.inf
         diag["mam_precision"] = precision
         if gal is not None:
@@ -525,9 +543,10 @@ def finite_time(
                 # stands when its grid refinement has converged.
                 tt, path, P, S_final = t, X, _node_momenta(system, X, t), actions[-1]
                 ok = mam_ok and precision <= mam_tol
+                grids = f"S at n = {ns[-2]} and {ns[-1]} segments" if halved else "no halving"
                 msg = (
                     f"BVP polish failed ({sol.message}); MAM path returned, grid-converged to"
-                    f" {precision:.1e} relative (S at n = {ns[-2]} and {ns[-1]} segments)"
+                    f" {precision:.1e} relative ({grids})"
                 )
         else:
             tt, path, P, S_final = t, X, _node_momenta(system, X, t), actions[-1]
@@ -582,11 +601,12 @@ def galerkin_stage(
         energy_ok = record[-1][1] <= record[-1][4]
     actions = [r[2] for r in record] or [path.action]
     elements = [r[0] for r in record] or [path.t.size - 1]
-    ok = path.newton.success
+    ok = path.newton.success and energy_ok
     precision = abs(actions[-1] - actions[-2]) / (1.0 + abs(path.action)) if record[1:] else np.inf
-    # Halve the grid until the action changes by at most tol (or `halvings` run out).
+    # Halve the grid until the action changes by at most tol (or `halvings` run out);
+    # pointless once Newton or the energy refinement has failed.
     for _ in range(halvings):
-        if precision <= tol:
+        if precision <= tol or not ok:
             break
         fine = galerkin_polish(
             system, X[[0, -1]], _halve(path.t), order=order, lagrangian=lagrangian, start=path
@@ -595,7 +615,6 @@ def galerkin_stage(
         actions.append(fine.action)
         elements.append(fine.t.size - 1)
         ok, path = ok and fine.newton.success, fine
-    ok = ok and energy_ok
     diag = {
         "galerkin_order": order,
         "galerkin_elements": elements,
@@ -681,14 +700,17 @@ def instanton(
         ``diagnostics["continuation_reached"]``.
     mam_tol
         Finite T: largest relative change of the discrete action under the last grid
-        halving, |S_n - S_2n| / (1 + |S_2n|) (``diagnostics["mam_precision"]``), for the
-        MAM minimiser to stand when the BVP polish fails or is off.
+        halving, |S_n - S_2n| / (1 + |S_2n|) (``diagnostics["mam_precision"]``, inf when
+        no halving ran), for the MAM minimiser to stand when the polish (Galerkin, then
+        BVP) fails or is off.
     order
         Finite T, systems with an analytic Jacobian: degree of the Galerkin polish
         (:mod:`theory._galerkin`: Newton on a degree-``order`` piecewise-polynomial
-        discretisation of the action on the MAM grid, checked against the grid halved).
-        When it does not converge to ``tol``, or with ``order=1``, no Jacobian or a
-        ``continuation``, Hamilton's BVP is solved by collocation (solve_bvp) instead.
+        discretisation of the action from the MAM minimiser; autonomous systems re-timed
+        and refined until H is conserved; the grid halved until the action has converged
+        to ``tol``). Where it fails, it is retried from the MAM refined (split where the
+        drift jumps, then halved); where it still fails, or with ``order=1``, no Jacobian
+        or a ``continuation``, Hamilton's BVP is solved by collocation (solve_bvp).
     lagrangian
         Finite T: ``"fw"`` (default) minimises the Freidlin–Wentzell action above;
         ``"paper"`` the reduced Lagrangian of the paper's reverse-diffusion example,
@@ -701,14 +723,17 @@ def instanton(
         still evaluates H = p^T D p + p^T f, not the reduced Hamiltonian
         p^T D p - 1/4 f^T D^{-1} f. Needs an analytic Jacobian; Galerkin polish only.
     saddle_tol
-        Finite T: a candidate whose discrete Hessian has an eigenvalue below -saddle_tol
-        times its largest diagonal entry is a saddle, reported in ``.saddles``.
+        Finite T: a candidate whose discrete Hessian (of the polished discretisation where
+        the polish converged) has an eigenvalue below -saddle_tol times its largest
+        diagonal entry is a saddle, reported in ``.saddles``.
 
     Returns
     -------
     Instanton
-        The global minimum found; ``.minima`` lists every distinct local minimum found,
-        sorted by action. ``.diagnostics`` records the convergence.
+        The global minimum found; ``.minima`` lists every distinct converged local
+        minimum found, sorted by action, ``.saddles`` the critical paths that are not
+        minima, ``.unconverged`` the candidates that did not converge.
+        ``.diagnostics`` records the convergence.
 
     Examples
     --------

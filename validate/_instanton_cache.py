@@ -22,7 +22,7 @@ CACHE = Path(__file__).resolve().parent.parent / "data" / "reference" / "instant
 
 #: Part of every cache key: bump it when the solver's results change, so that stored
 #: instantons from an older solver are recomputed rather than trusted.
-SOLVER_REVISION = 2  # 2: Newton MAM + high-order Galerkin polish (was L-BFGS + solve_bvp)
+SOLVER_REVISION = 3  # 3: polish first, unconverged candidates out of .minima (2: Galerkin)
 
 
 def _key(system, x_start, x_end, T, options) -> tuple[str, dict]:
@@ -89,7 +89,7 @@ def cached_instanton(system, x_start, x_end, T=None, *, cache=CACHE, refresh=Fal
     inst = instanton(system, x_start, x_end, T, **options)
     meta = {
         "call": call,
-        "source": "theory.instanton (MAM + Hamiltonian BVP polish, or geometric MAM for T=None)",
+        "source": "theory.instanton (Newton MAM, Galerkin polish, BVP fallback; T=None: gMAM)",
         "minima": [
             {"action": m.action, "success": m.success, "message": m.message, "label": m.label}
             for m in (inst.minima or (inst,))

@@ -91,3 +91,22 @@ def test_galerkin_polish_high_order():
     assert ch.relative_drift["H"] < 1e-10 and ch.relative_drift["L"] < 1e-10
     lin = galerkin_polish(s, X, t, order=1)
     assert abs(lin.action - 5.2521411) > 1e-4  # second order only
+
+
+def test_negative_curvature_test_matches_the_smallest_eigenvalue():
+    from theory._newton import has_negative_curvature
+
+    rng = np.random.default_rng(5)
+    n, b = 40, 3
+    for shift in (-2.0, -0.05, 0.05, 2.0):
+        ab = rng.normal(size=(b, n))
+        ab[0] = 4.0 + np.abs(ab[0])
+        dense = np.zeros((n, n))
+        for k in range(b):
+            idx = np.arange(n - k)
+            dense[idx + k, idx] = dense[idx, idx + k] = ab[k, : n - k]
+        lam = np.linalg.eigvalsh(dense)[0]
+        ab[0] += shift - lam  # smallest eigenvalue now `shift`
+        scale = float(np.max(np.abs(ab[0])))
+        for tol in (1e-3, 0.5 / scale, 5.0 / scale):
+            assert has_negative_curvature(ab, tol) == (shift < -tol * scale)
