@@ -39,7 +39,7 @@ from ._galerkin import (
 )
 from ._guesses import initial_paths
 from ._hamilton import hamilton_jac, hamilton_rhs
-from ._newton import _assemble, banded_min_eigenvalue, has_negative_curvature, newton_discrete
+from ._newton import banded_min_eigenvalue, has_negative_curvature, newton_discrete
 from ._noether import Charges, charges
 
 
@@ -475,13 +475,8 @@ def finite_time(
         if system.jac is not None:
             # The Hessian of the discretisation whose stationary point is returned: the
             # polished path's where the polish converged, else the MAM minimiser's.
-            if gal is not None:
-                g = gal[0]
-                ab = galerkin_hessian(system, g.nodes, g.t, g.order, lagrangian)
-            elif lagrangian == "fw":
-                ab = _assemble(system, X, t)[2]
-            else:
-                ab = galerkin_hessian(system, X, t, 1, lagrangian)
+            nodes, times, q = (gal[0].nodes, gal[0].t, gal[0].order) if gal else (X, t, 1)
+            ab = galerkin_hessian(system, nodes, times, q, lagrangian)
             saddle = has_negative_curvature(ab, saddle_tol)
             diag["kind"] = "saddle" if saddle else "minimum"
             if saddle:  # its certificate: the negative eigenvalue
