@@ -176,19 +176,21 @@ def energy_adaptive(
     record = []
     x0, x1 = path.x[0], path.x[-1]
     ends = np.vstack([x0, x1])
+
+    def energy_drift(path):
+        """(boundary energies, target drift, drift max H - min H)."""
+        H = boundary_energy(system, path, lagrangian)
+        return H, max(rtol * abs(float(np.median(H))), atol), float(np.ptp(H))
+
     for _ in range(rounds + 1):
         if lagrangian == "fw":
             timed, _ = retime(system, path)
             path = galerkin_polish(system, ends, timed.t, order=path.order, start=timed)
-        H = boundary_energy(system, path, lagrangian)
-        target = max(rtol * abs(float(np.median(H))), atol)
-        drift = float(np.ptp(H))
+        H, target, drift = energy_drift(path)
         if drift > target:
             # Where Newton stopped in the stiff directions may be the drift, not the grid.
             path = settle(system, path, lagrangian)
-            H = boundary_energy(system, path, lagrangian)
-            target = max(rtol * abs(float(np.median(H))), atol)
-            drift = float(np.ptp(H))
+            H, target, drift = energy_drift(path)
         record.append((path.t.size - 1, drift, path.action, path.newton.success, target))
         if drift <= target or len(record) > rounds:
             break

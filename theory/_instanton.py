@@ -421,21 +421,13 @@ def finite_time(
     coarse = []
     for label, guess in starts:
         X, S, res = minimise_discrete(system, guess, grid, lagrangian)
-        coarse.append((label, X, S, res))
-    scale = max(float(np.ptp(np.vstack([c[1] for c in coarse]))), 1e-12)
-    # Merge coarse duplicates before the (costlier) refinement and polish.
-    kept = []
-    for item in sorted(coarse, key=lambda c: c[2]):
-        if not any(
-            abs(item[2] - k[2]) <= 1e-5 * (1 + abs(k[2]))
-            and _distance(SimpleNamespace(path=item[1], t=grid), SimpleNamespace(path=k[1], t=grid))
-            <= 0.02 * scale
-            for k in kept
-        ):
-            kept.append(item)
+        coarse.append(SimpleNamespace(label=label, path=X, t=grid, action=S, res=res))
+    scale = max(float(np.ptp(np.vstack([c.path for c in coarse]))), 1e-12)
     galerkin = polish and not continuation and system.jac is not None and order > 1
     results = []
-    for label, X, S, res in kept:
+    # Merge coarse duplicates before the (costlier) refinement and polish.
+    for c in merge_minima(coarse, scale):
+        label, X, S, res = c.label, c.path, c.action, c.res
         t = grid
         diag = {
             "mam_stage": ["grid"],

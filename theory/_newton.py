@@ -68,13 +68,19 @@ def _factor(ab, start: float = 0.0):
     scale = max(float(np.max(np.abs(ab[0]))), 1e-300)
     mu = 0.0
     for _ in range(60):
-        shifted = np.array(ab, order="F")
-        shifted[0] += mu
-        factor, info = dpbtrf(shifted, lower=1, overwrite_ab=1)
+        factor, info = _shifted_cholesky(ab, mu)
         if info == 0:
             return factor, mu
         mu = max(4.0 * mu, start, 1e-10 * scale)
     raise LinAlgError("Hessian could not be made positive definite")
+
+
+def _shifted_cholesky(ab, mu: float):
+    """LAPACK dpbtrf of ab + mu I (lower band, ab untouched): (factor, info), info > 0
+    when the matrix is not positive definite."""
+    shifted = np.array(ab, order="F")
+    shifted[0] += mu
+    return dpbtrf(shifted, lower=1, overwrite_ab=1)
 
 
 @dataclass(frozen=True)
@@ -222,9 +228,7 @@ def has_negative_curvature(ab: np.ndarray, tol: float) -> bool:
     eigenvalue itself costs a band reduction, 200x more on 800 unknowns)."""
     if ab.shape[1] == 0:
         return False
-    shifted = np.array(ab, order="F")
-    shifted[0] += tol * float(np.max(np.abs(ab[0])))
-    return dpbtrf(shifted, lower=1, overwrite_ab=1)[1] != 0
+    return _shifted_cholesky(ab, tol * float(np.max(np.abs(ab[0]))))[1] != 0
 
 
 def banded_min_eigenvalue(ab: np.ndarray) -> float:
