@@ -6,16 +6,16 @@ Run: ``python benchmarks/instanton.py [steps]`` (``steps`` of gradient descent, 
 ratios measure the methods, not the implementations. Columns per case:
 - GD: the paper's method (unchanged), on its 50-point grid from the straight line;
 - L-BFGS: L-BFGS-B with the analytic gradient, same grid, same discrete action;
-- Newton: Newton's method with the banded Hessian (:mod:`theory._newton`), same grid, same
+- Newton: Newton's method with the banded Hessian (:mod:`theory.instanton._newton`), same grid, same
   discrete action, from the same straight line: the exact discrete minimiser;
 - full: ``theory.instanton`` from that grid (Newton MAM split where the drift jumps, then
-  the degree-3 Galerkin polish of :mod:`theory._galerkin`, refined until the action is
+  the degree-3 Galerkin polish of :mod:`theory.instanton._polish`, refined until the action is
   converged and, for autonomous systems, re-timed and refined until H is conserved):
   the continuum instanton.
 S is the discrete action on the 50-point grid (GD, L-BFGS, Newton) or the continuum action
 (full). "drift" is the relative drift of the conserved charge (L for the ring, H for
 decision_memory): for the three 50-point methods the discrete Noether charge of
-:func:`theory._newton.discrete_charges` (exactly constant at the discrete minimiser for L;
+:func:`theory.instanton._newton.discrete_charges` (exactly constant at the discrete minimiser for L;
 H only up to the O(h^2) discretisation error), for the full solver the continuum charge,
 also relative to the terms that make it ("to its terms", :class:`theory.Charges`).
 Times are the best of 3 runs of each method.
@@ -43,8 +43,8 @@ import numpy as np  # noqa: E402
 from simulate import zoo  # noqa: E402
 from theory import instanton  # noqa: E402
 from theory._action import discrete_action  # noqa: E402
-from theory._instanton import lbfgs_discrete  # noqa: E402
-from theory._newton import discrete_charges, newton_discrete  # noqa: E402
+from theory.instanton._mam import lbfgs_discrete  # noqa: E402
+from theory.instanton._newton import discrete_charges, newton_discrete  # noqa: E402
 
 
 def gradient_descent(system, X, t, steps=60000, lr=None):

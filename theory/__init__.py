@@ -9,9 +9,9 @@ H = p^T D p + p^T f, xdot = f + 2 D p, pdot = -(∇f)^T p.
 from ._action import action, hamiltonian, momentum
 from ._fixed_points import FixedPoint, FixedPoints, fixed_points
 from ._hamilton import HamiltonFlow, hamilton_flow
-from ._instanton import Instanton, homotopy, instanton
 from ._noether import Charges, charges
 from ._symmetries import Symmetries, find_symmetries
+from .instanton import Instanton, homotopy, instanton
 
 __all__ = [
     "action",

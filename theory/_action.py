@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_path, as_times
+from ._inputs import as_path, as_times
 from ._kernels import action_and_gradient, functions
 
 _EMPTY = np.empty((0, 0))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, root
 
-from ._checks import as_point, search_box
+from ._inputs import as_point, search_box
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.integrate import solve_ivp
 
-from ._checks import as_point
+from ._inputs import as_point
 
 
 def hamilton_rhs(system, t, Y: np.ndarray) -> np.ndarray:

@@ -144,7 +144,7 @@ def element_hessians(
 ):
     """Galerkin action of a continuous piecewise-polynomial path and, with ``want``, each
     element's gradient g (n_el, (q+1)d) and Hessian H (n_el, (q+1)d, (q+1)d) in its own
-    q + 1 nodes (see :mod:`theory._galerkin`).
+    q + 1 nodes (see :mod:`theory.instanton._polish`).
 
     Element k spans [t_k, t_{k+1}] (h = t_{k+1} - t_k) with nodes X[kq + a], a = 0..q;
     at its Gauss points (xi_g, w_g): x_g = sum_a N_ga X_a, v_g = sum_a dN_ga X_a / h,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ._action import momentum
-from ._checks import as_path, as_times
+from ._inputs import as_path, as_times
 
 
 def drift_of(values: np.ndarray, atol: float = 1e-12) -> tuple[float, float]:

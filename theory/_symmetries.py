@@ -15,7 +15,7 @@ import pandas as pd
 
 from simulate import Generator
 
-from ._checks import search_box
+from ._inputs import search_box
 
 
 @dataclass(frozen=True)

@@ -228,7 +228,7 @@ def test_reverse_diffusion_paper_lagrangian_conserves_angular_momentum():
 
 
 def test_unconverged_candidates_are_not_minima():
-    from theory._instanton import Instanton, rank_candidates
+    from theory.instanton._ranking import Instanton, rank_candidates
 
     t = np.linspace(0.0, 1.0, 11)
 

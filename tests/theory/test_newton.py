@@ -6,8 +6,13 @@ import pytest
 
 from simulate import zoo
 from theory._action import discrete_action
-from theory._instanton import lbfgs_discrete
-from theory._newton import _assemble, discrete_charges, hessian_min_eigenvalue, newton_discrete
+from theory.instanton._mam import lbfgs_discrete
+from theory.instanton._newton import (
+    _assemble,
+    discrete_charges,
+    hessian_min_eigenvalue,
+    newton_discrete,
+)
 
 
 def _dense(ab):
@@ -75,7 +80,7 @@ def test_galerkin_polish_high_order():
     # Degree 1 with one Gauss point is the midpoint rule; degree 3 reaches the closed-form
     # values of the monostable T = 1 instanton on 20 elements, conserving H and L.
     from theory import charges
-    from theory._galerkin import galerkin_action, galerkin_polish
+    from theory.instanton._polish import galerkin_action, galerkin_polish
 
     s = zoo.get("monostable")
     t = np.linspace(0.0, 1.0, 21)
@@ -94,7 +99,7 @@ def test_galerkin_polish_high_order():
 
 
 def test_negative_curvature_test_matches_the_smallest_eigenvalue():
-    from theory._newton import has_negative_curvature
+    from theory.instanton._newton import has_negative_curvature
 
     rng = np.random.default_rng(5)
     n, b = 40, 3

@@ -2,8 +2,8 @@
 q on a time grid, with nodes at the Gauss–Lobatto points of each element and the action
 integrated by Gauss–Legendre quadrature (:func:`theory._kernels.element_hessians`).
 
-q = 1 with one Gauss point is the midpoint rule of the MAM (:mod:`theory._newton`);
-q >= 2 is the high-order polish (:mod:`theory._galerkin`).
+q = 1 with one Gauss point is the midpoint rule of the MAM (:mod:`theory.instanton._newton`);
+q >= 2 is the high-order polish (:mod:`theory.instanton._polish`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-from ._kernels import element_hessians, functions
+from .._kernels import element_hessians, functions
 
 LAGRANGIANS = {
     # name: (alpha, beta) of the terms 1/4 |alpha v - beta f|^2 (theory._kernels)
@@ -106,3 +106,11 @@ def element_terms(system, X, t, q: int, want: bool, lagrangian: str = "fw"):
         H,
     )
     return S, g, H
+
+
+def halve(t: np.ndarray) -> np.ndarray:
+    """The grid t with every segment split at its midpoint."""
+    out = np.empty(2 * t.size - 1)
+    out[::2] = t
+    out[1::2] = 0.5 * (t[1:] + t[:-1])
+    return out

@@ -13,7 +13,7 @@ discrete Legendre momenta at the element boundaries,
 
 approximate p(t_k) to high order, so the energy H(x_k, P_k) = P_k^T D P_k + P_k^T f is
 conserved up to the (high-order) discretisation error. Newton's method with the banded
-Hessian (:func:`theory._newton.newton_banded`) minimises it: unlike collocation of
+Hessian (:func:`theory.instanton._newton.newton_banded`) minimises it: unlike collocation of
 Hamilton's BVP (solve_bvp), every step descends, so the near-flat time-shift directions of
 long-T paths and the thin switching layers of near-discontinuous drifts do not make it
 diverge.
@@ -28,7 +28,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.optimize import brentq
 
-from ._elements import basis, element_terms, lagrange, nodes
+from ._elements import basis, element_terms, halve, lagrange, nodes
 from ._newton import NewtonResult, newton_banded, scatter_banded, settle_gradient
 
 
@@ -71,9 +71,10 @@ def galerkin_polish(
     """Minimise the Galerkin action of degree ``order`` on the element grid t, starting
     from the path X (len(t), d) (a MAM minimiser on the same grid, interpolated by a cubic
     spline to the Lobatto nodes). Needs the system's analytic Jacobian. ``order=1`` is
-    Newton on the midpoint rule. ``lagrangian``: see :func:`theory._elements.lagrangian_terms`; the
-    momenta are its own, p = dL/dv. With ``start`` (a solution on another grid), the
-    guess is that piecewise polynomial (``X`` gives only the end points).
+    Newton on the midpoint rule. ``lagrangian``: see
+    :func:`theory.instanton._elements.lagrangian_terms`; the momenta are its own,
+    p = dL/dv. With ``start`` (a solution on another grid), the guess is that piecewise
+    polynomial (``X`` gives only the end points).
 
     Newton stops on its decrement or when the action fell by less than 1e-13 (1 + |S|)
     over 5 steps: that is the action's round-off (a sum of ~1e4 quadrature terms), where
@@ -98,7 +99,7 @@ def galerkin_polish(
 
 
 def settle(system, path: GalerkinPath, lagrangian: str = "fw") -> GalerkinPath:
-    """The solution after :func:`theory._newton.settle_gradient`: full Newton steps that
+    """The solution after :func:`theory.instanton._newton.settle_gradient`: full Newton steps that
     lower the node gradients left in the stiff directions (switching layers), which the
     decrement does not see but the discrete momenta, and so the boundary energy, do."""
     assemble = _assembler(system, path.t, path.order, lagrangian)
@@ -263,3 +264,57 @@ def retime(system, path: GalerkinPath) -> tuple[GalerkinPath, float]:
     return GalerkinPath(
         t=tn, x=path.x, p=path.p, nodes=path.nodes, action=path.action, newton=path.newton, order=q
     ), E
+
+
+def galerkin_stage(
+    system,
+    X,
+    t,
+    *,
+    order: int,
+    tol: float,
+    lagrangian: str = "fw",
+    rounds: int = 40,
+    halvings: int = 3,
+):
+    """Galerkin polish  of the MAM minimiser X on its grid t.
+
+    Autonomous systems (Freidlin–Wentzell action): re-timed at one energy and refined
+    where the energy jumps (:func:`theory.instanton._polish.energy_adaptive`, up to ``rounds``
+    rounds) until H is conserved to 1e-6 relative (1e-8 absolute); the precision is the
+    change of the action over the last round. Where that is above ``tol`` (or there was
+    no round), the grid is halved (up to ``halvings`` times) until the action changes by
+    at most ``tol`` relative; the precision is the last change. Converged when Newton
+    converged, the precision is <= tol and (autonomous) the energy target is met.
+    Returns (solution, diagnostics)."""
+    path = galerkin_polish(system, X, t, order=order, lagrangian=lagrangian)
+    record, energy_ok = [], True
+    if system.autonomous and lagrangian == "fw":
+        path, record = energy_adaptive(system, path, rounds=rounds, max_elements=40 * t.size)
+        energy_ok = record[-1][1] <= record[-1][4]
+    actions = [r[2] for r in record] or [path.action]
+    elements = [r[0] for r in record] or [path.t.size - 1]
+    ok = path.newton.success and energy_ok
+    precision = abs(actions[-1] - actions[-2]) / (1.0 + abs(path.action)) if record[1:] else np.inf
+    # Halve the grid until the action changes by at most tol (or `halvings` run out);
+    # pointless once Newton or the energy refinement has failed.
+    for _ in range(halvings):
+        if precision <= tol or not ok:
+            break
+        fine = galerkin_polish(
+            system, X[[0, -1]], halve(path.t), order=order, lagrangian=lagrangian, start=path
+        )
+        precision = abs(path.action - fine.action) / (1.0 + abs(fine.action))
+        actions.append(fine.action)
+        elements.append(fine.t.size - 1)
+        ok, path = ok and fine.newton.success, fine
+    diag = {
+        "galerkin_order": order,
+        "galerkin_elements": elements,
+        "galerkin_action": actions,
+        "galerkin_energy_drift": [r[1] for r in record],
+        "galerkin_iterations": path.newton.iterations,
+        "galerkin_precision": precision,
+        "galerkin_success": bool(ok and precision <= tol),
+    }
+    return path, diag

@@ -18,9 +18,10 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.optimize import minimize
 
-from ._guesses import initial_paths
-from ._instanton import Instanton, rank_candidates
-from ._noether import charges_of
+from .._noether import charges_of
+from ._initial_paths import initial_paths
+from ._ranking import rank_candidates
+from ._result import Instanton
 
 _TINY = 1e-300
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import interp1d
 
-from ._checks import as_point
+from .._inputs import as_point
 
 
 def polyline(points: np.ndarray, s: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ exactly constant too, but the midpoint rule then lets long segments "tunnel" thr
 regions their midpoint does not see: on decision_memory the nodes collapse.)
 
 The Hessian is banded (each segment couples two nodes); it is assembled from the
-per-segment Hessians (degree-1 elements, :func:`theory._elements.element_terms`) and
+per-segment Hessians (degree-1 elements, :func:`theory.instanton._elements.element_terms`) and
 factored by banded Cholesky, shifted (Levenberg) where not positive definite.
 """
 
@@ -32,10 +32,10 @@ import numpy as np
 from scipy.linalg import LinAlgError, eigvals_banded
 from scipy.linalg.lapack import dpbtrf, dpbtrs
 
-from ._action import discrete_action
+from .._action import discrete_action
+from .._kernels import scatter_banded_kernel
+from .._noether import Charges, charges_of
 from ._elements import element_terms
-from ._kernels import scatter_banded_kernel
-from ._noether import Charges, charges_of
 
 
 def scatter_banded(g, H, n_points: int, d: int, q: int = 1):

@@ -1,0 +1,186 @@
+"""The public driver :func:`instanton`: checks the call, builds the initial paths and
+hands them to the finite-T solver (:mod:`theory.instanton._finite_time`) or, for
+``T=None``, to the geometric MAM (:mod:`theory.instanton._geometric`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._inputs import as_point, as_times
+from ._finite_time import Settings, finite_time
+from ._geometric import geometric
+from ._initial_paths import initial_paths
+from ._result import Instanton
+
+
+def instanton(
+    system,
+    x_start,
+    x_end,
+    T: float | None = None,
+    *,
+    n: int = 100,
+    t=None,
+    t0: float | None = None,
+    guesses=None,
+    waypoints=None,
+    n_random: int = 0,
+    amplitude: float = 0.5,
+    seed: int = 0,
+    polish: bool = True,
+    tol: float = 1e-7,
+    refine: int = 1,
+    max_nodes: int = 50000,
+    continuation=None,
+    continuation_nodes: int = 4000,
+    mam_tol: float = 1e-5,
+    saddle_tol: float = 1e-8,
+    order: int = 3,
+    lagrangian: str = "fw",
+) -> Instanton:
+    """The most likely path from ``x_start`` to ``x_end``: the instanton minimising
+
+        S_T[x] = 1/4 ∫_{t0}^{t0+T} (xdot - f(x, t))^T D(t)^{-1} (xdot - f(x, t)) dt
+
+    (finite ``T``), or for ``T=None`` the infinite-time instanton between fixed points,
+    minimising the geometric action S = 1/2 ∫ (|x'| |f| - <x', f>) ds (norms and inner
+    product in D^{-1}), which for f = -∇U, D = I equals U(x_end) - U(x_start) uphill.
+
+    Parameters
+    ----------
+    system
+        The :class:`~simulate.System`.
+    x_start, x_end
+        End points (d,) or names of the system's states.
+    T
+        Duration; ``None`` for the infinite-time (geometric) instanton.
+    n
+        Number of segments of the initial grid (finite T) or of the path (T = None).
+    t
+        Explicit time grid (finite T; overrides ``T``, ``n``, ``t0``), uniform or not.
+    t0
+        Start time (default: ``system.t_span[0]`` if the system has one, else 0).
+    guesses, waypoints, n_random, amplitude, seed
+        Multi-start: user paths, polylines through waypoints (points or state names),
+        and ``n_random`` seeded smooth perturbations of each (size ``amplitude``). The
+        straight line is always tried.
+    polish
+        Polish each MAM minimiser to the continuum instanton (finite T): the Galerkin
+        polish (see ``order``), else Hamilton's BVP by collocation.
+    tol
+        Finite T: the relative precision of the polished action (Galerkin: change under
+        the last refinement; BVP: collocation tolerance). T = None: of the geometric
+        action.
+    refine
+        Grid halvings of the MAM minimiser (after the split where the drift jumps) where
+        the Galerkin polish is not used or fails (its grid convergence decides whether it
+        stands, see ``mam_tol``).
+    max_nodes
+        Mesh limit of the BVP.
+    continuation
+        Finite T: a sequence of systems ending near (or at) ``system``, e.g.
+        :func:`homotopy` in a steepness parameter. The MAM and the first BVP solve use the
+        first; each BVP is warm-started from the previous solution (remeshed to
+        ``continuation_nodes`` points), the last on ``system``. If a step fails, the
+        last converged solution is returned with ``success=False`` and
+        ``diagnostics["continuation_reached"]``.
+    mam_tol
+        Finite T: largest relative change of the discrete action under the last grid
+        halving, |S_n - S_2n| / (1 + |S_2n|) (``diagnostics["mam_precision"]``, inf when
+        no halving ran), for the MAM minimiser to stand when the polish (Galerkin, then
+        BVP) fails or is off.
+    order
+        Finite T, systems with an analytic Jacobian: degree of the Galerkin polish
+        (:mod:`theory.instanton._polish`: Newton on a degree-``order`` piecewise-polynomial
+        discretisation of the action from the MAM minimiser; autonomous systems re-timed
+        and refined until H is conserved; the grid halved until the action has converged
+        to ``tol``). Where it fails, it is retried from the MAM refined (split where the
+        drift jumps, then halved); where it still fails, or with ``order=1``, no Jacobian
+        or a ``continuation``, Hamilton's BVP is solved by collocation (solve_bvp).
+    lagrangian
+        Finite T: ``"fw"`` (default) minimises the Freidlin–Wentzell action above;
+        ``"paper"`` the reduced Lagrangian of the paper's reverse-diffusion example,
+
+            L = 1/4 xdot^T D^{-1} xdot + 1/4 f^T D^{-1} f   (= L_FW + 1/2 xdot^T D^{-1} f),
+
+        i.e. without the cross term (-xdot . score when f = 2 t score, D = t I); its
+        momenta are p = 1/2 D^{-1} xdot. The angular momentum x p_y - y p_x is the same
+        formula (and for a radial score the same number for a given path); ``charges``
+        still evaluates H = p^T D p + p^T f, not the reduced Hamiltonian
+        p^T D p - 1/4 f^T D^{-1} f. Needs an analytic Jacobian; Galerkin polish only.
+    saddle_tol
+        Finite T: a candidate whose discrete Hessian (of the polished discretisation where
+        the polish converged) has an eigenvalue below -saddle_tol times its largest
+        diagonal entry is a saddle, reported in ``.saddles``.
+
+    Returns
+    -------
+    Instanton
+        The global minimum found; ``.minima`` lists every distinct converged local
+        minimum found, sorted by action, ``.saddles`` the critical paths that are not
+        minima, ``.unconverged`` the candidates that did not converge.
+        ``.diagnostics`` records the convergence.
+
+    Examples
+    --------
+    >>> from simulate import zoo
+    >>> from theory import instanton
+    >>> inst = instanton(zoo.get("monostable"), "start", "end", T=1.0)
+    >>> round(inst.action, 6), round(inst.charges.mean("L"), 6)
+    (5.252141, -3.403673)
+    """
+    x0 = as_point(system, x_start, "x_start")
+    x1 = as_point(system, x_end, "x_end")
+    if int(n_random) < 0:
+        raise ValueError(f"`n_random` must be >= 0, got {n_random!r}")
+    if T is None and t is None:
+        return geometric(
+            system,
+            x0,
+            x1,
+            n=n,
+            guesses=guesses,
+            waypoints=waypoints,
+            n_random=n_random,
+            amplitude=amplitude,
+            seed=seed,
+            tol=tol,
+        )
+    grid = _grid(system, T, n, t, t0)
+    s = (grid - grid[0]) / (grid[-1] - grid[0])
+    starts = initial_paths(
+        system,
+        x0,
+        x1,
+        s,
+        guesses=guesses,
+        waypoints=waypoints,
+        n_random=n_random,
+        amplitude=amplitude,
+        seed=seed,
+    )
+    settings = Settings(
+        polish=bool(polish),
+        tol=float(tol),
+        refine=int(refine),
+        max_nodes=int(max_nodes),
+        continuation_nodes=int(continuation_nodes),
+        mam_tol=float(mam_tol),
+        saddle_tol=float(saddle_tol),
+        order=int(order),
+        lagrangian=lagrangian,
+    )
+    return finite_time(system, x0, x1, grid, starts, settings, continuation)
+
+
+def _grid(system, T, n, t, t0) -> np.ndarray:
+    if t is not None:
+        t = np.asarray(t, dtype=float)
+        return as_times(t, t.shape[0] if t.ndim == 1 else -1, "t")
+    if not (np.isfinite(T) and T > 0):
+        raise ValueError(f"`T` must be positive and finite (or None), got {T!r}")
+    if int(n) < 2:
+        raise ValueError(f"`n` must be at least 2, got {n!r}")
+    if t0 is None:
+        t0 = system.t_span[0] if system.t_span is not None else 0.0
+    return float(t0) + np.linspace(0.0, float(T), int(n) + 1)

@@ -1,0 +1,87 @@
+"""The result type of :func:`theory.instanton`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .._noether import Charges
+
+
+@dataclass(frozen=True)
+class Instanton:
+    """A most likely path (a local minimum of the action) and its charges.
+
+    Attributes
+    ----------
+    path : numpy.ndarray
+        Points (m, d).
+    t : numpy.ndarray or None
+        Times (m,) (for T = None: a truncated time window over the interior of the path).
+    p : numpy.ndarray
+        Conjugate momenta p = 1/2 D^{-1} (xdot - f) at the points (m, d).
+    action : float
+        S = 1/4 ∫ (xdot - f)^T D^{-1} (xdot - f) dt (T = None: the geometric action).
+    T : float or None
+        Duration; None for the infinite-time instanton.
+    charges : Charges
+        H and the generators' charges along the path, with their drifts.
+    s : numpy.ndarray or None
+        Normalised arc length in [0, 1] (T = None).
+    success, message
+        Whether the solver converged, and how.
+    diagnostics : dict
+        Convergence record (actions per refinement, BVP residuals, iterations, ...).
+    minima : tuple of Instanton
+        Every distinct converged local minimum found, sorted by action (the first is this
+        one). A candidate counts as a minimum when the Hessian of the discrete action
+        whose stationary point it is (the Galerkin action where the polish converged,
+        else the MAM's) has no eigenvalue below -saddle_tol times its largest diagonal
+        entry (``diagnostics["kind"]``; a saddle's ``diagnostics["hessian_min_eig"]`` is
+        the negative eigenvalue).
+    label : str
+        Which initial path led here.
+    saddles : tuple of Instanton
+        The critical paths found that are not minima (e.g. a path held on a symmetry axis
+        by a symmetric start). Finite T: negative eigenvalue of the discrete action's
+        Hessian; T = None: of the geometric action's Hessian in the perturbations normal to
+        the path (:func:`theory.instanton._geometric.classify`).
+    unconverged : tuple of Instanton
+        Candidates whose solve did not converge (``success`` False, see ``message``) and
+        that match no converged one: kept for inspection, never counted as minima while
+        any candidate converged.
+    """
+
+    path: np.ndarray
+    t: np.ndarray | None
+    p: np.ndarray
+    action: float
+    T: float | None
+    charges: Charges | None
+    s: np.ndarray | None = None
+    success: bool = True
+    message: str = ""
+    diagnostics: dict = field(default_factory=dict)
+    minima: tuple = ()
+    label: str = ""
+    saddles: tuple = ()
+    unconverged: tuple = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame: one row per (minimum, point) with rank, action, t, s, x_i, p_i and
+        the charges."""
+        frames = []
+        for rank, m in enumerate(self.minima or (self,)):
+            d = m.path.shape[1]
+            cols = {"minimum": rank, "label": m.label, "action": m.action}
+            n = m.path.shape[0]
+            cols["t"] = m.t if m.t is not None and m.t.size == n else np.full(n, np.nan)
+            cols["s"] = m.s if m.s is not None else np.full(n, np.nan)
+            cols.update({f"x{i}": m.path[:, i] for i in range(d)})
+            cols.update({f"p{i}": m.p[:, i] for i in range(d)})
+            if m.charges is not None and m.charges.t.size == n:
+                cols.update(m.charges.values)
+            frames.append(pd.DataFrame(cols))
+        return pd.concat(frames, ignore_index=True)
