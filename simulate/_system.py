@@ -144,8 +144,12 @@ class System:
     generators
         Declared symmetry generators.
     autonomous
-        Whether f is independent of t (default: True unless a schedule is given).
-        The quasi-energy H is conserved only for autonomous systems.
+        Whether f and D are independent of t. ``None`` (default): checked numerically,
+        by evaluating the drift (and the schedule) at four times at the probe, the named
+        points and four fixed points around the probe (a function that ignores t returns
+        the same bits). ``True`` is refused (ValueError) when that check sees t change
+        them. The quasi-energy H is conserved, and instantons are re-timed at one energy,
+        only for autonomous systems.
     """
 
     drift: Callable
@@ -205,8 +209,6 @@ class System:
             set_(self, "jac", compile_for(self.jac, JACOBIAN_SIGNATURE, "jac"))
         if self.schedule is not None:
             set_(self, "schedule", compile_for(self.schedule, SCHEDULE_SIGNATURE, "schedule"))
-        if self.autonomous is None:
-            set_(self, "autonomous", self.schedule is None)
         set_(self, "states", dict(self.states))
         for key, value in self.states.items():
             if isinstance(value, StopSet):
@@ -238,6 +240,31 @@ class System:
             d0 = self.schedule(t0, params)
             if not (np.isfinite(d0) and d0 > 0):
                 raise ValueError(f"`schedule` must be positive and finite, d(0) = {d0}")
+        # with_params re-checks a system whose autonomy was found, not declared
+        set_(self, "_declared_autonomous", self.autonomous)
+        reads_t = self._depends_on_time()
+        if self.autonomous and reads_t:
+            raise ValueError(
+                "`autonomous=True`, but the drift or the schedule changes with t: give"
+                " `autonomous=False` or None (checked)"
+            )
+        set_(self, "autonomous", not reads_t if self.autonomous is None else self.autonomous)
+
+    def _depends_on_time(self) -> bool:
+        """Whether f(x, t) or d(t) changes with t (see ``autonomous``)."""
+        t0, t1 = (0.0, 1.0) if self.t_span is None else (float(v) for v in self.t_span)
+        # incommensurate fractions: a drift periodic in t is not caught at its period
+        times = t0 + (t1 - t0) * np.array([0.0, 1.0, 0.3819660112501051, 2.718281828459045])
+        probe = np.asarray(self.probe if self.probe is not None else np.full(self.dim, 0.1))
+        offsets = np.random.default_rng(0).normal(size=(4, self.dim))
+        points = [probe, *(probe + offsets * max(1.0, float(np.max(np.abs(probe)))))]
+        points += [v for v in self.states.values() if isinstance(v, np.ndarray)]
+        X = np.asarray(points, dtype=float)
+        F0 = self.f(X, times[0])
+        if any(not np.array_equal(self.f(X, tk), F0, equal_nan=True) for tk in times[1:]):
+            return True
+        d = self.diffusion_scale(times)
+        return not np.all(d == d[0])
 
     # -- evaluation helpers (Python side; kernels call the numba functions directly) --
 
@@ -336,7 +363,7 @@ class System:
             schedule=self.schedule,
             states=self.states,
             generators=self.generators,
-            autonomous=self.autonomous,
+            autonomous=self._declared_autonomous,
             name=self.name,
             param_names=self.param_names,
             probe=self.probe,
