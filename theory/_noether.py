@@ -140,17 +140,18 @@ def charges(system, path, t, generators=None, *, p=None) -> Charges:
     return charges_of(system, X, P, t, generators=generators)
 
 
-def charges_of(system, X, P, t, *, at=None, H=None, generators=None) -> Charges:
+def charges_of(system, X, P, t, *, at=None, H=None, H_scale=None, generators=None) -> Charges:
     """The charges of points X (n, d) with momenta P (n, d), stored against t (n,): H
-    (given, e.g. a discrete energy, or p^T D(tau) p + p^T f(x, tau) at the times
-    ``at``, default t) and p . xi(x) for every generator (default: the system's), with
-    their drifts and term scales (:class:`Charges`)."""
+    (given, e.g. a discrete energy or another Lagrangian's Hamiltonian, with the
+    magnitude ``H_scale`` of its terms when known; else p^T D(tau) p + p^T f(x, tau) at
+    the times ``at``, default t) and p . xi(x) for every generator (default: the
+    system's), with their drifts and term scales (:class:`Charges`)."""
     at = t if at is None else at
     taus = np.broadcast_to(np.asarray(at, dtype=float), (X.shape[0],))
     kinetic = system.diffusion_scale(taus) * np.einsum("ki,ij,kj->k", P, system.D, P)
     work = np.einsum("ki,ki->k", P, system.f(X, taus))
     values = {"H": kinetic + work if H is None else np.asarray(H, dtype=float)}
-    terms = {"H": np.maximum(np.abs(kinetic), np.abs(work))}
+    terms = {"H": np.maximum(np.abs(kinetic), np.abs(work)) if H_scale is None else H_scale}
     conserved = {"H": bool(system.autonomous)}
     for g in system.generators if generators is None else generators:
         parts = P * g(X)

@@ -199,28 +199,35 @@ def test_decision_memory_T40_sharp_switches():
     assert all(m.diagnostics["kind"] == "minimum" for m in r.minima)
 
 
-def test_paper_lagrangian_differs_by_a_boundary_term_for_ou():
+def test_reduced_lagrangian_differs_by_a_boundary_term_for_ou():
     # For f = -x, D = I the dropped cross term -1/2 xdot . f = d/dt |x|^2/4 is a total
-    # derivative: same path, S_paper = S_FW - (|x_T|^2 - |x_0|^2)/4, p_paper = p_FW - x/2.
+    # derivative: same path, S_red = S_FW - (|x_T|^2 - |x_0|^2)/4, p_red = p_FW - x/2.
     s = zoo.get("monostable")
     a, b = np.array([-2.0, 2.0]), np.array([1.0, 0.5])
     fw = instanton(s, a, b, T=1.0)
-    red = instanton(s, a, b, T=1.0, lagrangian="paper")
+    red = instanton(s, a, b, T=1.0, lagrangian="reduced")
     assert fw.success and red.success, (fw.message, red.message)
     np.testing.assert_allclose(red.t, fw.t)
     np.testing.assert_allclose(red.path, fw.path, atol=1e-7)
     assert red.action == pytest.approx(fw.action - (b @ b - a @ a) / 4, rel=1e-8)
     np.testing.assert_allclose(red.p, fw.p - red.path / 2, atol=1e-6)
+    # its own Hamiltonian, H_red = |p_red|^2 - |f|^2/4, equals H_FW(p_FW) on the same path
+    # (the energy v . dL/dv - L does not see a term linear in v): both 1/4 (|v|^2 - |f|^2)
+    F = s.f(red.path, red.t)
+    expected = np.sum(red.p**2, axis=1) - 0.25 * np.sum(F**2, axis=1)
+    np.testing.assert_allclose(red.charges.values["H"], expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(red.charges.values["H"], fw.charges.values["H"], atol=1e-6)
+    assert red.charges.conserved["H"] and red.charges.relative_drift["H"] <= 1e-6
     with pytest.raises(ValueError, match="lagrangian"):
         instanton(s, a, b, T=1.0, lagrangian="nope")
 
 
-def test_reverse_diffusion_paper_lagrangian_conserves_angular_momentum():
+def test_reverse_diffusion_reduced_lagrangian_conserves_angular_momentum():
     s = zoo.get("reverse_diffusion_ring")
     grid = s.params[2] - np.logspace(1.5, -0.4, 50)
     for end in ["ring_pi/4", "ring_0"]:
         fw = instanton(s, "start", end, t=grid)
-        red = instanton(s, "start", end, t=grid, lagrangian="paper")
+        red = instanton(s, "start", end, t=grid, lagrangian="reduced")
         assert red.success, red.message
         assert red.charges.relative_drift["L"] <= 1e-6
         assert red.action > fw.action + 1e-3  # the cross term is not a boundary term here
@@ -273,3 +280,30 @@ def test_scaled_drift_measures_conservation_where_the_charge_is_near_zero():
     assert r.charges.scale["H"] == pytest.approx(8.0, rel=1e-6)
     assert r.charges.relative_drift["H"] > 1e-7
     assert r.charges.scaled_drift["H"] < 1e-11
+
+
+def test_lagrangian_hamiltonians_are_the_energy_of_their_lagrangian():
+    # Exact identity: for p = dL/dv, H(x, p, t) = v . p - L(x, v, t) = 1/4 (|v|^2 - |f|^2)
+    # in the D(t)^{-1} norm, for both Lagrangians (here with a schedule, D(t) = d(t) D).
+    from theory import hamiltonian
+    from theory.instanton._elements import lagrangian_hamiltonian
+
+    s = zoo.get("reverse_diffusion_ring")
+    rng = np.random.default_rng(3)
+    x, v = rng.normal(size=(20, 2)), rng.normal(size=(20, 2))
+    t = rng.uniform(*s.t_span, size=20)
+    F = s.f(x, t)
+    Dt_inv = s.D_inv[None] / s.diffusion_scale(t)[:, None, None]
+
+    def norm2(a):
+        return np.einsum("ki,kij,kj->k", a, Dt_inv, a)
+
+    energy = 0.25 * (norm2(v) - norm2(F))
+    p_fw = 0.5 * np.einsum("kij,kj->ki", Dt_inv, v - F)
+    p_red = 0.5 * np.einsum("kij,kj->ki", Dt_inv, v)
+    L_red = 0.25 * (norm2(v) + norm2(F))
+    for name, p in [("fw", p_fw), ("reduced", p_red)]:
+        H = lagrangian_hamiltonian(s, x, p, t, name)[0]
+        np.testing.assert_allclose(H, energy, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(hamiltonian(s, x, p_fw, t), energy, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.einsum("ki,ki->k", v, p_red) - L_red, energy, rtol=1e-12)

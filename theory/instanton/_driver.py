@@ -99,15 +99,17 @@ def instanton(
         or a ``continuation``, Hamilton's BVP is solved by collocation (solve_bvp).
     lagrangian
         Finite T: ``"fw"`` (default) minimises the Freidlin–Wentzell action above;
-        ``"paper"`` the reduced Lagrangian of the paper's reverse-diffusion example,
+        ``"reduced"`` the Freidlin–Wentzell Lagrangian without its cross term,
 
-            L = 1/4 xdot^T D^{-1} xdot + 1/4 f^T D^{-1} f   (= L_FW + 1/2 xdot^T D^{-1} f),
+            L = 1/4 xdot^T D(t)^{-1} xdot + 1/4 f^T D(t)^{-1} f
+              = L_FW + 1/2 xdot^T D(t)^{-1} f
 
-        i.e. without the cross term (-xdot . score when f = 2 t score, D = t I); its
-        momenta are p = 1/2 D^{-1} xdot. The angular momentum x p_y - y p_x is the same
-        formula (and for a radial score the same number for a given path); ``charges``
-        still evaluates H = p^T D p + p^T f, not the reduced Hamiltonian
-        p^T D p - 1/4 f^T D^{-1} f. Needs an analytic Jacobian; Galerkin polish only.
+        (the reverse-diffusion example's: the dropped term is -xdot . score for
+        f = 2 t score, D = t I). Its momenta are p = dL/dxdot = 1/2 D(t)^{-1} xdot and
+        the result reports its own Hamiltonian, H = p^T D(t) p - 1/4 f^T D(t)^{-1} f
+        (:func:`theory.instanton._elements.lagrangian_hamiltonian`), conserved along its
+        minimisers when f and D do not depend on t; the Noether charges p . xi(x) use
+        the same momenta. Needs an analytic Jacobian; Galerkin polish only.
     saddle_tol
         Finite T: a candidate whose discrete Hessian (of the polished discretisation where
         the polish converged) has an eigenvalue below -saddle_tol times its largest

@@ -17,18 +17,46 @@ from .._kernels import element_hessians, functions
 LAGRANGIANS = {
     # name: (alpha, beta) of the terms 1/4 |alpha v - beta f|^2 (theory._kernels)
     "fw": (np.array([1.0]), np.array([1.0])),
-    "paper": (np.array([1.0, 0.0]), np.array([0.0, -1.0])),
+    "reduced": (np.array([1.0, 0.0]), np.array([0.0, -1.0])),
 }
 
 
 def lagrangian_terms(name: str):
-    """(alpha, beta) of a Lagrangian by name: ``"fw"`` the Freidlin–Wentzell
-    L = 1/4 |v - f|^2, ``"paper"`` the reduced L = 1/4 |v|^2 + 1/4 |f|^2 (norms in
-    D(t)^{-1}), which drops the cross term -1/2 v^T D^{-1} f (= -v . score for the
-    reverse diffusion)."""
+    """(alpha, beta) of a Lagrangian L = 1/4 sum_i |alpha_i v - beta_i f|^2 (norms in
+    D(t)^{-1}) by name: ``"fw"`` the Freidlin–Wentzell L = 1/4 |v - f|^2, ``"reduced"``
+    L = 1/4 |v|^2 + 1/4 |f|^2 = L_FW + 1/2 v^T D(t)^{-1} f, which drops the cross term
+    (-v . score for the reverse diffusion, f = 2 t score, D = t I)."""
     if name not in LAGRANGIANS:
         raise ValueError(f"`lagrangian` must be one of {sorted(LAGRANGIANS)}, got {name!r}")
     return LAGRANGIANS[name]
+
+
+def lagrangian_hamiltonian(system, x, p, t, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The Hamiltonian of the Lagrangian ``name`` at points x (n, d), times t (n,) and its
+    own momenta p = dL/dv (n, d); and the largest magnitude of the terms summed (the scale
+    of its round-off).
+
+    With L = 1/4 sum_i |alpha_i v - beta_i f|^2 in the D(t)^{-1} norm, D(t) = d(t) D, and
+    A = sum alpha_i^2, B = sum beta_i^2, C = sum alpha_i beta_i:
+    p = 1/2 D(t)^{-1} (A v - C f), so v = (2 D(t) p + C f) / A and
+
+        H = p . v - L = 1/4 (A |v|^2 - B |f|^2)
+          = (d p^T D p + C p^T f) / A + (C^2 / A - B) f^T D^{-1} f / (4 d).
+
+    Freidlin–Wentzell (A = B = C = 1): H = d p^T D p + p^T f. Reduced (A = B = 1, C = 0):
+    H = d p^T D p - f^T D^{-1} f / (4 d). Both equal 1/4 (|v|^2 - |f|^2) on the same
+    path (the Lagrangians differ by a term linear in v, which the energy v . dL/dv - L
+    does not see), and each is conserved along its own minimisers when f and D do not
+    depend on t."""
+    alpha, beta = lagrangian_terms(name)
+    A, B, C = float(alpha @ alpha), float(beta @ beta), float(alpha @ beta)
+    F = system.f(x, t)
+    sched = system.diffusion_scale(t)
+    kinetic = sched * np.einsum("ki,ij,kj->k", p, system.D, p)
+    work = C * np.einsum("ki,ki->k", p, F)
+    potential = (C * C / A - B) * np.einsum("ki,ij,kj->k", F, system.D_inv, F) / (4.0 * sched)
+    scale = np.maximum(np.maximum(np.abs(kinetic), np.abs(work)), np.abs(potential))
+    return (kinetic + work) / A + potential, scale / A
 
 
 def lagrange(xi: np.ndarray, u: np.ndarray, derivative: bool = False) -> np.ndarray:

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from .._noether import charges
+from .._noether import charges, charges_of
 from ._bvp import continue_bvp, polish_bvp, replace_status
-from ._elements import halve, lagrangian_terms
+from ._elements import halve, lagrangian_hamiltonian, lagrangian_terms
 from ._mam import adapt, minimise_discrete, node_momenta
 from ._newton import banded_min_eigenvalue, has_negative_curvature
 from ._polish import GalerkinPath, galerkin_hessian, galerkin_stage
@@ -116,7 +116,7 @@ def finite_time(
                 p=path.p,
                 action=path.action,
                 T=float(grid[-1] - grid[0]),
-                charges=charges(path.charge_system, path.path, path.t, p=path.p),
+                charges=_charges(path, settings.lagrangian),
                 success=path.success,
                 message=path.message,
                 diagnostics=refined.diagnostics,
@@ -124,6 +124,15 @@ def finite_time(
             )
         )
     return rank_candidates(results, scale)
+
+
+def _charges(path: Continuum, lagrangian: str):
+    """The charges of a candidate, with the Hamiltonian of the Lagrangian it minimised
+    (:func:`theory.instanton._elements.lagrangian_hamiltonian`) and its own momenta."""
+    if lagrangian == "fw":
+        return charges(path.charge_system, path.path, path.t, p=path.p)
+    H, scale = lagrangian_hamiltonian(path.charge_system, path.path, path.p, path.t, lagrangian)
+    return charges_of(path.charge_system, path.path, path.p, path.t, H=H, H_scale=scale)
 
 
 def _check_lagrangian(system, settings: Settings, continuation) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.optimize import brentq
 
-from ._elements import basis, element_terms, halve, lagrange, nodes
+from ._elements import basis, element_terms, halve, lagrange, lagrangian_hamiltonian, nodes
 from ._newton import NewtonResult, newton_banded, scatter_banded, settle_gradient
 
 
@@ -141,14 +141,9 @@ def evaluate(path: GalerkinPath, times) -> np.ndarray:
 
 
 def boundary_energy(system, path: GalerkinPath, lagrangian: str = "fw") -> np.ndarray:
-    """The Hamiltonian at the element boundaries from the discrete Legendre momenta:
-    H = P^T D P + P^T f (Freidlin–Wentzell) or P^T D P - 1/4 f^T D^{-1} f (reduced)."""
-    F = system.f(path.x, path.t)
-    sched = system.diffusion_scale(path.t)
-    kinetic = sched * np.einsum("ki,ij,kj->k", path.p, system.D, path.p)
-    if lagrangian == "fw":
-        return kinetic + np.einsum("ki,ki->k", path.p, F)
-    return kinetic - 0.25 * np.einsum("ki,ij,kj->k", F, system.D_inv, F) / sched
+    """The Hamiltonian of ``lagrangian`` at the element boundaries from the discrete
+    Legendre momenta (:func:`theory.instanton._elements.lagrangian_hamiltonian`)."""
+    return lagrangian_hamiltonian(system, path.x, path.p, path.t, lagrangian)[0]
 
 
 def energy_adaptive(
