@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, root
 
+from ._display import block, vector
 from ._inputs import as_point, search_box
 
 
@@ -23,6 +24,12 @@ class FixedPoint:
     index: int
     residual: float
 
+    def __repr__(self) -> str:
+        return (
+            f"FixedPoint({self.kind} at {vector(self.x)}, eigenvalues"
+            f" {_eigenvalues(self.eigenvalues)}, residual {self.residual:.2g})"
+        )
+
 
 @dataclass(frozen=True)
 class FixedPoints:
@@ -32,6 +39,14 @@ class FixedPoints:
 
     def __len__(self) -> int:
         return len(self.points)
+
+    def __repr__(self) -> str:
+        kinds = {}
+        for p in self.points:
+            kinds[p.kind] = kinds.get(p.kind, 0) + 1
+        counts = ", ".join(f"{v} {k}" for k, v in kinds.items())
+        header = f"FixedPoints({len(self.points)} found{': ' + counts if counts else ''})"
+        return block(header, [repr(p) for p in self.points], "more points")
 
     def __getitem__(self, i) -> FixedPoint:
         return self.points[i]
@@ -49,6 +64,13 @@ class FixedPoints:
             row.update({f"eig{i}": e for i, e in enumerate(p.eigenvalues)})
             rows.append(row)
         return pd.DataFrame(rows)
+
+
+def _eigenvalues(eig: np.ndarray) -> str:
+    """Real eigenvalues as a vector, complex ones as a+bj."""
+    if np.all(np.imag(eig) == 0):
+        return vector(np.real(eig), 4)
+    return "[" + ", ".join(f"{complex(e):.4g}" for e in eig) + "]"
 
 
 def _classify(eig: np.ndarray, tol: float) -> tuple[str, int]:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.integrate import solve_ivp
 
+from ._display import vector
 from ._inputs import as_point
 
 
@@ -84,6 +85,18 @@ class HamiltonFlow:
     s: np.ndarray
     success: bool
     message: str
+
+    def __repr__(self) -> str:
+        n, d = self.x.shape
+        return "\n".join(
+            [
+                f"HamiltonFlow(success={self.success}, {n} points, d={d},"
+                f" t in [{self.t[0]:.6g}, {self.t[-1]:.6g}])",
+                f"  from {vector(self.x[0])} to {vector(self.x[-1])}",
+                f"  action {self.s[-1]:.10g}",
+                f"  message: {self.message}",
+            ]
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame: one row per time with x_i, p_i and the accumulated action."""

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ._action import momentum
+from ._display import block
 from ._inputs import as_path, as_times
 
 
@@ -58,6 +59,17 @@ class Charges:
     relative_drift: dict = field(default_factory=dict)
     scale: dict = field(default_factory=dict)
     scaled_drift: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        n = self.t.size
+        span = f"t in [{self.t[0]:.6g}, {self.t[-1]:.6g}]" if n else "no points"
+        rows = [
+            f"{k}: mean {self.mean(k):.8g}, drift {self.drift[k]:.2g}"
+            f" (relative {self.relative_drift[k]:.2g}),"
+            f" {'conserved' if self.conserved[k] else 'not conserved'} in theory"
+            for k in self.values
+        ]
+        return block(f"Charges({n} points, {span})", rows, "more charges")
 
     def mean(self, name: str) -> float:
         """The mean of charge ``name`` along the path."""

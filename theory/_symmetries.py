@@ -15,6 +15,7 @@ import pandas as pd
 
 from simulate import Generator
 
+from ._display import block
 from ._inputs import search_box
 
 
@@ -47,6 +48,20 @@ class Symmetries:
 
     def __len__(self) -> int:
         return len(self.generators)
+
+    def __repr__(self) -> str:
+        n, exact = len(self.generators), sum(s == "exact" for s in self.status)
+        header = (
+            f"Symmetries({n} generator{'' if n == 1 else 's'}: {exact} exact,"
+            f" {n - exact} approximate)"
+        )
+        rows = [
+            f"{g.name}: {k}, {s}, residual {r:.2g}" + (f" ({n})" if n else "")
+            for g, k, s, r, n in zip(
+                self.generators, self.kinds, self.status, self.residuals, self.notes, strict=True
+            )
+        ]
+        return block(header, rows, "more generators")
 
     def exact(self) -> list:
         """The generators that are exact symmetries."""

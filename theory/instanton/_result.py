@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._display import vector
 from .._noether import Charges
 
 
@@ -68,6 +69,42 @@ class Instanton:
     label: str = ""
     saddles: tuple = ()
     unconverged: tuple = ()
+
+    def __repr__(self) -> str:
+        n, d = self.path.shape
+        T = "None (infinite time)" if self.T is None else f"{self.T:.6g}"
+        kind = self.diagnostics.get("kind", "")
+        lines = [
+            f"Instanton(T={T}, success={self.success}, {n} points, d={d})",
+            f"  action {self.action:.10g}" + (f", kind {kind}" if kind else ""),
+            f"  from {vector(self.path[0])} to {vector(self.path[-1])}",
+            f"  message: {self.message}",
+        ]
+        if self.label:
+            lines.append(f"  start: {self.label}")
+        if self.charges is not None:
+            lines.append(
+                "  charges: "
+                + ", ".join(
+                    f"{k} {self.charges.mean(k):.8g} (drift {self.charges.relative_drift[k]:.1e})"
+                    for k in list(self.charges.values)[:4]
+                )
+                + (", ..." if len(self.charges.values) > 4 else "")
+            )
+        found = [
+            (name, group)
+            for name, group in (
+                ("minima", self.minima),
+                ("saddles", self.saddles),
+                ("unconverged", self.unconverged),
+            )
+            if group
+        ]
+        for name, group in found:
+            actions = ", ".join(f"{m.action:.8g}" for m in group[:5])
+            more = f", ... ({len(group)} in all)" if len(group) > 5 else ""
+            lines.append(f"  {name}: {len(group)}, actions {actions}{more}")
+        return "\n".join(lines)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame: one row per (minimum, point) with rank, action, t, s, x_i, p_i and
