@@ -1,11 +1,13 @@
 """The command line: every mistake gives a one-line error and exit status 2."""
 
+import re
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
 
+from tests.closed_forms import ou_instanton
 from validate._cli import main
 
 
@@ -95,7 +97,14 @@ def test_instanton_prints_action_and_charges(tmp_path, capsys):
     )
     assert code == 0
     text = capsys.readouterr().out
-    assert "action S = 5.25214" in text and "H =  2.89624" in text and "L = -3.40367" in text
+    ou = ou_instanton(1.0)
+    printed = {
+        key: float(re.search(rf"{key} = *(-?[0-9.]+)", text).group(1))
+        for key in ("action S", "H", "L")
+    }
+    assert printed["action S"] == pytest.approx(ou.action, abs=1e-5)
+    assert printed["H"] == pytest.approx(ou.energy, abs=1e-5)
+    assert printed["L"] == pytest.approx(ou.angular_momentum, abs=1e-5)
     frame = pd.read_csv(tmp_path / "instanton_monostable_start_end.csv")
     assert {"t", "x0", "x1", "p0", "p1", "H", "L"} <= set(frame.columns)
     assert (tmp_path / "instanton_monostable_start_end.png").stat().st_size > 1000

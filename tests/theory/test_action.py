@@ -1,18 +1,14 @@
-"""Pin the DESIGN.md conventions of the action, momentum and quasi-energy to closed forms."""
+"""Pin the conventions of the action, momentum and quasi-energy (docs/conventions.md) to
+closed forms."""
 
 import numpy as np
 import pytest
 
 from simulate import zoo
+from tests.closed_forms import ou_instanton
 from theory import action, charges, hamilton_flow, hamiltonian, momentum
 
-X0 = np.array([-2.0, 2.0])
-X1 = np.array([2.0, 2.0])
-
-
-def closed_form(t, T):
-    """Monostable f = -x instanton: x(t) = (x_T - x_0 e^{-T}) sinh t / sinh T + x_0 e^{-t}."""
-    return np.outer(np.sinh(t) / np.sinh(T), X1 - X0 * np.exp(-T)) + np.outer(np.exp(-t), X0)
+OU1 = ou_instanton(1.0)
 
 
 def test_drift_diffusion_paper_path():
@@ -27,11 +23,11 @@ def test_drift_diffusion_paper_path():
 def test_monostable_closed_form_values():
     s = zoo.get("monostable")
     t = np.linspace(0.0, 1.0, 4001)
-    X = closed_form(t, 1.0)
-    assert action(s, X, t) == pytest.approx(5.2521411, rel=1e-6)
+    X = OU1.path(t)
+    assert action(s, X, t) == pytest.approx(OU1.action, rel=1e-6)
     c = charges(s, X, t)
-    assert c.mean("H") == pytest.approx(2.8962466, rel=1e-6)
-    assert c.mean("L") == pytest.approx(-3.4036725, rel=1e-6)
+    assert c.mean("H") == pytest.approx(OU1.energy, rel=1e-6)
+    assert c.mean("L") == pytest.approx(OU1.angular_momentum, rel=1e-6)
     frame = c.to_frame()
     assert set(frame["charge"]) == {"H", "L"}
     assert len(frame) == 2 * t.size
@@ -59,7 +55,7 @@ def test_hamiltonian_formula():
 def test_hamilton_flow_retraces_closed_form():
     s = zoo.get("monostable")
     t = np.linspace(0.0, 1.0, 2001)
-    X = closed_form(t, 1.0)
+    X = OU1.path(t)
     P = momentum(s, X, t)
     flow = hamilton_flow(s, X[1000], P[1000], (0.5, 1.0), t_eval=t[1000:])
     assert flow.success

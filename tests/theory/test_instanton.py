@@ -4,14 +4,10 @@ import numpy as np
 import pytest
 
 from simulate import zoo
+from tests.closed_forms import ou_instanton
 from theory import hamilton_flow, instanton
 
-X0 = np.array([-2.0, 2.0])
-X1 = np.array([2.0, 2.0])
-
-
-def closed_form(t, T):
-    return np.outer(np.sinh(t) / np.sinh(T), X1 - X0 * np.exp(-T)) + np.outer(np.exp(-t), X0)
+OU1 = ou_instanton(1.0)
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +18,10 @@ def mono1():
 def test_monostable_T1(mono1):
     r = mono1
     assert r.success, r.message
-    assert r.action == pytest.approx(5.2521411, rel=1e-6)
-    assert r.charges.mean("H") == pytest.approx(2.8962466, rel=1e-6)
-    assert r.charges.mean("L") == pytest.approx(-3.4036725, rel=1e-6)
-    assert np.max(np.abs(r.path - closed_form(r.t, 1.0))) < 1e-5
+    assert r.action == pytest.approx(OU1.action, rel=1e-6)
+    assert r.charges.mean("H") == pytest.approx(OU1.energy, rel=1e-6)
+    assert r.charges.mean("L") == pytest.approx(OU1.angular_momentum, rel=1e-6)
+    assert np.max(np.abs(r.path - OU1.path(r.t))) < 1e-5
     assert r.charges.relative_drift["H"] <= 1e-6
     assert r.charges.relative_drift["L"] <= 1e-6
     assert "Galerkin" in r.message and r.diagnostics["galerkin_precision"] <= 1e-7
@@ -38,7 +34,7 @@ def test_monostable_T10():
     assert r.success, r.message
     assert abs(r.charges.mean("H")) < 1e-6
     assert r.action == pytest.approx(4.0, abs=1e-4)
-    assert np.max(np.abs(r.path - closed_form(r.t, 10.0))) < 1e-5
+    assert np.max(np.abs(r.path - ou_instanton(10.0).path(r.t))) < 1e-5
     assert r.charges.drift["H"] <= 1e-8 or r.charges.relative_drift["H"] <= 1e-6
     assert r.charges.relative_drift["L"] <= 1e-6
 
@@ -57,7 +53,7 @@ def test_nonuniform_grid_same_answer():
     t = np.concatenate([[0.0], t[t > 0]])
     t[-1] = 1.0
     r = instanton(zoo.get("monostable"), "start", "end", t=t)
-    assert r.action == pytest.approx(5.2521411, rel=1e-6)
+    assert r.action == pytest.approx(OU1.action, rel=1e-6)
 
 
 def test_double_well_quasipotential():

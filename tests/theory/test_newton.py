@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from simulate import zoo
+from tests.closed_forms import ou_instanton
 from theory._action import discrete_action
 from theory.instanton._mam import lbfgs_discrete
 from theory.instanton._newton import (
@@ -89,13 +90,14 @@ def test_galerkin_polish_high_order():
     assert galerkin_action(s, X, t, 1) == pytest.approx(discrete_action(s, X, t), rel=1e-14)
     g = galerkin_polish(s, X, t, order=3)
     assert g.newton.success
-    assert g.action == pytest.approx(5.2521411, rel=1e-7)
+    ou = ou_instanton(1.0)
+    assert g.action == pytest.approx(ou.action, rel=1e-7)
     ch = charges(s, g.x, g.t, p=g.p)
-    assert ch.mean("H") == pytest.approx(2.8962466, rel=1e-7)
-    assert ch.mean("L") == pytest.approx(-3.4036725, rel=1e-7)
+    assert ch.mean("H") == pytest.approx(ou.energy, rel=1e-7)
+    assert ch.mean("L") == pytest.approx(ou.angular_momentum, rel=1e-7)
     assert ch.relative_drift["H"] < 1e-10 and ch.relative_drift["L"] < 1e-10
     lin = galerkin_polish(s, X, t, order=1)
-    assert abs(lin.action - 5.2521411) > 1e-4  # second order only
+    assert abs(lin.action - ou.action) > 1e-4  # second order only
 
 
 def test_negative_curvature_test_matches_the_smallest_eigenvalue():

@@ -8,6 +8,7 @@ import pytest
 
 import theory
 from simulate import Ball, zoo
+from tests.closed_forms import ou_instanton
 from validate import (
     Endpoint,
     Study,
@@ -57,10 +58,12 @@ def test_monostable_endpoint_bridge_is_exact(mono, eps):
     for j, name in enumerate(ec.names):
         row = summ.loc[f"charge_mean_{name}"]
         assert abs(row["value"] - exact[j]) < Z * row["se"], (name, row["value"], exact[j])
-    assert abs(ec.theory["H"] - 2.8962466) < 1e-5 and abs(ec.theory["L"] + 3.4036725) < 1e-5
+    ou = ou_instanton(1.0)
+    assert abs(ec.theory["H"] - ou.energy) < 1e-5
+    assert abs(ec.theory["L"] - ou.angular_momentum) < 1e-5
     # the bias of the exact prediction comes from the window (radius ~ sqrt(eps)) and eps
     bound = 1.2 * np.sqrt(eps)
-    assert abs(exact[0] - 2.8962466) < bound and abs(exact[1] + 3.4036725) < bound
+    assert abs(exact[0] - ou.energy) < bound and abs(exact[1] - ou.angular_momentum) < bound
 
 
 def test_drift_diffusion_conditioned_mean_matches_image_sums():
