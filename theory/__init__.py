@@ -1,7 +1,8 @@
 """Theory layer: action, momentum, quasi-energy, fixed points, instantons, Noether charges
 and symmetry discovery.
 
-Convention (DESIGN.md §2): dX = f(X, t) dt + sqrt(2 eps D(t)) dW, D(t) = d(t) D;
+Conventions (docs/conventions.md, sections 1-4):
+dX = f(X, t) dt + sqrt(2 eps D(t)) dW, D(t) = d(t) D;
 S_T = 1/4 ∫ (xdot - f)^T D^{-1} (xdot - f) dt, p = 1/2 D^{-1} (xdot - f),
 H = p^T D p + p^T f, xdot = f + 2 D p, pdot = -(∇f)^T p.
 """

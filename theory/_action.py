@@ -1,6 +1,7 @@
 """Freidlin–Wentzell action, conjugate momentum and quasi-energy of a path.
 
-Convention (DESIGN.md §2): dX = f(X, t) dt + sqrt(2 eps D(t)) dW with D(t) = d(t) D,
+Conventions (docs/conventions.md, sections 1-3): dX = f(X, t) dt + sqrt(2 eps D(t)) dW
+with D(t) = d(t) D,
 
     S_T[x] = 1/4 ∫ (xdot - f)^T D(t)^{-1} (xdot - f) dt,
     p      = 1/2 D(t)^{-1} (xdot - f),

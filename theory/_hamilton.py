@@ -121,10 +121,10 @@ def hamilton_flow(
 ) -> HamiltonFlow:
     """Integrate Hamilton's equations from (x0, p0) (shooting), forward or backward in time.
 
-    xdot = f(x, t) + 2 D(t) p, pdot = -Df(x, t)^T p (DESIGN.md §2), with the action
-    s(t) = ∫ p^T D(t) p dt accumulated alongside. Shooting from a point of an instanton with
-    its (x, p) retraces it (over times short enough that the exponential instability of the
-    flow stays below the tolerance).
+    xdot = f(x, t) + 2 D(t) p, pdot = -Df(x, t)^T p (docs/conventions.md, section 3), with
+    the action s(t) = ∫ p^T D(t) p dt accumulated alongside. Shooting from a point of an
+    instanton with its (x, p) retraces it (over times short enough that the exponential
+    instability of the flow stays below the tolerance).
 
     Parameters
     ----------

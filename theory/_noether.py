@@ -2,7 +2,7 @@
 
 A generator xi(x) = A x + b is a symmetry when [xi, f] = 0 (Df(x) xi(x) = A f(x)) and
 A D + D A^T = 0; then Q_xi = p . (A x + b) is conserved along every instanton. For an
-autonomous system H = p^T D p + p^T f is conserved too (DESIGN.md §2).
+autonomous system H = p^T D p + p^T f is conserved too (docs/conventions.md, section 4).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Validation layer: transition tubes, empirical charges, noise sweeps with scaling fits,
 exact finite-noise references, and studies that write tables and figures to ``data/``.
 
-Convention (DESIGN.md §2): dX = f(X, t) dt + sqrt(2 eps D(t)) dW, p = 1/2 D^{-1}(xdot - f).
+Conventions (docs/conventions.md): dX = f(X, t) dt + sqrt(2 eps D(t)) dW, p = 1/2 D^{-1}(xdot - f).
 """
 
 from ._empirical_charges import (

@@ -10,8 +10,8 @@
 - ``verdicts.csv`` and ``report.md`` (:func:`validate.write_report`): whether the charges
   and tubes converge to theory, with uncertainty.
 
-Studies (one per system of SYSTEMS.md, conventions dX = f dt + sqrt(2 eps D) dW, eps = 1
-the paper's noise):
+Studies (one per system of the zoo, :mod:`simulate.zoo`; conventions of docs/conventions.md,
+dX = f dt + sqrt(2 eps D) dW, eps = 1 the paper's noise):
 
 - ``drift_diffusion``: Fig. 1a (paths hitting -1 at a time in [0.95, 1] against the
   straight least-action path, momentum p = -1.6), then its noise sweep;

@@ -1,7 +1,9 @@
-"""The model zoo: every system of SYSTEMS.md, with the paper's parameters as defaults.
+"""The model zoo: the paper's systems and the textbook checks, with the paper's parameters as
+defaults (``noisy-noether systems`` lists them).
 
 Each entry is a function returning a :class:`~simulate.System`; ``get(name, **params)``
-looks one up by name and ``names()`` lists them. Conventions: dX = f dt + sqrt(2 eps D) dW.
+looks one up by name and ``names()`` lists them. Conventions (docs/conventions.md):
+dX = f dt + sqrt(2 eps D) dW.
 The paper's systems carry the paper's noise amplitude in D, so that **eps = 1 is the
 paper's noise level** and smaller eps sweeps toward the zero-noise limit; the literature
 anchors use D = I.
