@@ -60,3 +60,18 @@ def test_instanton_of_a_drift_that_reads_t_gets_no_energy_retiming():
     assert inst.diagnostics["galerkin_energy_drift"] == []  # no re-timing at one energy
     assert not inst.charges.conserved["H"]
     assert inst.action == pytest.approx(forced_ou_action(0.0, 1.0, T, 0.8, 2.0), rel=1e-8)
+
+
+def test_a_schedule_counts_only_when_it_changes_with_t():
+    s = zoo.get("monostable")
+
+    def constant(t, p):
+        return 2.0
+
+    def growing(t, p):
+        return 1.0 + t
+
+    assert System(drift=s.drift, D=s.D, schedule=constant).autonomous is True
+    assert System(drift=s.drift, D=s.D, schedule=growing).autonomous is False
+    with pytest.raises(ValueError, match="autonomous"):
+        System(drift=s.drift, D=s.D, schedule=growing, autonomous=True)
