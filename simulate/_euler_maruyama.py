@@ -564,7 +564,7 @@ def ensemble(
     if checkpoint is not None:
         config = {
             "system": system.name,
-            "drift": f"{system.drift.py_func.__module__}.{system.drift.py_func.__qualname__}",
+            "code": system.code_key,  # drift, Jacobian and schedule: code and constants
             "params": system.params,
             "D": system.D,
             "x0": x0,

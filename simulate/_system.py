@@ -282,9 +282,23 @@ class System:
         x = np.asarray(x, dtype=float)
         if x.ndim == 0 or x.shape[-1] != self.dim:
             raise ValueError(f"`x` must have last dimension {self.dim}, got shape {x.shape}")
-        xs = np.ascontiguousarray(x.reshape(-1, self.dim))
+        # writeable too: the kernels are compiled for writeable arrays, and pandas hands
+        # out read-only views (copy-on-write)
+        xs = np.require(x.reshape(-1, self.dim), requirements=["C", "W"])
         ts = np.array(np.broadcast_to(np.asarray(t, dtype=float), x.shape[:-1]), order="C")
         return xs, ts.reshape(-1)
+
+    @functools.cached_property
+    def code_key(self) -> str:
+        """A digest of the drift's, Jacobian's and schedule's code and of the constants
+        they use (:func:`simulate._checkpoint.code_fingerprint`): part of the key of every
+        checkpoint and cache, so that editing a drift never reuses results of the old one."""
+        from ._checkpoint import code_fingerprint
+
+        return "-".join(
+            "none" if fn is None else code_fingerprint(fn)[:16]
+            for fn in (self.drift, self.jac, self.schedule)
+        )
 
     @property
     def cholesky(self) -> np.ndarray:
