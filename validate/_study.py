@@ -93,7 +93,10 @@ class StudyConfig:
     root: str = "data/studies"
 
     def to_json(self) -> str:
+        """The study's identity: its scientific configuration, without ``root`` (where the
+        study lives is no part of it, so a moved or renamed folder stays resumable)."""
         d = asdict(self)
+        del d["root"]
         d["eps_grid"] = [float(e) for e in self.eps_grid]
         return json.dumps(d, indent=2, sort_keys=True)
 
@@ -174,11 +177,8 @@ class Study:
         cfg = self.config
         self.folder.mkdir(parents=True, exist_ok=True)
         cfg_path = self.folder / "config.json"
-        if cfg_path.exists() and json.loads(cfg_path.read_text()) != json.loads(cfg.to_json()):
-            raise ValueError(
-                f"{self.folder} holds a study with another configuration: use another `name` "
-                "or remove the folder"
-            )
+        if cfg_path.exists():
+            _check_same_study(self.folder, json.loads(cfg_path.read_text()), cfg)
         atomic_write(cfg_path, lambda tmp: Path(tmp).write_text(cfg.to_json()))
         system = self.system()
         ref = self.reference(system)
@@ -307,6 +307,24 @@ class Study:
         P.plot_summary_table(summary, keep, ax=ax)
         save(fig, "summary_table")
         return out
+
+
+def _check_same_study(folder: Path, stored: dict, config: StudyConfig) -> None:
+    """Refuse to add levels of ``config`` to a folder holding another study, naming the
+    fields that differ. The folder's name and place (``name``, and ``root`` written by
+    older versions) are no part of the identity: a moved or renamed study resumes."""
+    stored = {k: v for k, v in stored.items() if k not in ("root", "name")}
+    wanted = {k: v for k, v in json.loads(config.to_json()).items() if k != "name"}
+    differ = sorted(k for k in stored.keys() | wanted.keys() if stored.get(k) != wanted.get(k))
+    if differ:
+        changes = "; ".join(
+            f"{k}: {json.dumps(stored.get(k))} on disk, {json.dumps(wanted.get(k))} now"
+            for k in differ
+        )
+        raise ValueError(
+            f"{folder} holds a study with another configuration ({changes}); start over with "
+            "`--fresh` (run_study(..., fresh=True)), or choose another output folder"
+        )
 
 
 @dataclass(frozen=True)

@@ -44,3 +44,33 @@ def test_cache_folder_from_the_environment_and_write_errors_are_loud(tmp_path, m
     blocked.write_text("")  # a file where the cache folder should be
     with pytest.raises(OSError, match=CACHE_ENV):
         cached_instanton(System(drift=_linear(2.0), D=np.eye(1)), [0.0], [1.0], 1.0, cache=blocked)
+
+
+def _tiny(root, name="mono", **change):
+    from dataclasses import replace
+
+    from validate._studies import ReferenceStudy, parts
+
+    cfg = parts("monostable", quick=True)[0]
+    cfg = replace(cfg, name=name, root=str(root), eps_grid=(0.2, 0.1), n_paths=60, n_boot=5)
+    return ReferenceStudy(replace(cfg, **change))
+
+
+def test_a_moved_and_renamed_study_resumes(tmp_path):
+    study = _tiny(tmp_path / "a")
+    assert study.run(figures=False, max_levels=1) is None  # interrupted after one level
+    level = next((study.folder / "levels").iterdir())
+    before = {p.name: p.read_bytes() for p in level.iterdir()}
+    moved = tmp_path / "elsewhere" / "renamed"
+    moved.parent.mkdir()
+    study.folder.rename(moved)
+    again = _tiny(moved.parent, name="renamed")
+    assert again.missing() == [0.1]
+    again.run(figures=False)
+    assert {p.name: p.read_bytes() for p in (moved / "levels" / level.name).iterdir()} == before
+
+
+def test_another_configuration_is_refused_naming_the_fields(tmp_path):
+    _tiny(tmp_path).run(figures=False, max_levels=1)
+    with pytest.raises(ValueError, match=r"n_paths: 60 on disk, 80 now.*seed.*--fresh"):
+        _tiny(tmp_path, n_paths=80, seed=9).run(figures=False, max_levels=1)
