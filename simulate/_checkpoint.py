@@ -120,6 +120,8 @@ class ChunkStore:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ValueError(f"`checkpoint` folder {str(folder)!r}: {exc.strerror}") from None
+        for stale in self.folder.glob(".*.tmp"):  # left by a killed run
+            stale.unlink(missing_ok=True)
         meta = self.folder / "run.json"
         if meta.exists():
             stored = json.loads(meta.read_text())

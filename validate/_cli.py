@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -103,6 +104,8 @@ def cmd_systems(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from simulate import ensemble
 
+    from ._study import atomic_write
+
     system = load_system(args.system)
     x0 = resolve_point(system, args.x0, "--x0")
     out = Path(args.out)
@@ -125,17 +128,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         progress=True,
     )
     frame = res.to_frame()
-    tmp = out.with_name(out.name + ".tmp")
     if out.suffix == ".csv":
-        frame.to_csv(tmp, index=False)
+        atomic_write(out, lambda tmp: frame.to_csv(tmp, index=False))
     else:
-        try:
-            frame.to_parquet(tmp, index=False)
-        except ImportError:
-            raise UsageError(
-                "--out .parquet needs pyarrow (pip install pyarrow); or use .csv"
-            ) from None
-    os.replace(tmp, out)
+        atomic_write(out, lambda tmp: frame.to_parquet(tmp, index=False))
     print(res.summary())
     print(f"wrote {len(frame)} rows to {out}")
     return 0
@@ -360,9 +356,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised as an exception so that ``finally`` clauses remove temporary files."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return args.run(args)
     except (ValueError, OSError) as exc:
@@ -371,3 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("noisy-noether: interrupted; finished outputs are kept", file=sys.stderr)
         return 130
+    except Terminated:
+        print("noisy-noether: terminated; finished outputs are kept", file=sys.stderr)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -41,7 +41,7 @@ import pandas as pd
 from simulate import zoo
 
 from ._instanton_cache import cached_instanton
-from ._study import Study, StudyConfig, atomic_write, write_csv
+from ._study import Study, StudyConfig, atomic_write, clear_stale_temporaries, write_csv
 
 DD_NOTE = """**drift_diffusion.** The paper keeps paths absorbed at -1 at a time tau in
 [0.95, 1]; their path-mean momentum is ((-1 - 0.5)/tau - 0.1)/sigma^2, between -1.679 and
@@ -459,6 +459,7 @@ def run_study(
     if fresh and folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    clear_stale_temporaries(folder)
     if name == "paper":
         return _run_paper(folder, quick, n_jobs, progress, t0)
     configs = parts(name, quick)

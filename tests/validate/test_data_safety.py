@@ -1,11 +1,19 @@
 """Results you can keep: caches keyed by the drift's code, studies that move, umask,
 temporary files, degenerate work refused."""
 
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
 from simulate import System, zoo
 from validate._instanton_cache import CACHE_ENV, REFERENCE, cache_dir, cached_instanton
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _linear(rate):
@@ -74,3 +82,56 @@ def test_another_configuration_is_refused_naming_the_fields(tmp_path):
     _tiny(tmp_path).run(figures=False, max_levels=1)
     with pytest.raises(ValueError, match=r"n_paths: 60 on disk, 80 now.*seed.*--fresh"):
         _tiny(tmp_path, n_paths=80, seed=9).run(figures=False, max_levels=1)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_files_are_written_with_the_users_umask(tmp_path, umask):
+    import pandas as pd
+
+    from validate._study import atomic_write, write_csv
+
+    previous = os.umask(umask)
+    try:
+        write_csv(pd.DataFrame({"a": [1]}), tmp_path / "t.csv")
+        atomic_write(tmp_path / "r.md", lambda tmp: open(tmp, "w").write("x"))
+    finally:
+        os.umask(previous)
+    for name in ("t.csv", "r.md"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask
+
+
+_KILLED_WHILE_WRITING = """
+import os, signal, sys
+import pandas as pd
+from validate._cli import main
+
+def to_csv(self, path, **kw):  # half a table written, then the signal arrives
+    open(path, "w").write("x0,x1\\n1,2\\n")
+    os.kill(os.getpid(), signal.{sig})
+
+pd.DataFrame.to_csv = to_csv
+sys.exit(main(["simulate", "monostable", "--x0", "start", "--n-paths", "10",
+               "--out", sys.argv[1]]))
+"""
+
+
+@pytest.mark.parametrize(("sig", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
+def test_simulate_removes_its_temporary_file_when_killed(tmp_path, sig, code):
+    script = textwrap.dedent(_KILLED_WHILE_WRITING).replace("{sig}", sig)
+    out = tmp_path / "run.csv"
+    env = os.environ | {"PYTHONPATH": ROOT}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(out)], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == code, result.stderr
+    assert list(tmp_path.iterdir()) == []  # neither the table nor a temporary file
+
+
+def test_a_resumed_study_clears_stale_temporary_files(tmp_path):
+    study = _tiny(tmp_path)
+    study.run(figures=False, max_levels=1)
+    stale = [study.folder / ".summary.csv.abc.tmp", study.folder / "levels" / ".x.tmp"]
+    for tmp in stale:
+        tmp.write_text("left by a killed run")
+    study.run(figures=False, max_levels=1)
+    assert not any(tmp.exists() for tmp in stale)
