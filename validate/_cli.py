@@ -140,9 +140,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_instanton(args: argparse.Namespace) -> int:
     """The most likely path between two points: action and charges printed, the path
     (tidy CSV, every local minimum found) and a figure saved."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from theory import instanton
@@ -367,6 +364,9 @@ def _raise_terminated(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # figures go to files: no window, unless the user chose a backend (the library
+    # modules leave matplotlib's backend alone, so notebooks draw inline)
+    os.environ.setdefault("MPLBACKEND", "Agg")
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return args.run(args)

@@ -3,8 +3,8 @@
 ``run_study(name, quick=..., out=..., n_jobs=...)`` writes ``<out>/<name>/``:
 
 - one folder per part (a :class:`validate.Study` noise sweep: ``config.json``, tidy
-  tables ``summary.csv``, ``charges.csv``, ``profile.csv``, ``paths.csv``,
-  ``scaling.csv`` and ``figures/``),
+  tables ``summary.parquet``, ``charges.parquet``, ``profile.parquet``,
+  ``paths.parquet``, ``scaling.parquet`` and ``figures/``; see ``docs/data.md``),
 - ``instantons.csv`` (every reference instanton: action and charges with their drift),
 - ``figures/`` with the paper's figure as this project reproduces it,
 - ``verdicts.csv`` and ``report.md`` (:func:`validate.write_report`): whether the charges
@@ -40,8 +40,16 @@ import pandas as pd
 
 from simulate import zoo
 
+from ._data_dictionary import write_readme
 from ._instanton_cache import cached_instanton
-from ._study import Study, StudyConfig, atomic_write, clear_stale_temporaries, write_csv
+from ._study import (
+    Study,
+    StudyConfig,
+    atomic_write,
+    clear_stale_temporaries,
+    read_table,
+    write_csv,
+)
 
 DD_NOTE = """**drift_diffusion.** The paper keeps paths absorbed at -1 at a time tau in
 [0.95, 1]; their path-mean momentum is ((-1 - 0.5)/tau - 0.1)/sigma^2, between -1.679 and
@@ -105,7 +113,7 @@ class StudyRun:
             f"study {self.name}: {len(self.parts)} noise sweeps in {self.seconds:.0f} s",
             f"  verdicts: {int(ok.sum())} of {int(ok.notna().sum())} checks consistent "
             "with theory (see the report)",
-            f"  tables:  {self.folder}/<part>/*.csv",
+            f"  tables:  {self.folder}/<part>/*.parquet (columns: README.md)",
             f"  figures: {len(self.figures)} PNG files under {self.folder}",
             f"  report:  {self.report}",
         ]
@@ -488,6 +496,7 @@ def run_study(
     )
     from ._report import write_report
 
+    write_readme(folder, "study")
     report, verdicts = write_report(folder)
     all_figs = tuple(sorted(folder.rglob("*.png")))
     del figs
@@ -516,6 +525,7 @@ def _run_paper(folder, quick, n_jobs, progress, t0) -> StudyRun:
     )
     from ._report import write_report
 
+    write_readme(folder, "study")
     report, verdicts = write_report(folder)
     parts_ = tuple(p for r in runs for p in r.parts)
     figs = tuple(sorted(folder.rglob("*.png")))
@@ -537,21 +547,12 @@ STUDIES = {
 
 
 def _load(folder: Path, part: str, table: str) -> pd.DataFrame:
-    f = folder / part / f"{table}.csv"
-    if not f.exists() or f.stat().st_size < 2:
-        return pd.DataFrame()
-    try:
-        return pd.read_csv(f)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
+    return read_table(folder / part / table)
 
 
 def paper_figures(name: str, folder: Path, insts: dict) -> list[Path]:
     """Draw the study's headline figure(s) into ``folder/figures``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the caller's backend (Agg where there is no display)
 
     from . import _plotting as P
 

@@ -1,24 +1,30 @@
 """Studies: a configuration, a noise sweep run level by level, tables and figures on disk.
 
-``Study(config).run()`` writes ``data/studies/<name>/``:
+``Study(config).run()`` writes ``<root>/<name>/``:
 
-- ``config.json`` (the configuration and seed),
-- ``levels/eps=<eps>/<table>.csv`` for each finished noise level (summary, replicates,
-  profile, charges, paths),
-- ``summary.csv``, ``replicates.csv``, ``profile.csv``, ``charges.csv``, ``paths.csv``
-  (the levels concatenated in eps order), ``scaling.csv`` (fits),
+- ``config.json`` (the scientific configuration and seed: the study's identity),
+- while it runs, ``levels/eps=<eps>/<table>.parquet`` for each finished noise level
+  (summary, replicates, profile, charges, paths): the unit of resumption,
+- once every level is done, ``summary.parquet``, ``replicates.parquet``,
+  ``profile.parquet``, ``charges.parquet``, ``paths.parquet`` (the levels concatenated in
+  eps order; the per-level files are then removed, so each table is stored once) and
+  ``scaling.parquet`` (fits),
+- ``README.md`` (what each file and column is: the data dictionary, ``docs/data.md``),
 - ``figures/*.png``.
 
-Every file is written atomically (a temporary file in the same folder, then
-``os.replace``). A study that was interrupted resumes: the levels already on disk are
-read back, only the missing ones are computed, and since each level's seed depends on
-(seed, eps) alone the tables are bit-identical to an uninterrupted run's.
+Tables are Parquet (pyarrow, zstd-compressed): the format is fixed before any work
+starts, and one ``pd.read_parquet`` reads a table. Every file is written atomically (a
+temporary file in the same folder, then ``os.replace``) with the user's umask. A study
+that was interrupted resumes: the levels already on disk are read back, only the missing
+ones are computed, and since each level's seed depends on (seed, eps) alone the tables
+are bit-identical to an uninterrupted run's.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -83,6 +89,28 @@ def clear_stale_temporaries(folder: Path) -> list[Path]:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` as ``path`` with the suffix ``.parquet`` (zstd); returns the path."""
+    path = Path(path).with_suffix(".parquet")
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, compression="zstd"))
+    return path
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """The table ``path`` names, with or without its suffix: ``.parquet`` if there is
+    one, else ``.csv`` (studies written by older versions); empty if neither exists."""
+    path = Path(path)
+    for candidate in (path.with_suffix(".parquet"), path.with_suffix(".csv")):
+        if candidate.exists():
+            if candidate.suffix == ".parquet":
+                return pd.read_parquet(candidate)
+            try:
+                return pd.read_csv(candidate)
+            except pd.errors.EmptyDataError:
+                return pd.DataFrame()
+    return pd.DataFrame()
 
 
 @dataclass(frozen=True)
@@ -192,11 +220,18 @@ class Study:
 
     def missing(self) -> list[float]:
         """Noise levels whose tables are not on disk yet."""
+        if self._assembled():
+            return []
         return [
             float(e)
             for e in self.config.eps_grid
-            if not (_level_dir(self.folder, float(e)) / "summary.csv").exists()
+            if not (_level_dir(self.folder, float(e)) / "summary.parquet").exists()
         ]
+
+    def _assembled(self) -> bool:
+        """Whether the tables of every level are in the study's top-level files (written
+        by :meth:`assemble`, last of all ``summary.parquet``)."""
+        return (self.folder / "summary.parquet").exists()
 
     # -- running -------------------------------------------------------------------
 
@@ -237,8 +272,8 @@ class Study:
             folder = _level_dir(self.folder, eps)
             for name, table in level.tables().items():
                 if name != "summary":
-                    write_csv(table, folder / f"{name}.csv")
-            write_csv(level.summary, folder / "summary.csv")  # last: marks the level done
+                    write_table(table, folder / name)
+            write_table(level.summary, folder / "summary")  # last: marks the level done
             return eps
 
         if n_jobs == 1 or len(todo) <= 1:
@@ -252,36 +287,37 @@ class Study:
 
     def load(self, table: str = "summary") -> pd.DataFrame:
         """A table of the finished levels, concatenated in the order of ``eps_grid``."""
-        frames = []
-        for e in self.config.eps_grid:
-            f = _level_dir(self.folder, float(e)) / f"{table}.csv"
-            if f.exists() and f.stat().st_size > 1:
-                try:
-                    frames.append(pd.read_csv(f))
-                except pd.errors.EmptyDataError:
-                    pass
+        if self._assembled():
+            return read_table(self.folder / table)
+        frames = [
+            read_table(_level_dir(self.folder, float(e)) / table) for e in self.config.eps_grid
+        ]
+        frames = [f for f in frames if len(f.columns)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def assemble(self, figures: bool = True) -> pd.DataFrame:
+        """Write the study's tables (each level's concatenated, in eps order), then remove
+        the per-level files, the scaling fits, the folder's README and the figures."""
         tables = {name: self.load(name) for name in TABLES}
-        for name, frame in tables.items():
-            write_csv(frame, self.folder / f"{name}.csv")
         fits = scaling_table(
             tables["summary"],
             tables["replicates"] if len(tables["replicates"]) else None,
             seed=self.config.seed,
         )
-        write_csv(fits, self.folder / "scaling.csv")
+        write_table(fits, self.folder / "scaling")
+        for name in sorted(TABLES, key=lambda n: n == "summary"):  # summary last: the mark
+            write_table(tables[name], self.folder / name)
+        shutil.rmtree(self.folder / "levels", ignore_errors=True)
+        from ._data_dictionary import write_readme
+
+        write_readme(self.folder, "sweep")
         if figures:
             self.figures(tables, fits)
         return tables["summary"]
 
     def figures(self, tables=None, fits=None) -> list[Path]:
         """Draw the study's figures to ``figures/`` (PNG)."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # the caller's backend (Agg where there is no display)
 
         from . import _plotting as P
 

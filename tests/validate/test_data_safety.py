@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from simulate import System, zoo
@@ -67,15 +68,15 @@ def _tiny(root, name="mono", **change):
 def test_a_moved_and_renamed_study_resumes(tmp_path):
     study = _tiny(tmp_path / "a")
     assert study.run(figures=False, max_levels=1) is None  # interrupted after one level
-    level = next((study.folder / "levels").iterdir())
-    before = {p.name: p.read_bytes() for p in level.iterdir()}
+    before = study.load("summary")
     moved = tmp_path / "elsewhere" / "renamed"
     moved.parent.mkdir()
     study.folder.rename(moved)
     again = _tiny(moved.parent, name="renamed")
     assert again.missing() == [0.1]
     again.run(figures=False)
-    assert {p.name: p.read_bytes() for p in (moved / "levels" / level.name).iterdir()} == before
+    after = again.load("summary")
+    pd.testing.assert_frame_equal(after[after["eps"] == 0.2], before)  # kept, not redone
 
 
 def test_another_configuration_is_refused_naming_the_fields(tmp_path):
@@ -86,8 +87,6 @@ def test_another_configuration_is_refused_naming_the_fields(tmp_path):
 
 @pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
 def test_files_are_written_with_the_users_umask(tmp_path, umask):
-    import pandas as pd
-
     from validate._study import atomic_write, write_csv
 
     previous = os.umask(umask)
@@ -135,3 +134,25 @@ def test_a_resumed_study_clears_stale_temporary_files(tmp_path):
         tmp.write_text("left by a killed run")
     study.run(figures=False, max_levels=1)
     assert not any(tmp.exists() for tmp in stale)
+
+
+def test_tables_are_parquet_stored_once_and_documented(tmp_path):
+    from validate._data_dictionary import SWEEP_TABLES, markdown, undocumented
+
+    study = _tiny(tmp_path)
+    study.run(figures=False)
+    folder = study.folder
+    assert not (folder / "levels").exists()  # per-level files gone once assembled
+    assert not list(folder.rglob("*.csv"))
+    for table in SWEEP_TABLES:
+        frame = pd.read_parquet(folder / f"{table}.parquet")
+        assert len(frame), table
+        assert undocumented(table, frame.columns) == [], table
+    paths = pd.read_parquet(folder / "paths.parquet")
+    assert paths["x0"].dtype == np.float32 and paths.groupby(["eps", "path"]).size().max() <= 2000
+    assert "`charges.parquet`" in (folder / "README.md").read_text()
+    with open(os.path.join(ROOT, "docs", "data.md")) as fh:
+        assert fh.read() == markdown() + "\n", "regenerate docs/data.md from markdown()"
+    assert study.missing() == [] and len(study.load("charges")) == len(
+        pd.read_parquet(folder / "charges.parquet")
+    )
