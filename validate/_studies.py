@@ -427,19 +427,12 @@ def _run_parts(folder: Path, configs, n_jobs, bar, quick) -> list[Path]:
     for cfg in configs:
         cfg = replace(cfg, root=str(folder))
         study = ReferenceStudy(cfg)
+        on_level = None
         if bar is not None:
             bar.set_postfix_str(f"{folder.name}/{cfg.name}")
-        if n_jobs == 1:
-            while study.missing():
-                study.run(figures=False, max_levels=1)
-                if bar is not None:
-                    bar.update(1)
-        else:
-            k = len(study.missing())
-            study.run(n_jobs=n_jobs, figures=False)
-            if bar is not None:
-                bar.update(k)
-        study.run(figures=True)
+            bar.update(len(cfg.eps_grid) - len(study.missing()))  # resumed levels count
+            on_level = lambda eps: bar.update(1)  # noqa: E731 - as each level finishes
+        study.run(n_jobs=n_jobs, figures=True, on_level=on_level)
         done.append(study.folder)
     return done
 

@@ -235,9 +235,17 @@ class Study:
 
     # -- running -------------------------------------------------------------------
 
-    def run(self, n_jobs: int = 1, figures: bool = True, max_levels: int | None = None):
+    def run(
+        self,
+        n_jobs: int = 1,
+        figures: bool = True,
+        max_levels: int | None = None,
+        on_level=None,
+    ):
         """Compute the missing levels (at most ``max_levels`` of them), then assemble the
-        tables, the scaling fits and the figures. Returns the summary frame."""
+        tables, the scaling fits and the figures. Returns the summary frame, or None
+        while levels are missing. ``on_level(eps)`` is called as each level finishes (in
+        the order they finish when ``n_jobs`` > 1), e.g. to advance a progress bar."""
         cfg = self.config
         self.folder.mkdir(parents=True, exist_ok=True)
         clear_stale_temporaries(self.folder)
@@ -277,10 +285,17 @@ class Study:
             return eps
 
         if n_jobs == 1 or len(todo) <= 1:
-            for eps in todo:
-                one(eps)
+            done = map(one, todo)
         else:
-            joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(one)(e) for e in todo)
+            try:  # each level reported as it finishes
+                done = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                    joblib.delayed(one)(e) for e in todo
+                )
+            except ValueError:  # a backend without generators (multiprocessing): at the end
+                done = joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(one)(e) for e in todo)
+        for eps in done:
+            if on_level is not None:
+                on_level(eps)
         if self.missing():
             return None
         return self.assemble(figures=figures)
@@ -299,6 +314,13 @@ class Study:
         """Write the study's tables (each level's concatenated, in eps order), then remove
         the per-level files, the scaling fits, the folder's README and the figures."""
         tables = {name: self.load(name) for name in TABLES}
+        accepted = tables["summary"].query("statistic == 'n_accepted'")["value"]
+        if len(accepted) and (accepted < 2).all():
+            raise ValueError(
+                f"{self.folder}: no noise level has two accepted paths (accepted: "
+                f"{accepted.astype(int).tolist()} at eps = {list(self.config.eps_grid)}): the "
+                "study checks nothing; use larger noise levels or more paths"
+            )
         fits = scaling_table(
             tables["summary"],
             tables["replicates"] if len(tables["replicates"]) else None,

@@ -10,6 +10,7 @@ run in parallel with joblib and a study can resume with any subset of them.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import joblib
@@ -22,6 +23,10 @@ from ._statistics import bootstrap, normalise_weights, weighted_mean_se
 from ._tubes import as_path_list, tube_statistics
 
 COLUMNS = ["system", "eps", "statistic", "value", "se", "ci_low", "ci_high", "theory", "n", "ess"]
+
+
+class DegenerateLevelWarning(UserWarning):
+    """A noise level with fewer than two accepted paths: no statistic, no check."""
 
 
 #: At most this many points of each shown path are stored (evenly spaced, both ends kept):
@@ -136,6 +141,13 @@ def run_level(
             )
     empty = pd.DataFrame()
     if sample.n < 2:
+        warnings.warn(
+            f"{system.name}, eps = {eps:g}: {sample.n} of {sample.n_trials} paths accepted, "
+            "too few for any statistic: this level checks nothing (more paths, or a larger "
+            "eps or target)",
+            DegenerateLevelWarning,
+            stacklevel=2,
+        )
         summary = pd.DataFrame(rows)
         summary.insert(0, "eps", float(eps))
         summary.insert(0, "system", system.name)

@@ -156,3 +156,64 @@ def test_tables_are_parquet_stored_once_and_documented(tmp_path):
     assert study.missing() == [] and len(study.load("charges")) == len(
         pd.read_parquet(folder / "charges.parquet")
     )
+
+
+def test_dt_larger_than_the_time_span_is_refused():
+    from simulate import ensemble
+
+    with pytest.raises(ValueError, match="`dt` = 0.5 is larger than the time span"):
+        ensemble(zoo.monostable(), "start", 0.1, dt=0.5, eps=0.1, n_paths=4)
+
+
+def test_an_ensemble_that_is_all_non_finite_warns():
+    from simulate import NonFiniteWarning, ensemble
+
+    def cubic(x, t, p, out):
+        out[0] = 1e3 * x[0] ** 3
+
+    system = System(drift=cubic, D=np.eye(1), name="cubic")
+    with pytest.warns(NonFiniteWarning, match="all 8 paths became non-finite"):
+        ensemble(system, [10.0], 1.0, dt=0.01, eps=0.01, n_paths=8)
+
+
+def test_a_study_without_accepted_paths_warns_per_level_and_fails(tmp_path):
+    from validate._sweep import DegenerateLevelWarning
+
+    study = _tiny(tmp_path, eps_grid=(1e-6, 1e-7))
+    with (
+        pytest.warns(DegenerateLevelWarning, match="0 of 60 paths accepted"),
+        pytest.raises(ValueError, match="no noise level has two accepted paths"),
+    ):
+        study.run(figures=False)
+
+
+@pytest.mark.parametrize("grid", ["0.2,,0.1", ",0.2", "0.2,"])
+def test_malformed_eps_grids_are_refused(tmp_path, grid):
+    from tests.test_cli import run_cli
+
+    result = run_cli("study", "monostable", "--eps", grid, "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and "has an empty entry" in result.stderr
+    assert not (tmp_path / "o").exists()  # refused before any folder is made
+
+
+class _Bar:
+    def __init__(self):
+        self.n = 0
+
+    def update(self, k):
+        self.n += k
+
+    def set_postfix_str(self, text):
+        pass
+
+
+def test_progress_counts_resumed_levels_and_parallel_levels_as_they_finish(tmp_path):
+    from validate._studies import _run_parts
+
+    study = _tiny(tmp_path / "p")
+    seen = []
+    study.run(n_jobs=2, figures=False, max_levels=1, on_level=seen.append)
+    assert seen == [0.2]
+    bar = _Bar()
+    _run_parts(tmp_path, [study.config], 2, bar, True)
+    assert bar.n == 2  # one resumed level, one computed
