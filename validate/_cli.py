@@ -150,6 +150,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         out = out / f"{system.name}_ensemble.csv"
     if out.suffix not in (".csv", ".parquet"):
         raise UsageError(f"--out {str(out)!r} must end in .csv or .parquet")
+    if out.suffix == ".parquet":
+        import pyarrow  # noqa: F401 - a dependency; fail here, not after the run
     writable_dir(out.parent)
     if args.dt > args.T:
         raise UsageError(f"--dt {args.dt:g} is larger than --T {args.T:g}: a single step")

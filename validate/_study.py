@@ -355,6 +355,7 @@ class Study:
             plt.close(fig)
             out.append(path)
 
+        where = f"{self.config.system}, {self.folder.parent.name}/{self.folder.name}"
         eps_list = list(self.config.eps_grid)
         prof, paths = tables["profile"], tables["paths"]
         if len(prof):
@@ -370,6 +371,7 @@ class Study:
                     coord=None if two_d else 0,
                     title=f"eps = {e:g}",
                 )
+            fig.suptitle(f"{where}: sampled paths, mean path and tube around the instanton")
             fig.tight_layout()
             save(fig, "tubes")
         ch = tables["charges"]
@@ -378,12 +380,12 @@ class Study:
                 rows = summary[summary["statistic"] == f"charge_mean_{c}"]
                 th = rows["theory"].iloc[0] if len(rows) else None
                 fig, ax = plt.subplots(figsize=(5, 3.5))
-                P.plot_charges(ch, c, th, ax=ax)
+                P.plot_charges(ch, c, th, ax=ax, where=where)
                 fig.tight_layout()
                 save(fig, f"charge_{c}")
         for stat in [s for s in fits.get("statistic", []) if s.startswith("tube_")][:2]:
             fig, ax = plt.subplots(figsize=(5, 3.5))
-            P.plot_scaling(summary, stat, fits[fits["statistic"] == stat], ax=ax)
+            P.plot_scaling(summary, stat, fits[fits["statistic"] == stat], ax=ax, where=where)
             fig.tight_layout()
             save(fig, f"scaling_{stat}")
         keep = [
@@ -392,7 +394,7 @@ class Study:
             if s.startswith("charge_mean") or s in ("probability", "tube_l2_q0.5")
         ]
         fig, ax = plt.subplots(figsize=(8, 0.25 * (summary["statistic"].isin(keep).sum() + 4)))
-        P.plot_summary_table(summary, keep, ax=ax)
+        P.plot_summary_table(summary, keep, ax=ax, where=where)
         save(fig, "summary_table")
         return out
 

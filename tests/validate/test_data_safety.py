@@ -217,3 +217,35 @@ def test_progress_counts_resumed_levels_and_parallel_levels_as_they_finish(tmp_p
     bar = _Bar()
     _run_parts(tmp_path, [study.config], 2, bar, True)
     assert bar.n == 2  # one resumed level, one computed
+
+
+def test_figures_say_what_and_where_they_are():
+    import matplotlib
+
+    matplotlib.use("Agg")  # the test's own choice; the library leaves the backend alone
+    import matplotlib.pyplot as plt
+
+    from validate import _plotting as P
+
+    assert P.describe("tube_l2_q0.5") == (
+        "median L2 distance of the paths to the instanton (dimensionless)"
+    )
+    summary = pd.DataFrame(
+        {
+            "eps": [0.1, 0.2, 0.1],
+            "statistic": ["tube_l2_q0.5", "tube_l2_q0.5", "probability"],
+            "value": [0.3, 0.42, 0.01],
+            "se": [0.01, 0.01, 0.001],
+            "theory": [np.nan, np.nan, 5.25],
+            "n": [100, 100, 1000],
+        }
+    )
+    fig, ax = plt.subplots()
+    P.plot_scaling(summary, "tube_l2_q0.5", ax=ax, where="monostable, monostable/T=1")
+    assert ax.get_title() == "monostable, monostable/T=1: tube_l2_q0.5 against eps"
+    assert "dimensionless" in ax.get_ylabel() and "dimensionless" in ax.get_xlabel()
+    fig, ax = plt.subplots()
+    P.plot_summary_table(summary, ["probability"], ax=ax, where="here")
+    cells = [c.get_text().get_text() for c in ax.tables[0].get_celld().values()]
+    assert "5.25" not in cells  # the action is not shown as the probability's theory
+    plt.close("all")
