@@ -6,7 +6,7 @@ Convention (Itô, noise level eps > 0): dX = f(X, t) dt + sqrt(2 eps D(t)) dW.
 from . import zoo
 from ._ams import AMSResult, ams
 from ._conditioning import ConditionedResult, condition
-from ._euler_maruyama import EnsembleResult, MemoryBudgetError, ensemble
+from ._euler_maruyama import EnsembleResult, MemoryBudgetError, NonFiniteWarning, ensemble
 from ._random import standard_normals
 from ._reaction_coordinates import (
     ReactionCoordinate,
@@ -22,6 +22,7 @@ __all__ = [
     "ensemble",
     "EnsembleResult",
     "MemoryBudgetError",
+    "NonFiniteWarning",
     "standard_normals",
     "System",
     "Generator",

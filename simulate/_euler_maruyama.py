@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +44,12 @@ from ._sets import (
 )
 from ._stepping import contact
 from ._system import System, as_points
+
+
+class NonFiniteWarning(RuntimeWarning):
+    """Every path of an ensemble became non-finite (a drift that blows up, a dt too
+    large for the drift's stiffness): the result holds no usable path."""
+
 
 RUNNING, STOPPED, NONFINITE = 0, 1, 2
 STATUS_NAMES = {RUNNING: "ran to the end", STOPPED: "stopped in a set", NONFINITE: "non-finite"}
@@ -353,6 +360,11 @@ def resolve_time_grid(system: System, t_span, dt: float) -> tuple[float, float, 
         raise ValueError(f"`t_span` must be finite with t1 > t0, got {t_span}")
     if not (np.isfinite(dt) and dt > 0):
         raise ValueError(f"`dt` must be positive and finite, got {dt}")
+    if dt > (t1 - t0) * (1 + 1e-9):
+        raise ValueError(
+            f"`dt` = {dt:g} is larger than the time span t1 - t0 = {t1 - t0:g}: the run would "
+            "be a single step; give a smaller `dt` or a longer `t_span`"
+        )
     n_steps = max(1, math.ceil((t1 - t0) / dt - 1e-9))
     return t0, t1, n_steps, (t1 - t0) / n_steps
 
@@ -564,7 +576,7 @@ def ensemble(
     if checkpoint is not None:
         config = {
             "system": system.name,
-            "drift": f"{system.drift.py_func.__module__}.{system.drift.py_func.__qualname__}",
+            "code": system.code_key,  # drift, Jacobian and schedule: code and constants
             "params": system.params,
             "D": system.D,
             "x0": x0,
@@ -612,6 +624,13 @@ def ensemble(
             store.save(first, piece)
         place(first, piece)
     bar.close()
+    if np.all(status == NONFINITE):
+        warnings.warn(
+            f"{system.name}: all {n_paths} paths became non-finite (eps = {eps:g}, dt = "
+            f"{dt:g}): the drift blows up along them or dt is too large for it",
+            NonFiniteWarning,
+            stacklevel=2,
+        )
     t = t0 + dt * save_every * np.arange(n_saved) if save_every else np.zeros(0)
     return EnsembleResult(
         system=system.name,

@@ -232,14 +232,14 @@ class System:
         probe = np.full(dim, 0.1) if self.probe is None else np.asarray(self.probe, float)
         if probe.shape != (dim,):
             raise ValueError(f"`probe` must have shape ({dim},), got {probe.shape}")
-        value = self.f(probe, 0.0)
-        if not np.all(np.isfinite(value)):
-            raise ValueError(f"`drift` returns non-finite values {value} at the probe {probe}")
+        t0 = 0.0 if self.t_span is None else float(self.t_span[0])
+        _check_writes("drift", self.drift, probe, t0, params, (dim,))
+        if self.jac is not None:
+            _check_writes("jac", self.jac, probe, t0, params, (dim, dim))
         if self.schedule is not None:
-            t0 = 0.0 if self.t_span is None else float(self.t_span[0])
-            d0 = self.schedule(t0, params)
+            d0 = _call_checked("schedule", self.schedule, (t0, params.copy()), dim, params)
             if not (np.isfinite(d0) and d0 > 0):
-                raise ValueError(f"`schedule` must be positive and finite, d(0) = {d0}")
+                raise ValueError(f"`schedule` must be positive and finite, d({t0:g}) = {d0}")
         # with_params re-checks a system whose autonomy was found, not declared
         set_(self, "_declared_autonomous", self.autonomous)
         reads_t = self._depends_on_time()
@@ -271,7 +271,7 @@ class System:
     def f(self, x: np.ndarray, t: np.ndarray | float = 0.0) -> np.ndarray:
         """Drift f(x, t) at points x (..., d); t is a scalar or broadcasts to x.shape[:-1]."""
         xs, ts = self._points_and_times(x, t)
-        out = np.empty_like(xs)
+        out = np.full_like(xs, np.nan)  # a component the drift does not write stays NaN
         _drift_many(compiled(self.drift, DRIFT_SIGNATURE), xs, ts, self.params, out)
         return out.reshape(np.shape(x))
 
@@ -309,9 +309,23 @@ class System:
         x = np.asarray(x, dtype=float)
         if x.ndim == 0 or x.shape[-1] != self.dim:
             raise ValueError(f"`x` must have last dimension {self.dim}, got shape {x.shape}")
-        xs = np.ascontiguousarray(x.reshape(-1, self.dim))
+        # writeable too: the kernels are compiled for writeable arrays, and pandas hands
+        # out read-only views (copy-on-write)
+        xs = np.require(x.reshape(-1, self.dim), requirements=["C", "W"])
         ts = np.array(np.broadcast_to(np.asarray(t, dtype=float), x.shape[:-1]), order="C")
         return xs, ts.reshape(-1)
+
+    @functools.cached_property
+    def code_key(self) -> str:
+        """A digest of the drift's, Jacobian's and schedule's code and of the constants
+        they use (:func:`simulate._checkpoint.code_fingerprint`): part of the key of every
+        checkpoint and cache, so that editing a drift never reuses results of the old one."""
+        from ._checkpoint import code_fingerprint
+
+        return "-".join(
+            "none" if fn is None else code_fingerprint(fn)[:16]
+            for fn in (self.drift, self.jac, self.schedule)
+        )
 
     @property
     def cholesky(self) -> np.ndarray:
@@ -374,6 +388,43 @@ class System:
     def __repr__(self) -> str:
         pars = ", ".join(f"{k}={v:g}" for k, v in zip(self.param_names, self.params, strict=False))
         return f"System({self.name!r}, dim={self.dim}{', ' + pars if pars else ''})"
+
+
+def _call_checked(what: str, fn, args: tuple, dim: int, params: np.ndarray):
+    """``fn(*args)`` in plain Python (a numba function's ``py_func``), where indexing
+    outside an array raises instead of reading or writing foreign memory; the compiled
+    function when the plain one cannot run (a numba-only construct)."""
+    try:
+        with np.errstate(all="ignore"):  # as the compiled code: 1/0 is inf, refused after
+            return getattr(fn, "py_func", fn)(*args)
+    except IndexError as exc:
+        raise ValueError(
+            f"`{what}` indexes outside its arrays ({exc}): x and out have the dimension of "
+            f"`D`, {dim}, and `params` has {params.size} entries"
+        ) from None
+    except Exception:  # noqa: BLE001 - numba-only code: the compiled call still checks out
+        return fn(*args)
+
+
+def _check_writes(what: str, fn, probe: np.ndarray, t0: float, params: np.ndarray, shape):
+    """Call ``fn(x, t, params, out)`` once at the probe with ``out`` filled with NaN and
+    refuse components it leaves unset: the engine hands it uninitialised memory, so an
+    unwritten component would be garbage that differs from run to run."""
+    dim = probe.size
+    out = np.full(shape, np.nan)
+    _call_checked(what, fn, (probe.copy(), t0, params.copy(), out), dim, params)
+    unset = [tuple(int(i) for i in k) for k in np.argwhere(np.isnan(out))]
+    if unset:
+        where = ", ".join(f"out[{', '.join(map(str, k))}]" for k in unset[:6])
+        raise ValueError(
+            f"`{what}` leaves {where} unwritten (or NaN) at the probe x = {probe.tolist()}, "
+            f"t = {t0:g}: it must write every component of its {shape} output (the "
+            f"dimension of `D` is {dim}; give another `probe` if NaN is right there)"
+        )
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            f"`{what}` returns non-finite values {out.tolist()} at the probe {probe.tolist()}"
+        )
 
 
 _points = nb.float64[:, ::1]

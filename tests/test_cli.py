@@ -105,6 +105,84 @@ def test_instanton_prints_action_and_charges(tmp_path, capsys):
     assert printed["action S"] == pytest.approx(ou.action, abs=1e-5)
     assert printed["H"] == pytest.approx(ou.energy, abs=1e-5)
     assert printed["L"] == pytest.approx(ou.angular_momentum, abs=1e-5)
-    frame = pd.read_csv(tmp_path / "instanton_monostable_start_end.csv")
+    frame = pd.read_csv(tmp_path / "instanton_monostable_start_end_T1.csv")
     assert {"t", "x0", "x1", "p0", "p1", "H", "L"} <= set(frame.columns)
-    assert (tmp_path / "instanton_monostable_start_end.png").stat().st_size > 1000
+    assert (tmp_path / "instanton_monostable_start_end_T1.png").stat().st_size > 1000
+
+
+def test_every_option_has_help_with_its_default():
+    import argparse
+
+    from validate._cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            if not action.option_strings or isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, (name, action.dest)
+            assert action.required or "default" in action.help, (name, action.option_strings)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "monostable", "--x0", "start", "--save-every", "0"], "--save-every"),
+        (["simulate", "monostable", "--x0", "start", "--n-paths", "0"], "--n-paths"),
+        (["simulate", "monostable", "--x0", "start", "--n-jobs", "0"], "--n-jobs"),
+        (["simulate", "monostable", "--x0", "start", "--dt", "2"], "--dt 2 is larger than --T"),
+        (
+            ["simulate", "monostable", "--x0", "start", "--save-every", "1", "--n-paths"]
+            + ["100000", "--memory-budget", "0.1"],
+            "--memory-budget 0.1 GiB",
+        ),
+        (["study", "monostable", "--n-jobs", "0"], "--n-jobs"),
+        (["study", "monostable", "--eps", "abc"], "--eps 'abc'"),
+        (["study", "monostable", "--backend", "dask"], "--backend dask needs --scheduler"),
+    ],
+)
+def test_errors_name_the_cli_options_and_create_nothing(tmp_path, args, message):
+    out = tmp_path / "o"
+    result = run_cli(*args, "--out", str(out / "x.csv" if args[0] == "simulate" else out))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_systems_piped_into_head_ends_quietly():
+    result = subprocess.run(
+        f"{sys.executable} -m validate systems | head -n 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.count("\n") == 1
+    assert "Broken pipe" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_instanton_file_names_carry_the_duration(tmp_path):
+    for extra in (["--T", "1"], ["--T", "10"]):
+        code = main(
+            ["instanton", "monostable", "--from", "start", "--to", "end", "--n", "20"]
+            + extra
+            + ["--out", str(tmp_path)]
+        )
+        assert code == 0
+    assert {p.name for p in tmp_path.glob("*.csv")} == {
+        "instanton_monostable_start_end_T1.csv",
+        "instanton_monostable_start_end_T10.csv",
+    }
+
+
+def test_study_runs_on_a_dask_scheduler(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False) as cluster:
+        code = main(
+            ["study", "drift_diffusion", "--quick", "--eps", "1.0,0.5", "--n-jobs", "2"]
+            + ["--backend", "dask", "--scheduler", cluster.scheduler_address]
+            + ["--out", str(tmp_path)]
+        )
+    assert code == 0
+    assert (tmp_path / "drift_diffusion" / "sweep" / "summary.parquet").exists()

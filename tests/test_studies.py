@@ -45,16 +45,58 @@ def test_report_states_verdicts_with_uncertainty(tiny_study):
     assert (tiny_study / "verdicts.csv").exists()
 
 
-def test_notebook_runs_on_a_tiny_study(tiny_study):
+def _snapshot(folder: Path) -> dict:
+    return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+
+
+def test_notebook_runs_with_jupyter_execute_from_its_folder_and_the_root(tiny_study, tmp_path):
+    """`jupyter execute notebooks/analysis.ipynb` from the repository root and from
+    `notebooks/` (Jupyter's default directory), on the default study path, in a copy of
+    the repository layout holding the tiny study where `study paper --quick` puts it."""
+    import shutil
+    import subprocess
+    import sys
+
+    repo = tmp_path / "repo"
+    (repo / "validate").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text("")
+    (repo / "notebooks").mkdir()
+    shutil.copy(ROOT / "notebooks" / "analysis.ipynb", repo / "notebooks")
+    study = repo / "data" / "studies" / "paper" / "monostable" / "T=1"
+    shutil.copytree(tiny_study / "T=1", study)
+    before = _snapshot(study)
+    jupyter = Path(sys.executable).parent / "jupyter"
+    env = {k: v for k, v in os.environ.items() if k not in ("NOISY_NOETHER_STUDY", "MPLBACKEND")}
+    runs = [(repo, "notebooks/analysis.ipynb"), (repo / "notebooks", "analysis.ipynb")]
+    for cwd, notebook in runs:
+        result = subprocess.run(
+            [str(jupyter), "execute", notebook], cwd=cwd, env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+    assert _snapshot(study) == before  # nothing written into the study it reads
+
+
+def test_notebook_draws_its_figures_inline(tiny_study):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.read(ROOT / "notebooks" / "analysis.ipynb", as_version=4)
+    before = _snapshot(tiny_study)
     os.environ["NOISY_NOETHER_STUDY"] = str(tiny_study / "T=1")
     try:
-        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+        nbclient.NotebookClient(
+            nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": ROOT}}
+        ).execute()
     finally:
         del os.environ["NOISY_NOETHER_STUDY"]
-    assert (tiny_study / "T=1" / "notebook_charges.png").exists()
+    images = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if "image/png" in o.get("data", {})
+    ]
+    assert len(images) == 2
+    assert _snapshot(tiny_study) == before
 
 
 def test_study_and_report_commands_give_one_line_errors(tmp_path):

@@ -7,8 +7,11 @@ unwritable output folder) end with a one-line error and exit status 2, never a t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +23,11 @@ class UsageError(ValueError):
 
 def parse_point(text: str, dim: int | None = None, what: str = "point") -> np.ndarray:
     """Parse '1.5,-2' (or '1.5 -2') into a finite vector, checking its dimension."""
+    fields = text.split(",") if "," in text else text.split()
+    if any(not f.strip() for f in fields):
+        raise UsageError(f"{what} {text!r} has an empty entry: give numbers like '1.5,-2'")
     try:
-        values = np.array([float(v) for v in text.replace(",", " ").split()], dtype=float)
+        values = np.array([float(v) for v in fields], dtype=float)
     except ValueError:
         raise UsageError(f"{what} {text!r} is not a list of numbers like '1.5,-2'") from None
     if values.size == 0 or not np.all(np.isfinite(values)):
@@ -42,16 +48,48 @@ def positive(text: str) -> float:
     return value
 
 
-def writable_dir(path: str | Path) -> Path:
-    """Create ``path`` if needed and check that files can be written there."""
-    path = Path(path)
+def integer(minimum: int, what: str):
+    """argparse type: an integer >= ``minimum`` (``what`` says which in the error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+
+    return parse
+
+
+def n_jobs_type(text: str) -> int:
+    """argparse type: joblib's n_jobs, a non-zero integer (-1: every core)."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-test-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be a positive number of workers or -1 (all cores)")
+    return value
+
+
+def writable_dir(path: str | Path) -> Path:
+    """Check, without creating anything, that the folder ``path`` can be made and written:
+    its nearest existing ancestor is a folder where a file can be created."""
+    path = Path(path)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"cannot write to output folder {str(path)!r}: {existing} is a file")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
     except OSError as exc:
-        raise UsageError(f"cannot write to output folder {str(path)!r}: {exc.strerror}") from None
+        raise UsageError(
+            f"cannot write to output folder {str(path)!r}: {exc.strerror or exc}"
+        ) from None
     return path
 
 
@@ -101,41 +139,58 @@ def cmd_systems(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from simulate import ensemble
+    from simulate import MemoryBudgetError, ensemble
+
+    from ._study import atomic_write
 
     system = load_system(args.system)
     x0 = resolve_point(system, args.x0, "--x0")
     out = Path(args.out)
-    writable_dir(out.parent if out.suffix else out)
     if not out.suffix:
         out = out / f"{system.name}_ensemble.csv"
     if out.suffix not in (".csv", ".parquet"):
         raise UsageError(f"--out {str(out)!r} must end in .csv or .parquet")
+    if out.suffix == ".parquet":
+        import pyarrow  # noqa: F401 - a dependency; fail here, not after the run
+    writable_dir(out.parent)
+    if args.dt > args.T:
+        raise UsageError(f"--dt {args.dt:g} is larger than --T {args.T:g}: a single step")
     save = "final" if args.save_every is None else args.save_every
-    res = ensemble(
-        system,
-        x0,
-        args.T,
-        dt=args.dt,
-        eps=args.eps,
-        n_paths=args.n_paths,
-        seed=args.seed,
-        save=save,
-        n_jobs=args.n_jobs,
-        progress=True,
-    )
+    # the table written at the end holds a row (path, t, x0..) per saved point: counted
+    # with the arrays, so that the budget refuses before the run, not after it
+    n_steps = int(np.ceil(args.T / args.dt - 1e-9))
+    n_rows = args.n_paths * (n_steps // args.save_every + 1 if args.save_every else 1)
+    budget = args.memory_budget * 1024**3
+    frame_bytes = n_rows * 8 * (2 + system.dim) * (1 if args.save_every else 2)
+    if frame_bytes >= budget:
+        raise UsageError(
+            f"the output table needs about {frame_bytes / 1024**3:.2f} GiB in memory, over "
+            f"--memory-budget {args.memory_budget:g} GiB: a larger --save-every, fewer "
+            "--n-paths, or a larger --memory-budget"
+        )
+    try:
+        res = ensemble(
+            system,
+            x0,
+            args.T,
+            dt=args.dt,
+            eps=args.eps,
+            n_paths=args.n_paths,
+            seed=args.seed,
+            save=save,
+            n_jobs=args.n_jobs,
+            progress=True,
+            memory_budget=budget - frame_bytes,
+        )
+    except MemoryBudgetError as exc:
+        raise UsageError(
+            f"{exc} (with the output table: raise --memory-budget, now {args.memory_budget:g} GiB)"
+        ) from None
     frame = res.to_frame()
-    tmp = out.with_name(out.name + ".tmp")
     if out.suffix == ".csv":
-        frame.to_csv(tmp, index=False)
+        atomic_write(out, lambda tmp: frame.to_csv(tmp, index=False))
     else:
-        try:
-            frame.to_parquet(tmp, index=False)
-        except ImportError:
-            raise UsageError(
-                "--out .parquet needs pyarrow (pip install pyarrow); or use .csv"
-            ) from None
-    os.replace(tmp, out)
+        atomic_write(out, lambda tmp: frame.to_parquet(tmp, index=False))
     print(res.summary())
     print(f"wrote {len(frame)} rows to {out}")
     return 0
@@ -144,9 +199,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_instanton(args: argparse.Namespace) -> int:
     """The most likely path between two points: action and charges printed, the path
     (tidy CSV, every local minimum found) and a figure saved."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from theory import instanton
@@ -162,6 +214,7 @@ def cmd_instanton(args: argparse.Namespace) -> int:
     T = args.T
     if T is None and system.t_span is not None:
         T = float(system.t_span[1] - system.t_span[0])
+    duration = f"T{T:g}" if T is not None else "Tinf"  # in the file names: one file per T
     kind = f"T = {T:g}" if T is not None else "T = infinity (geometric MAM)"
     print(f"instanton of {system.name} from {x0.tolist()} to {x1.tolist()}, {kind} ...")
     inst = instanton(
@@ -191,7 +244,9 @@ def cmd_instanton(args: argparse.Namespace) -> int:
         print(f"  saddle (not a minimum): S = {m.action:.8g}  (from the {m.label} guess)")
     for m in inst.unconverged:
         print(f"  not converged: S = {m.action:.8g}  (from the {m.label} guess: {m.message})")
-    stem = args.name or f"instanton_{system.name}_{_slug(args.start)}_{_slug(args.end)}"
+    stem = args.name or (
+        f"instanton_{system.name}_{_slug(args.start)}_{_slug(args.end)}_{_slug(duration)}"
+    )
     frame = inst.to_frame()
     csv = out / f"{stem}.csv"
     write_csv(frame, csv)
@@ -238,9 +293,13 @@ def cmd_study(args: argparse.Namespace) -> int:
 
     if args.name not in _studies.STUDIES:
         raise UsageError(f"unknown study {args.name!r}; choose from: {', '.join(_studies.STUDIES)}")
-    writable_dir(args.out)
-    if args.eps is not None:
-        grid = parse_eps_grid(args.eps)
+    grid = parse_eps_grid(args.eps) if args.eps is not None else None
+    if args.backend == "dask" and not args.scheduler:
+        raise UsageError("--backend dask needs --scheduler ADDRESS (a dask.distributed scheduler)")
+    if args.scheduler and args.backend != "dask":
+        raise UsageError("--scheduler is for --backend dask")
+    writable_dir(args.out)  # every check above: nothing is created before them
+    if grid is not None:
         original = _studies.parts
 
         def parts(name, quick=False):
@@ -249,14 +308,42 @@ def cmd_study(args: argparse.Namespace) -> int:
         _studies.parts = parts
     print(f"study {args.name}{' (quick)' if args.quick else ''}: {_studies.STUDIES[args.name]}")
     try:
-        res = _studies.run_study(
-            args.name, quick=args.quick, out=args.out, n_jobs=args.n_jobs, fresh=args.fresh
-        )
+        with _backend(args.backend, args.scheduler):
+            res = _studies.run_study(
+                args.name, quick=args.quick, out=args.out, n_jobs=args.n_jobs, fresh=args.fresh
+            )
     finally:
-        if args.eps is not None:
+        if grid is not None:
             _studies.parts = original
     print(res.summary())
     return 0
+
+
+@contextlib.contextmanager
+def _backend(name: str, scheduler: str | None):
+    """joblib's backend for the workers of ``--n-jobs``: loky (processes), threading, or
+    dask on the dask.distributed scheduler at ``scheduler``."""
+    import joblib
+
+    if name != "dask":
+        with joblib.parallel_config(backend=name):
+            yield
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise UsageError(
+            "--backend dask needs dask.distributed: pip install 'dask[distributed]'"
+        ) from None
+    try:
+        client = Client(scheduler, timeout=10)
+    except OSError as exc:
+        raise UsageError(f"--scheduler {scheduler!r}: cannot connect ({exc})") from None
+    try:
+        with joblib.parallel_config(backend="dask"):
+            yield
+    finally:
+        client.close()
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -300,17 +387,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--T", type=positive, default=1.0, help="time horizon (default 1)")
     p.add_argument("--dt", type=positive, default=1e-3, help="time step (default 1e-3)")
     p.add_argument("--eps", type=positive, default=1.0, help="noise level > 0 (default 1)")
-    p.add_argument("--n-paths", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--n-paths", type=integer(1, "at least 1"), default=1000, help="paths (default 1000)"
+    )
+    p.add_argument(
+        "--seed",
+        type=integer(0, "non-negative"),
+        default=0,
+        help="master seed: path i draws from the stream (seed, i), so results do not depend "
+        "on --n-jobs (default 0)",
+    )
     p.add_argument(
         "--save-every",
-        type=int,
+        type=integer(1, "at least 1"),
         default=None,
         help="save every k-th step (default: final states only)",
     )
-    p.add_argument("--n-jobs", type=int, default=1)
     p.add_argument(
-        "--out", default="data/studies/simulate", help="output file (.csv/.parquet) or folder"
+        "--n-jobs",
+        type=n_jobs_type,
+        default=1,
+        help="worker processes, -1 for every core (default 1: this process, all threads)",
+    )
+    p.add_argument(
+        "--memory-budget",
+        type=positive,
+        default=2.0,
+        help="GiB the ensemble and its output table may take; a larger run is refused "
+        "before it starts (default 2)",
+    )
+    p.add_argument(
+        "--out",
+        default="data/studies/simulate",
+        help="output file (.csv or .parquet, chosen before the run) or folder "
+        "(default data/studies/simulate, file <system>_ensemble.csv)",
     )
     p.set_defaults(run=cmd_simulate)
 
@@ -328,13 +438,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="duration (default: the system's time span, else infinite time between "
         "fixed points by the geometric MAM)",
     )
-    p.add_argument("--n", type=int, default=100, help="segments of the initial grid")
     p.add_argument(
-        "--via", action="append", help="try also a guess through this point (repeatable)"
+        "--n", type=integer(2, "at least 2"), default=100, help="segments of the grid (default 100)"
     )
-    p.add_argument("--n-random", type=int, default=0, help="random initial guesses (multi-start)")
-    p.add_argument("--name", default=None, help="file stem (default from the arguments)")
-    p.add_argument("--out", default="data/instantons", help="output folder")
+    p.add_argument(
+        "--via",
+        action="append",
+        help="try also a guess through this point (repeatable; default: none)",
+    )
+    p.add_argument(
+        "--n-random",
+        type=integer(0, "non-negative"),
+        default=0,
+        help="random initial guesses for the multi-start (default 0)",
+    )
+    p.add_argument(
+        "--name",
+        default=None,
+        help="file stem (default instanton_<system>_<from>_<to>_T<T>, Tinf for infinite time)",
+    )
+    p.add_argument(
+        "--out", default="data/instantons", help="output folder (default data/instantons)"
+    )
     p.set_defaults(run=cmd_instanton)
 
     p = sub.add_parser(
@@ -346,11 +471,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="drift_diffusion, monostable, decision_memory, reverse_diffusion_ring, "
         "maier_stein, rotating_ring or paper",
     )
-    p.add_argument("--quick", action="store_true", help="fewer levels and paths (minutes)")
-    p.add_argument("--n-jobs", type=int, default=1, help="joblib workers over noise levels")
+    p.add_argument(
+        "--quick", action="store_true", help="fewer levels and paths (minutes; default: full)"
+    )
+    p.add_argument(
+        "--n-jobs",
+        type=n_jobs_type,
+        default=1,
+        help="joblib workers over noise levels, -1 for every core (default 1)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("loky", "threading", "dask"),
+        default="loky",
+        help="joblib backend of the workers: loky (processes), threading, or dask (a "
+        "dask.distributed cluster, with --scheduler) (default loky)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of the dask.distributed scheduler for --backend dask, "
+        "e.g. tcp://10.0.0.1:8786 (default: none)",
+    )
     p.add_argument("--out", default="data/studies", help="root folder (default data/studies)")
-    p.add_argument("--eps", default=None, help="override the noise levels, e.g. '0.2,0.1'")
-    p.add_argument("--fresh", action="store_true", help="remove earlier results first")
+    p.add_argument(
+        "--eps",
+        default=None,
+        help="override the noise levels, e.g. '0.2,0.1' (default: the study's own)",
+    )
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="remove earlier results of this study first (default: resume them)",
+    )
     p.set_defaults(run=cmd_study)
 
     p = sub.add_parser("report", help="write report.md (tables, verdicts, figures) of a study")
@@ -360,14 +513,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised as an exception so that ``finally`` clauses remove temporary files."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # figures go to files: no window, unless the user chose a backend (the library
+    # modules leave matplotlib's backend alone, so notebooks draw inline); undone at the
+    # end, for a caller that runs main() in its own process
+    own_backend = "MPLBACKEND" not in os.environ
+    if own_backend:
+        os.environ["MPLBACKEND"] = "Agg"
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return args.run(args)
+    except BrokenPipeError:  # `noisy-noether systems | head`: the reader left, quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit goes nowhere
+        return 141
     except (ValueError, OSError) as exc:
         print(f"noisy-noether {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("noisy-noether: interrupted; finished outputs are kept", file=sys.stderr)
         return 130
+    except Terminated:
+        print("noisy-noether: terminated; finished outputs are kept", file=sys.stderr)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if own_backend:
+            os.environ.pop("MPLBACKEND", None)

@@ -2,23 +2,53 @@
 
 Converged instantons of the paper's systems take from seconds (monostable) to minutes
 (reverse diffusion, T = 40 decision memory): the studies compute each once, with fixed
-settings, and store it in ``data/reference/instantons/`` (committed, so that the quick
-studies of a fresh clone start from them). A file holds every local minimum found (the
-tidy ``Instanton.to_frame()``) and a JSON sidecar with the call, the action and the
-solver's message; the charges are recomputed from the stored path and momenta on load.
+settings. A file holds every local minimum found (the tidy ``Instanton.to_frame()``) and
+a JSON sidecar with the call, the action and the solver's message; the charges are
+recomputed from the stored path and momenta on load.
+
+Two places are searched, in order:
+
+- the user's cache folder (:func:`cache_dir`: ``$NOISY_NOETHER_CACHE`` if set, else the
+  platform's cache directory, e.g. ``~/.cache/noisy-noether/instantons``), where newly
+  computed instantons are written; a write error there is an error, not a silent
+  recomputation next time;
+- the repository's reference instantons, ``data/reference/instantons/`` (committed, so
+  that the quick studies of a fresh clone start from them), read as data and never
+  written by a run.
+
+The key of a call holds the system's name, parameters, end points, T, the solver's
+options and revision, and :attr:`simulate.System.code_key` (the drift's, Jacobian's and
+schedule's code and constants): editing a drift never returns the old drift's instanton.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-CACHE = Path(__file__).resolve().parent.parent / "data" / "reference" / "instantons"
+#: The repository's reference instantons (read-only data).
+REFERENCE = Path(__file__).resolve().parent.parent / "data" / "reference" / "instantons"
+#: Environment variable naming the folder of computed instantons.
+CACHE_ENV = "NOISY_NOETHER_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where computed instantons are stored: ``$NOISY_NOETHER_CACHE`` when set, else
+    the user's cache directory (platformdirs: ``~/.cache/noisy-noether/instantons`` on
+    Linux)."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("noisy-noether")) / "instantons"
+
 
 #: Part of every cache key: bump it when the solver's results change, so that stored
 #: instantons from an older solver are recomputed rather than trusted.
@@ -33,6 +63,7 @@ def _key(system, x_start, x_end, T, options) -> tuple[str, dict]:
         "x_end": np.asarray(system.point(x_end), dtype=float).round(12).tolist(),
         "T": None if T is None else float(T),
         "options": options,
+        "code": system.code_key,
         "solver_revision": SOLVER_REVISION,
     }
     digest = hashlib.sha1(json.dumps(call, sort_keys=True).encode()).hexdigest()[:10]
@@ -73,20 +104,36 @@ def _from_frame(system, frame: pd.DataFrame, meta: dict):
     return replace(out[0], minima=tuple(out))
 
 
-def cached_instanton(system, x_start, x_end, T=None, *, cache=CACHE, refresh=False, **options):
-    """:func:`theory.instanton` (system, x_start, x_end, T, **options), read from
-    ``cache`` when this exact call (system, parameters, end points, T, options) was
-    computed before, else computed and stored there."""
+def cached_instanton(system, x_start, x_end, T=None, *, cache=None, refresh=False, **options):
+    """:func:`theory.instanton` (system, x_start, x_end, T, **options), read from the
+    cache when this exact call (system code, parameters, end points, T, options) was
+    computed before, else computed and stored in ``cache`` (default :func:`cache_dir`).
+
+    The repository's reference instantons (:data:`REFERENCE`) are searched too, after
+    ``cache``, and never written. ``refresh=True`` recomputes. An ``OSError`` naming the
+    folder and :data:`CACHE_ENV` when the result cannot be stored.
+    """
     from theory import instanton
 
     stem, call = _key(system, x_start, x_end, T, options)
-    cache = Path(cache)
-    csv, js = cache / f"{stem}.csv", cache / f"{stem}.json"
-    if csv.exists() and js.exists() and not refresh:
-        meta = json.loads(js.read_text())
-        if meta.get("call") == call:
-            return _from_frame(system, pd.read_csv(csv), meta)
+    cache = cache_dir() if cache is None else Path(cache)
+    if not refresh:
+        for folder in (cache, REFERENCE):
+            csv, js = folder / f"{stem}.csv", folder / f"{stem}.json"
+            if csv.exists() and js.exists():
+                meta = json.loads(js.read_text())
+                if meta.get("call") == call:
+                    return _from_frame(system, pd.read_csv(csv), meta)
     inst = instanton(system, x_start, x_end, T, **options)
+    store(inst, call, cache / stem)
+    return inst
+
+
+def store(inst, call: dict, stem: Path) -> None:
+    """Write ``inst`` (every minimum) to ``<stem>.csv`` and its call and actions to
+    ``<stem>.json``; an OSError naming the folder if it cannot be written."""
+    from ._study import atomic_write, write_csv
+
     meta = {
         "call": call,
         "source": "theory.instanton (Newton MAM, Galerkin polish, BVP fallback; T=None: gMAM)",
@@ -95,11 +142,14 @@ def cached_instanton(system, x_start, x_end, T=None, *, cache=CACHE, refresh=Fal
             for m in (inst.minima or (inst,))
         ],
     }
-    from ._study import atomic_write, write_csv
-
     try:
-        write_csv(inst.to_frame(), csv)
-        atomic_write(js, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2)))
-    except OSError:
-        pass  # a read-only checkout still works, it only recomputes
-    return inst
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        write_csv(inst.to_frame(), stem.with_suffix(".csv"))
+        atomic_write(
+            stem.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2))
+        )
+    except OSError as exc:
+        raise OSError(
+            f"cannot store the instanton in the cache folder {str(stem.parent)!r} "
+            f"({exc.strerror or exc}); set {CACHE_ENV} to a writable folder"
+        ) from exc

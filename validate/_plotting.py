@@ -45,9 +45,44 @@ def plot_tube(paths: pd.DataFrame, profile: pd.DataFrame, ax=None, coord: int = 
     return ax
 
 
-def plot_charges(charges: pd.DataFrame, charge: str, theory: float | None = None, ax=None):
+#: What each summary statistic measures, for axis labels and titles (all dimensionless).
+_STATISTICS = {
+    "tube_l2_q": "L2 distance of the paths to the instanton",
+    "tube_sup_q": "sup distance of the paths to the instanton",
+    "tube_radius_q": "tube radius around the instanton",
+    "tube_mean_dev": "distance of the mean path to the instanton",
+    "charge_sd_": "spread across paths of the path mean of ",
+    "charge_mean_": "ensemble mean of the path mean of ",
+    "charge_drift_": "mean change along a path of ",
+    "neg_eps_log_p": "-eps log P (-> the action)",
+    "probability": "probability of the conditioning event",
+}
+
+
+def describe(statistic: str) -> str:
+    """A summary statistic's name in words, e.g. ``tube_l2_q0.5`` -> 'median L2 distance
+    of the paths to the instanton (dimensionless)'."""
+    for key, text in _STATISTICS.items():
+        if statistic.startswith(key):
+            rest = statistic[len(key) :]
+            if key.startswith("tube_") and key.endswith("_q"):
+                q = float(rest)
+                text = f"{'median' if q == 0.5 else f'{q:g}-quantile of the'} {text}"
+            elif key.startswith("charge_"):
+                text = f"{text}{rest}"
+            return f"{text} (dimensionless)"
+    return f"{statistic} (dimensionless)"
+
+
+def plot_charges(
+    charges: pd.DataFrame,
+    charge: str,
+    theory: float | None = None,
+    ax=None,
+    where: str = "",
+):
     """Distribution of a charge's path mean at each eps (violins), with the theoretical
-    value as a horizontal line."""
+    value as a horizontal line; ``where`` (system and part) heads the title."""
     import seaborn as sns
 
     ax = _axes(ax)
@@ -57,13 +92,24 @@ def plot_charges(charges: pd.DataFrame, charge: str, theory: float | None = None
     if theory is not None and np.isfinite(theory):
         ax.axhline(theory, color="k", ls="--", lw=1.5, label=f"instanton {theory:.4g}")
         ax.legend(fontsize=8)
-    ax.set(ylabel=f"path mean of {charge}", title=f"{charge} across paths")
+    ax.set(
+        xlabel="noise level eps (dimensionless)",
+        ylabel=f"path mean of {charge} (dimensionless)",
+        title=f"{where + ': ' if where else ''}charge {charge} across paths",
+    )
     return ax
 
 
-def plot_scaling(frame: pd.DataFrame, statistic: str, fit: pd.DataFrame | None = None, ax=None):
+def plot_scaling(
+    frame: pd.DataFrame,
+    statistic: str,
+    fit: pd.DataFrame | None = None,
+    ax=None,
+    where: str = "",
+):
     """Log-log plot of a statistic against eps with error bars, the fitted power law and
-    its bootstrap band, and the theoretical slope 1/2 through the middle point."""
+    its bootstrap band, and the theoretical slope 1/2 through the middle point; titled
+    with ``where`` (system and part) and the statistic in words."""
     ax = _axes(ax)
     sub = frame[frame["statistic"] == statistic].sort_values("eps")
     e, y, se = sub["eps"].values, sub["value"].values, sub["se"].values
@@ -90,13 +136,22 @@ def plot_scaling(frame: pd.DataFrame, statistic: str, fit: pd.DataFrame | None =
             lw=1,
             label=f"slope {row['theory']:g}",
         )
-    ax.set(xscale="log", yscale="log", xlabel="eps", ylabel=statistic)
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="noise level eps (dimensionless)",
+        ylabel=describe(statistic),
+        title=f"{where + ': ' if where else ''}{statistic} against eps",
+    )
+    ax.yaxis.label.set_fontsize(8)
     ax.legend(fontsize=8)
     return ax
 
 
-def plot_summary_table(frame: pd.DataFrame, statistics=None, ax=None):
-    """A table of value ± se against theory per eps for the chosen statistics."""
+def plot_summary_table(frame: pd.DataFrame, statistics=None, ax=None, where: str = ""):
+    """A table of value ± se against theory per eps for the chosen statistics. The
+    probability's "theory" in the sweep is the action (its limit is -eps log P -> S, a
+    different quantity): the table leaves it blank rather than set the two side by side."""
     ax = _axes(ax)
     sub = frame if statistics is None else frame[frame["statistic"].isin(statistics)]
     cells = [
@@ -104,12 +159,14 @@ def plot_summary_table(frame: pd.DataFrame, statistics=None, ax=None):
             f"{r.eps:g}",
             r.statistic,
             f"{r.value:.4g} ± {r.se:.2g}",
-            "" if not np.isfinite(r.theory) else f"{r.theory:.4g}",
+            "" if r.statistic == "probability" or not np.isfinite(r.theory) else f"{r.theory:.4g}",
             f"{int(r.n)}",
         ]
         for r in sub.itertuples()
     ]
     ax.axis("off")
+    if where:
+        ax.set_title(where, fontsize=9)
     table = ax.table(
         cellText=cells, colLabels=["eps", "statistic", "value ± se", "theory", "n"], loc="center"
     )

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._study import atomic_write, write_csv
+from ._study import atomic_write, read_table, write_csv
 
 VERDICT_COLUMNS = [
     "part",
@@ -172,12 +172,7 @@ def verdicts(
 
 
 def _read(path: Path) -> pd.DataFrame:
-    if not path.exists() or path.stat().st_size < 2:
-        return pd.DataFrame()
-    try:
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
+    return read_table(path)  # Parquet, or the CSV of an older study
 
 
 def _md_table(frame: pd.DataFrame, floatfmt: str = ".4g") -> str:

@@ -3,8 +3,8 @@
 ``run_study(name, quick=..., out=..., n_jobs=...)`` writes ``<out>/<name>/``:
 
 - one folder per part (a :class:`validate.Study` noise sweep: ``config.json``, tidy
-  tables ``summary.csv``, ``charges.csv``, ``profile.csv``, ``paths.csv``,
-  ``scaling.csv`` and ``figures/``),
+  tables ``summary.parquet``, ``charges.parquet``, ``profile.parquet``,
+  ``paths.parquet``, ``scaling.parquet`` and ``figures/``; see ``docs/data.md``),
 - ``instantons.csv`` (every reference instanton: action and charges with their drift),
 - ``figures/`` with the paper's figure as this project reproduces it,
 - ``verdicts.csv`` and ``report.md`` (:func:`validate.write_report`): whether the charges
@@ -40,8 +40,16 @@ import pandas as pd
 
 from simulate import zoo
 
+from ._data_dictionary import write_readme
 from ._instanton_cache import cached_instanton
-from ._study import Study, StudyConfig, atomic_write, write_csv
+from ._study import (
+    Study,
+    StudyConfig,
+    atomic_write,
+    clear_stale_temporaries,
+    read_table,
+    write_csv,
+)
 
 DD_NOTE = """**drift_diffusion.** The paper keeps paths absorbed at -1 at a time tau in
 [0.95, 1]; their path-mean momentum is ((-1 - 0.5)/tau - 0.1)/sigma^2, between -1.679 and
@@ -105,7 +113,7 @@ class StudyRun:
             f"study {self.name}: {len(self.parts)} noise sweeps in {self.seconds:.0f} s",
             f"  verdicts: {int(ok.sum())} of {int(ok.notna().sum())} checks consistent "
             "with theory (see the report)",
-            f"  tables:  {self.folder}/<part>/*.csv",
+            f"  tables:  {self.folder}/<part>/*.parquet (columns: README.md)",
             f"  figures: {len(self.figures)} PNG files under {self.folder}",
             f"  report:  {self.report}",
         ]
@@ -419,19 +427,12 @@ def _run_parts(folder: Path, configs, n_jobs, bar, quick) -> list[Path]:
     for cfg in configs:
         cfg = replace(cfg, root=str(folder))
         study = ReferenceStudy(cfg)
+        on_level = None
         if bar is not None:
             bar.set_postfix_str(f"{folder.name}/{cfg.name}")
-        if n_jobs == 1:
-            while study.missing():
-                study.run(figures=False, max_levels=1)
-                if bar is not None:
-                    bar.update(1)
-        else:
-            k = len(study.missing())
-            study.run(n_jobs=n_jobs, figures=False)
-            if bar is not None:
-                bar.update(k)
-        study.run(figures=True)
+            bar.update(len(cfg.eps_grid) - len(study.missing()))  # resumed levels count
+            on_level = lambda eps: bar.update(1)  # noqa: E731 - as each level finishes
+        study.run(n_jobs=n_jobs, figures=True, on_level=on_level)
         done.append(study.folder)
     return done
 
@@ -459,6 +460,7 @@ def run_study(
     if fresh and folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    clear_stale_temporaries(folder)
     if name == "paper":
         return _run_paper(folder, quick, n_jobs, progress, t0)
     configs = parts(name, quick)
@@ -487,6 +489,7 @@ def run_study(
     )
     from ._report import write_report
 
+    write_readme(folder, "study")
     report, verdicts = write_report(folder)
     all_figs = tuple(sorted(folder.rglob("*.png")))
     del figs
@@ -515,6 +518,7 @@ def _run_paper(folder, quick, n_jobs, progress, t0) -> StudyRun:
     )
     from ._report import write_report
 
+    write_readme(folder, "study")
     report, verdicts = write_report(folder)
     parts_ = tuple(p for r in runs for p in r.parts)
     figs = tuple(sorted(folder.rglob("*.png")))
@@ -536,21 +540,12 @@ STUDIES = {
 
 
 def _load(folder: Path, part: str, table: str) -> pd.DataFrame:
-    f = folder / part / f"{table}.csv"
-    if not f.exists() or f.stat().st_size < 2:
-        return pd.DataFrame()
-    try:
-        return pd.read_csv(f)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
+    return read_table(folder / part / table)
 
 
 def paper_figures(name: str, folder: Path, insts: dict) -> list[Path]:
     """Draw the study's headline figure(s) into ``folder/figures``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the caller's backend (Agg where there is no display)
 
     from . import _plotting as P
 

@@ -1,24 +1,30 @@
 """Studies: a configuration, a noise sweep run level by level, tables and figures on disk.
 
-``Study(config).run()`` writes ``data/studies/<name>/``:
+``Study(config).run()`` writes ``<root>/<name>/``:
 
-- ``config.json`` (the configuration and seed),
-- ``levels/eps=<eps>/<table>.csv`` for each finished noise level (summary, replicates,
-  profile, charges, paths),
-- ``summary.csv``, ``replicates.csv``, ``profile.csv``, ``charges.csv``, ``paths.csv``
-  (the levels concatenated in eps order), ``scaling.csv`` (fits),
+- ``config.json`` (the scientific configuration and seed: the study's identity),
+- while it runs, ``levels/eps=<eps>/<table>.parquet`` for each finished noise level
+  (summary, replicates, profile, charges, paths): the unit of resumption,
+- once every level is done, ``summary.parquet``, ``replicates.parquet``,
+  ``profile.parquet``, ``charges.parquet``, ``paths.parquet`` (the levels concatenated in
+  eps order; the per-level files are then removed, so each table is stored once) and
+  ``scaling.parquet`` (fits),
+- ``README.md`` (what each file and column is: the data dictionary, ``docs/data.md``),
 - ``figures/*.png``.
 
-Every file is written atomically (a temporary file in the same folder, then
-``os.replace``). A study that was interrupted resumes: the levels already on disk are
-read back, only the missing ones are computed, and since each level's seed depends on
-(seed, eps) alone the tables are bit-identical to an uninterrupted run's.
+Tables are Parquet (pyarrow, zstd-compressed): the format is fixed before any work
+starts, and one ``pd.read_parquet`` reads a table. Every file is written atomically (a
+temporary file in the same folder, then ``os.replace``) with the user's umask. A study
+that was interrupted resumes: the levels already on disk are read back, only the missing
+ones are computed, and since each level's seed depends on (seed, eps) alone the tables
+are bit-identical to an uninterrupted run's.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,14 +43,34 @@ from ._sweep import run_level
 TABLES = ("summary", "replicates", "profile", "charges", "paths")
 
 
+def _umask() -> int:
+    """The process's umask (read without changing it where /proc tells it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write) -> None:
-    """Write ``path`` through ``write(tmp_path)`` into a temporary file, then rename."""
+    """Write ``path`` through ``write(tmp_path)`` into a temporary file, then rename.
+
+    The file gets the permissions of an ordinary new file (0o666 less the umask; the
+    temporary file's own are private), and the temporary file is removed on every exit
+    path (errors, Ctrl-C, and SIGTERM under the command line, which turns it into an
+    exception); :func:`clear_stale_temporaries` removes those of a killed process.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -52,8 +78,39 @@ def atomic_write(path: Path, write) -> None:
         raise
 
 
+def clear_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the hidden ``.*.tmp`` files that an interrupted or killed run left under
+    ``folder`` (call it before a resumed run starts writing); returns them."""
+    stale = sorted(Path(folder).rglob(".*.tmp")) if Path(folder).is_dir() else []
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` as ``path`` with the suffix ``.parquet`` (zstd); returns the path."""
+    path = Path(path).with_suffix(".parquet")
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, compression="zstd"))
+    return path
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """The table ``path`` names, with or without its suffix: ``.parquet`` if there is
+    one, else ``.csv`` (studies written by older versions); empty if neither exists."""
+    path = Path(path)
+    for candidate in (path.with_suffix(".parquet"), path.with_suffix(".csv")):
+        if candidate.exists():
+            if candidate.suffix == ".parquet":
+                return pd.read_parquet(candidate)
+            try:
+                return pd.read_csv(candidate)
+            except pd.errors.EmptyDataError:
+                return pd.DataFrame()
+    return pd.DataFrame()
 
 
 @dataclass(frozen=True)
@@ -93,7 +150,10 @@ class StudyConfig:
     root: str = "data/studies"
 
     def to_json(self) -> str:
+        """The study's identity: its scientific configuration, without ``root`` (where the
+        study lives is no part of it, so a moved or renamed folder stays resumable)."""
         d = asdict(self)
+        del d["root"]
         d["eps_grid"] = [float(e) for e in self.eps_grid]
         return json.dumps(d, indent=2, sort_keys=True)
 
@@ -160,25 +220,38 @@ class Study:
 
     def missing(self) -> list[float]:
         """Noise levels whose tables are not on disk yet."""
+        if self._assembled():
+            return []
         return [
             float(e)
             for e in self.config.eps_grid
-            if not (_level_dir(self.folder, float(e)) / "summary.csv").exists()
+            if not (_level_dir(self.folder, float(e)) / "summary.parquet").exists()
         ]
+
+    def _assembled(self) -> bool:
+        """Whether the tables of every level are in the study's top-level files (written
+        by :meth:`assemble`, last of all ``summary.parquet``)."""
+        return (self.folder / "summary.parquet").exists()
 
     # -- running -------------------------------------------------------------------
 
-    def run(self, n_jobs: int = 1, figures: bool = True, max_levels: int | None = None):
+    def run(
+        self,
+        n_jobs: int = 1,
+        figures: bool = True,
+        max_levels: int | None = None,
+        on_level=None,
+    ):
         """Compute the missing levels (at most ``max_levels`` of them), then assemble the
-        tables, the scaling fits and the figures. Returns the summary frame."""
+        tables, the scaling fits and the figures. Returns the summary frame, or None
+        while levels are missing. ``on_level(eps)`` is called as each level finishes (in
+        the order they finish when ``n_jobs`` > 1), e.g. to advance a progress bar."""
         cfg = self.config
         self.folder.mkdir(parents=True, exist_ok=True)
+        clear_stale_temporaries(self.folder)
         cfg_path = self.folder / "config.json"
-        if cfg_path.exists() and json.loads(cfg_path.read_text()) != json.loads(cfg.to_json()):
-            raise ValueError(
-                f"{self.folder} holds a study with another configuration: use another `name` "
-                "or remove the folder"
-            )
+        if cfg_path.exists():
+            _check_same_study(self.folder, json.loads(cfg_path.read_text()), cfg)
         atomic_write(cfg_path, lambda tmp: Path(tmp).write_text(cfg.to_json()))
         system = self.system()
         ref = self.reference(system)
@@ -207,51 +280,66 @@ class Study:
             folder = _level_dir(self.folder, eps)
             for name, table in level.tables().items():
                 if name != "summary":
-                    write_csv(table, folder / f"{name}.csv")
-            write_csv(level.summary, folder / "summary.csv")  # last: marks the level done
+                    write_table(table, folder / name)
+            write_table(level.summary, folder / "summary")  # last: marks the level done
             return eps
 
         if n_jobs == 1 or len(todo) <= 1:
-            for eps in todo:
-                one(eps)
+            done = map(one, todo)
         else:
-            joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(one)(e) for e in todo)
+            try:  # each level reported as it finishes
+                done = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                    joblib.delayed(one)(e) for e in todo
+                )
+            except ValueError:  # a backend without generators (multiprocessing): at the end
+                done = joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(one)(e) for e in todo)
+        for eps in done:
+            if on_level is not None:
+                on_level(eps)
         if self.missing():
             return None
         return self.assemble(figures=figures)
 
     def load(self, table: str = "summary") -> pd.DataFrame:
         """A table of the finished levels, concatenated in the order of ``eps_grid``."""
-        frames = []
-        for e in self.config.eps_grid:
-            f = _level_dir(self.folder, float(e)) / f"{table}.csv"
-            if f.exists() and f.stat().st_size > 1:
-                try:
-                    frames.append(pd.read_csv(f))
-                except pd.errors.EmptyDataError:
-                    pass
+        if self._assembled():
+            return read_table(self.folder / table)
+        frames = [
+            read_table(_level_dir(self.folder, float(e)) / table) for e in self.config.eps_grid
+        ]
+        frames = [f for f in frames if len(f.columns)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def assemble(self, figures: bool = True) -> pd.DataFrame:
+        """Write the study's tables (each level's concatenated, in eps order), then remove
+        the per-level files, the scaling fits, the folder's README and the figures."""
         tables = {name: self.load(name) for name in TABLES}
-        for name, frame in tables.items():
-            write_csv(frame, self.folder / f"{name}.csv")
+        accepted = tables["summary"].query("statistic == 'n_accepted'")["value"]
+        if len(accepted) and (accepted < 2).all():
+            raise ValueError(
+                f"{self.folder}: no noise level has two accepted paths (accepted: "
+                f"{accepted.astype(int).tolist()} at eps = {list(self.config.eps_grid)}): the "
+                "study checks nothing; use larger noise levels or more paths"
+            )
         fits = scaling_table(
             tables["summary"],
             tables["replicates"] if len(tables["replicates"]) else None,
             seed=self.config.seed,
         )
-        write_csv(fits, self.folder / "scaling.csv")
+        write_table(fits, self.folder / "scaling")
+        for name in sorted(TABLES, key=lambda n: n == "summary"):  # summary last: the mark
+            write_table(tables[name], self.folder / name)
+        shutil.rmtree(self.folder / "levels", ignore_errors=True)
+        from ._data_dictionary import write_readme
+
+        write_readme(self.folder, "sweep")
         if figures:
             self.figures(tables, fits)
         return tables["summary"]
 
     def figures(self, tables=None, fits=None) -> list[Path]:
         """Draw the study's figures to ``figures/`` (PNG)."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # the caller's backend (Agg where there is no display)
 
         from . import _plotting as P
 
@@ -267,6 +355,7 @@ class Study:
             plt.close(fig)
             out.append(path)
 
+        where = f"{self.config.system}, {self.folder.parent.name}/{self.folder.name}"
         eps_list = list(self.config.eps_grid)
         prof, paths = tables["profile"], tables["paths"]
         if len(prof):
@@ -282,6 +371,7 @@ class Study:
                     coord=None if two_d else 0,
                     title=f"eps = {e:g}",
                 )
+            fig.suptitle(f"{where}: sampled paths, mean path and tube around the instanton")
             fig.tight_layout()
             save(fig, "tubes")
         ch = tables["charges"]
@@ -290,12 +380,12 @@ class Study:
                 rows = summary[summary["statistic"] == f"charge_mean_{c}"]
                 th = rows["theory"].iloc[0] if len(rows) else None
                 fig, ax = plt.subplots(figsize=(5, 3.5))
-                P.plot_charges(ch, c, th, ax=ax)
+                P.plot_charges(ch, c, th, ax=ax, where=where)
                 fig.tight_layout()
                 save(fig, f"charge_{c}")
         for stat in [s for s in fits.get("statistic", []) if s.startswith("tube_")][:2]:
             fig, ax = plt.subplots(figsize=(5, 3.5))
-            P.plot_scaling(summary, stat, fits[fits["statistic"] == stat], ax=ax)
+            P.plot_scaling(summary, stat, fits[fits["statistic"] == stat], ax=ax, where=where)
             fig.tight_layout()
             save(fig, f"scaling_{stat}")
         keep = [
@@ -304,9 +394,27 @@ class Study:
             if s.startswith("charge_mean") or s in ("probability", "tube_l2_q0.5")
         ]
         fig, ax = plt.subplots(figsize=(8, 0.25 * (summary["statistic"].isin(keep).sum() + 4)))
-        P.plot_summary_table(summary, keep, ax=ax)
+        P.plot_summary_table(summary, keep, ax=ax, where=where)
         save(fig, "summary_table")
         return out
+
+
+def _check_same_study(folder: Path, stored: dict, config: StudyConfig) -> None:
+    """Refuse to add levels of ``config`` to a folder holding another study, naming the
+    fields that differ. The folder's name and place (``name``, and ``root`` written by
+    older versions) are no part of the identity: a moved or renamed study resumes."""
+    stored = {k: v for k, v in stored.items() if k not in ("root", "name")}
+    wanted = {k: v for k, v in json.loads(config.to_json()).items() if k != "name"}
+    differ = sorted(k for k in stored.keys() | wanted.keys() if stored.get(k) != wanted.get(k))
+    if differ:
+        changes = "; ".join(
+            f"{k}: {json.dumps(stored.get(k))} on disk, {json.dumps(wanted.get(k))} now"
+            for k in differ
+        )
+        raise ValueError(
+            f"{folder} holds a study with another configuration ({changes}); start over with "
+            "`--fresh` (run_study(..., fresh=True)), or choose another output folder"
+        )
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ run in parallel with joblib and a study can resume with any subset of them.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import joblib
@@ -22,6 +23,22 @@ from ._statistics import bootstrap, normalise_weights, weighted_mean_se
 from ._tubes import as_path_list, tube_statistics
 
 COLUMNS = ["system", "eps", "statistic", "value", "se", "ci_low", "ci_high", "theory", "n", "ess"]
+
+
+class DegenerateLevelWarning(UserWarning):
+    """A noise level with fewer than two accepted paths: no statistic, no check."""
+
+
+#: At most this many points of each shown path are stored (evenly spaced, both ends kept):
+#: a figure cannot resolve more, and long AMS paths otherwise fill hundreds of MB.
+SHOW_POINTS = 2000
+
+
+def _thinned(n: int, at_most: int) -> np.ndarray:
+    """Indices of at most ``at_most`` evenly spaced points of ``n``, first and last kept."""
+    if n <= at_most:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, at_most).round().astype(np.int64))
 
 
 def level_seed(seed: int, eps: float) -> int:
@@ -37,7 +54,8 @@ class Level:
     summary : rows of the sweep frame; replicates : bootstrap replicates (statistic,
     replicate, value); profile : the tube profile (mean, median, radii along the
     reference); charges : per-path charge means and drifts; paths : up to ``n_show``
-    sampled paths (path, t, x0..) for figures.
+    sampled paths (path, t, x0..; at most :data:`SHOW_POINTS` points each, float32) for
+    figures.
     """
 
     eps: float
@@ -123,6 +141,13 @@ def run_level(
             )
     empty = pd.DataFrame()
     if sample.n < 2:
+        warnings.warn(
+            f"{system.name}, eps = {eps:g}: {sample.n} of {sample.n_trials} paths accepted, "
+            "too few for any statistic: this level checks nothing (more paths, or a larger "
+            "eps or target)",
+            DegenerateLevelWarning,
+            stacklevel=2,
+        )
         summary = pd.DataFrame(rows)
         summary.insert(0, "eps", float(eps))
         summary.insert(0, "system", system.name)
@@ -197,9 +222,13 @@ def run_level(
     plist, tlist = as_path_list(sample.paths, sample.t)
     show = []
     for i in range(min(n_show, len(plist))):
-        x = plist[i]
+        keep = _thinned(len(tlist[i]), SHOW_POINTS)
+        x = plist[i][keep].astype(np.float32)  # for figures: float32 is finer than a pixel
         show.append(
-            pd.DataFrame({"path": i, "t": tlist[i]} | {f"x{j}": x[:, j] for j in range(x.shape[1])})
+            pd.DataFrame(
+                {"path": i, "t": tlist[i][keep].astype(np.float32)}
+                | {f"x{j}": x[:, j] for j in range(x.shape[1])}
+            )
         )
     paths = pd.concat(show, ignore_index=True)
     paths.insert(0, "eps", float(eps))

@@ -181,3 +181,47 @@ def test_checkpointed_run_resumes_bit_identically(tmp_path):
     np.testing.assert_array_equal(whole.final, resumed.final)
     with pytest.raises(ValueError, match="holds another run"):
         ensemble(system, [-1.0, 0.0], checkpoint=folder, **(kwargs | {"seed": 6}))
+
+
+def _module_drift(folder, rate: str):
+    """A drift ``out[0] = -rate * x[0]`` defined in a module file (as a user edits it)."""
+    import importlib
+    import linecache
+    import sys
+
+    (folder / "user_drift.py").write_text(
+        f"def drift(x, t, p, out):\n    out[0] = -{rate} * x[0]\n"
+    )
+    linecache.checkcache()
+    sys.path.insert(0, str(folder))
+    try:
+        sys.modules.pop("user_drift", None)
+        importlib.invalidate_caches()
+        return importlib.import_module("user_drift").drift
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("user_drift", None)
+
+
+def test_checkpoint_is_not_reused_after_the_drift_is_edited(tmp_path):
+    from simulate import System
+
+    kwargs = {"t_span": 1.0, "dt": 0.01, "eps": 0.01, "n_paths": 50, "seed": 1, "save": "final"}
+    folder = tmp_path / "ckpt"
+    old = System(drift=_module_drift(tmp_path, "1.0"), D=np.eye(1), name="user")
+    ensemble(old, [1.0], checkpoint=folder, **kwargs)
+    # the same module, function name and qualified name, another constant
+    new = System(drift=_module_drift(tmp_path, "5.0"), D=np.eye(1), name="user")
+    with pytest.raises(ValueError, match="holds another run"):
+        ensemble(new, [1.0], checkpoint=folder, **kwargs)
+
+    def closure_drift(rate):
+        def drift(x, t, p, out):
+            out[0] = -rate * x[0]
+
+        return drift
+
+    folder = tmp_path / "ckpt_closure"
+    ensemble(System(drift=closure_drift(1.0), D=np.eye(1)), [1.0], checkpoint=folder, **kwargs)
+    with pytest.raises(ValueError, match="holds another run"):
+        ensemble(System(drift=closure_drift(5.0), D=np.eye(1)), [1.0], checkpoint=folder, **kwargs)

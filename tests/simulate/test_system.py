@@ -21,9 +21,47 @@ def _blows_up(x, t, p, out):
     out[1] = 0.0
 
 
+def _first_only(x, t, p, out):
+    out[0] = -x[0]
+
+
+def _writes_third(x, t, p, out):
+    out[0] = -x[0]
+    out[1] = -x[1]
+    out[2] = 0.0
+
+
+def _reads_param_3(x, t, p, out):
+    out[0] = -p[3] * x[0]
+    out[1] = -x[1]
+
+
+def _reads_x2(x, t, p, out):
+    out[0] = -x[2]
+    out[1] = -x[1]
+
+
+def _half_jacobian(x, t, p, out):
+    out[0, 0] = -1.0
+
+
+def _schedule_param_2(t, p):
+    return p[2]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
+        ({"D": np.eye(2), "drift": _first_only}, "`drift` leaves out[1] unwritten"),
+        ({"D": np.eye(3)}, "`drift` leaves out[2] unwritten"),  # 2-component drift, 3-D D
+        ({"D": np.eye(2), "drift": _writes_third}, "`drift` indexes outside its arrays"),
+        ({"D": np.eye(2), "drift": _reads_param_3}, "`drift` indexes outside its arrays"),
+        ({"D": np.eye(2), "drift": _reads_x2}, "`drift` indexes outside its arrays"),
+        ({"D": np.eye(2), "jac": _half_jacobian}, "`jac` leaves out[0, 1], out[1, 0]"),
+        (
+            {"D": np.eye(2), "params": [1.0], "schedule": _schedule_param_2},
+            "`schedule` indexes outside its arrays",
+        ),
         ({"D": np.ones((2, 3))}, "`D` must be a square"),
         ({"D": np.array([[1.0, 0.5], [0.0, 1.0]])}, "`D` must be symmetric"),
         ({"D": np.array([[1.0, 2.0], [2.0, 1.0]])}, "`D` must be positive definite"),

@@ -54,10 +54,10 @@ def test_ring_reference_is_the_instanton():
 def test_ring_quick_study_tube_exponent_and_charges(tmp_path):
     run_study("rotating_ring", quick=True, out=tmp_path, progress=False)
     folder = tmp_path / "rotating_ring" / "ams"
-    fits = pd.read_csv(folder / "scaling.csv").set_index("statistic")
+    fits = pd.read_parquet(folder / "scaling.parquet").set_index("statistic")
     beta = fits.loc["tube_l2_q0.5"]
     assert beta.ci_low <= 0.5 <= beta.ci_high
-    summary = pd.read_csv(folder / "summary.csv")
+    summary = pd.read_parquet(folder / "summary.parquet")
     small = summary[summary.eps == summary.eps.min()].set_index("statistic")
     for charge in ("H", "L"):
         row = small.loc[f"charge_mean_{charge}"]
