@@ -71,7 +71,7 @@ def test_a_schedule_counts_only_when_it_changes_with_t():
     def growing(t, p):
         return 1.0 + t
 
-    assert System(drift=s.drift, D=s.D, schedule=constant).autonomous is True
-    assert System(drift=s.drift, D=s.D, schedule=growing).autonomous is False
+    assert System(drift=s.drift, D=s.D, params=s.params, schedule=constant).autonomous is True
+    assert System(drift=s.drift, D=s.D, params=s.params, schedule=growing).autonomous is False
     with pytest.raises(ValueError, match="autonomous"):
-        System(drift=s.drift, D=s.D, schedule=growing, autonomous=True)
+        System(drift=s.drift, D=s.D, params=s.params, schedule=growing, autonomous=True)
