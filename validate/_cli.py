@@ -115,9 +115,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     res = ensemble(
         system,
         x0,
-        args.T,
+        args.eps,
+        t_span=args.T,
         dt=args.dt,
-        eps=args.eps,
         n_paths=args.n_paths,
         seed=args.seed,
         save=save,

@@ -24,8 +24,8 @@ import numba as nb
 import numpy as np
 
 import simulate
-from simulate import System, ensemble
-from simulate._config import DRIFT_SIGNATURE
+from simulate import Status, System, ensemble
+from simulate._numba_types import DRIFT_SIGNATURE
 from simulate._sets import resolve_set
 
 
@@ -153,9 +153,9 @@ class Endpoint:
         res = ensemble(
             system,
             self.x0,
-            (t0, t0 + T),
+            eps,
+            t_span=(t0, t0 + T),
             dt=self.dt,
-            eps=eps,
             n_paths=n_paths,
             seed=seed,
             save=self.save_every,
@@ -208,15 +208,15 @@ class Endpoint:
         res = ensemble(
             run_system,
             system.point(self.x0),
-            (t0, t0 + T),
+            eps,
+            t_span=(t0, t0 + T),
             dt=dt,
-            eps=eps,
             n_paths=n_paths,
             seed=seed,
             save=1 if control is not None else self.save_every,
             n_jobs=n_jobs,
         )
-        keep = target.contains(res.final) & (res.status == 0)
+        keep = target.contains(res.final) & (res.path_status == Status.RUNNING)
         paths, t = res.paths[keep], res.t
         p = float(keep.mean())
         weights, p_se = None, float(np.sqrt(p * (1 - p) / n_paths))
@@ -272,23 +272,21 @@ class Reactive:
 
     A: object
     B: object
-    x0: object = None
+    x0: object
     dt: float = 1e-3
-    t_max: float = 1e4
+    t_span: object = 1e4
     options: dict = field(default_factory=dict)
 
     def sample(self, system, eps, n_paths, seed, n_jobs: int = 1) -> Sample:
-        if not hasattr(simulate, "transitions"):
-            raise ValueError("sampler 'reactive' needs simulate.transitions (not available)")
         res = simulate.transitions(
             system,
-            eps,
             self.A,
             self.B,
-            n_paths,
+            eps,
             x0=self.x0,
+            n_paths=n_paths,
             dt=self.dt,
-            t_max=self.t_max,
+            t_span=self.t_span,
             seed=seed,
             n_jobs=n_jobs,
             **self.options,
@@ -303,18 +301,16 @@ class AMS:
 
     A: object
     B: object
-    x0: object = None
+    x0: object
     dt: float = 1e-3
     options: dict = field(default_factory=dict)
 
     def sample(self, system, eps, n_paths, seed, n_jobs: int = 1) -> Sample:
-        if not hasattr(simulate, "ams"):
-            raise ValueError("sampler 'ams' needs simulate.ams (not available)")
         res = simulate.ams(
             system,
-            eps,
             self.A,
             self.B,
+            eps,
             n_replicas=n_paths,
             x0=self.x0,
             dt=self.dt,
@@ -322,13 +318,14 @@ class AMS:
             n_jobs=n_jobs,
             **self.options,
         )
-        p = getattr(res, "probability", np.nan)
-        p_se = getattr(res, "standard_error", np.nan)
-        ens = getattr(res, "ensemble", res)
+        ens = res.ensemble
         # replicas of one run descend from common ancestors: bootstrap whole runs
-        groups = getattr(ens, "source", None)
-        groups = None if groups is None else np.asarray(groups)
-        return _from_transitions(ens, eps, float(p), float(p_se), groups=groups)
+        sample = _from_transitions(
+            ens, eps, res.probability, res.probability_se, groups=np.asarray(ens.source)
+        )
+        # runs stopped at max_iter are out of the estimate (simulate warned): say so
+        sample.meta.update(status=res.status, success=res.success, message=res.message)
+        return sample
 
 
 SAMPLERS = {"endpoint": Endpoint, "reactive": Reactive, "ams": AMS}

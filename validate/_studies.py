@@ -201,7 +201,7 @@ def _decision_memory_parts(quick):
                 B={"kind": "ball", "center": [0.35, 3.25], "radius": 0.25},
                 x0=_DM_X0,
                 dt=0.01,
-                options={"n_runs": 6 if quick else 10, "t_max": 2000.0},
+                options={"n_runs": 6 if quick else 10, "t_span": 2000.0},
             ),
             n_paths=40 if quick else 100,
             seed=3,
