@@ -48,7 +48,7 @@ def test_simulate_writes_a_tidy_table(tmp_path, capsys):
             "0.01",
             "--n-paths",
             "5",
-            "--save-every",
+            "--save",
             "10",
             "--out",
             str(out),

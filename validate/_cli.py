@@ -102,6 +102,7 @@ def cmd_systems(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from simulate import ensemble
+    from simulate._files import atomic_write
 
     system = load_system(args.system)
     x0 = resolve_point(system, args.x0, "--x0")
@@ -111,7 +112,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         out = out / f"{system.name}_ensemble.csv"
     if out.suffix not in (".csv", ".parquet"):
         raise UsageError(f"--out {str(out)!r} must end in .csv or .parquet")
-    save = "final" if args.save_every is None else args.save_every
+    save = "final" if args.save is None else args.save
     res = ensemble(
         system,
         x0,
@@ -124,18 +125,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         n_jobs=args.n_jobs,
         progress=True,
     )
-    frame = res.to_frame()
-    tmp = out.with_name(out.name + ".tmp")
+    frame = res.to_frame("paths" if save != "final" else "final")
     if out.suffix == ".csv":
-        frame.to_csv(tmp, index=False)
+        atomic_write(out, lambda tmp: frame.to_csv(tmp, index=False))
     else:
         try:
-            frame.to_parquet(tmp, index=False)
+            atomic_write(out, lambda tmp: frame.to_parquet(tmp, index=False))
         except ImportError:
             raise UsageError(
                 "--out .parquet needs pyarrow (pip install pyarrow); or use .csv"
             ) from None
-    os.replace(tmp, out)
     print(res.summary())
     print(f"wrote {len(frame)} rows to {out}")
     return 0
@@ -303,10 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-paths", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--save-every",
+        "--save",
         type=int,
         default=None,
-        help="save every k-th step (default: final states only)",
+        metavar="K",
+        help="save every K-th step (default: final states only)",
     )
     p.add_argument("--n-jobs", type=int, default=1)
     p.add_argument(

@@ -25,6 +25,7 @@ import numpy as np
 
 import simulate
 from simulate import Status, System, ensemble
+from simulate._driver import grid_steps, save_stride
 from simulate._numba_types import DRIFT_SIGNATURE
 from simulate._sets import resolve_set
 
@@ -124,7 +125,8 @@ class Endpoint:
     snap : replace the last point of a kept path by this point at the interpolated
         absorption time (e.g. the boundary point of the target)
     guide : instanton or path (k, d) for importance sampling (fixed time only)
-    save_every : keep every k-th step of the paths
+    save : keep every k-th step of the paths (an integer k, or "all" for k = 1; the
+        sampler keeps paths, so "final" is refused)
     """
 
     x0: object
@@ -135,9 +137,15 @@ class Endpoint:
     absorbing: tuple = ()
     snap: object = None
     guide: object = None
-    save_every: int = 1
+    save: int | str = "all"
     t0: float = 0.0
     bridge: bool = True
+
+    def _stride(self) -> int:
+        stride = save_stride(self.save)
+        if stride == 0:
+            raise ValueError("`save` must be 'all' or an integer k: this sampler keeps paths")
+        return stride
 
     def sample(self, system, eps, n_paths, seed, n_jobs: int = 1) -> Sample:
         target = self.target(eps) if callable(self.target) else self.target
@@ -158,7 +166,7 @@ class Endpoint:
             dt=self.dt,
             n_paths=n_paths,
             seed=seed,
-            save=self.save_every,
+            save=self._stride(),
             stop=stop,
             bridge=self.bridge,
             n_jobs=n_jobs,
@@ -193,7 +201,7 @@ class Endpoint:
 
     def _fixed_time(self, system, target, eps, n_paths, seed, n_jobs) -> Sample:
         t0, T = float(self.t0), float(self.T)
-        n_steps = max(1, int(np.ceil(T / self.dt - 1e-9)))
+        n_steps = max(1, int(grid_steps(T, self.dt)))
         dt = T / n_steps
         run_system, control = system, None
         if self.guide is not None:
@@ -213,7 +221,7 @@ class Endpoint:
             dt=dt,
             n_paths=n_paths,
             seed=seed,
-            save=1 if control is not None else self.save_every,
+            save=1 if control is not None else self._stride(),
             n_jobs=n_jobs,
         )
         keep = target.contains(res.final) & (res.path_status == Status.RUNNING)
@@ -229,8 +237,8 @@ class Endpoint:
             scale = np.exp(shift)
             p = float(all_w.mean() * scale)
             p_se = float(all_w.std(ddof=1) / np.sqrt(n_paths) * scale)
-            if self.save_every > 1:
-                paths, t = paths[:, :: self.save_every], t[:: self.save_every]
+            if self._stride() > 1:
+                paths, t = paths[:, :: self._stride()], t[:: self._stride()]
         return Sample(
             paths=paths,
             t=t,

@@ -131,7 +131,7 @@ def _drift_diffusion_parts(quick):
                 T=1.0,
                 target="lower_bound",
                 dt=0.005,
-                save_every=5,
+                save=5,
                 window=[0.95, 1.0],
                 absorbing=["upper_bound"],
                 snap=[-1.0],

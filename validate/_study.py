@@ -18,8 +18,6 @@ read back, only the missing ones are computed, and since each level's seed depen
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from simulate import zoo
+from simulate._files import atomic_write
 
 from ._empirical_charges import DEFAULT_WINDOW
 from ._samplers import make_sampler
@@ -35,21 +34,6 @@ from ._scaling import scaling_table
 from ._sweep import run_level
 
 TABLES = ("summary", "replicates", "profile", "charges", "paths")
-
-
-def atomic_write(path: Path, write) -> None:
-    """Write ``path`` through ``write(tmp_path)`` into a temporary file, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -1,12 +1,14 @@
 """Adaptive multilevel splitting (simulate.ams)."""
 
 import math
+import warnings
 
 import numba as nb
 import numpy as np
 import pytest
 
 from simulate import (
+    AMSRunWarning,
     Interval,
     Status,
     ams,
@@ -136,10 +138,13 @@ def test_ams_reproducible_whatever_the_parallelism():
 def test_extinction_gives_zero():
     # B out of reach within t_span: every replica ends at the same level, all are killed.
     dw = zoo.double_well()
-    res = ams(dw, "A", Interval(0.99, np.inf), 0.01, n_replicas=5, n_runs=2, x0=[0.5],
-              dt=1e-2, t_span=0.02, seed=1)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AMSRunWarning)
+        res = ams(dw, "A", Interval(0.99, np.inf), 0.01, n_replicas=5, n_runs=2, x0=[0.5],
+                  dt=1e-2, t_span=0.02, seed=1)  # fmt: skip
     assert res.probability == 0.0 and np.all(res.run_status == Status.EXTINCT)
-    assert res.success and res.probability_se == 0.0
+    # an extinct run is a valid estimate 0: counted, no warning, a success
+    assert res.success and res.n_valid == 2 and res.probability_se == 0.0
 
 
 def test_ams_rejects_bad_input():
@@ -158,3 +163,38 @@ def test_ams_rejects_bad_input():
         )
     with pytest.raises(ValueError, match="n_replicas"):
         ams(dw, "A", "B", 0.1, n_replicas=0, x0=X0)
+
+
+def test_runs_stopped_at_max_iter_are_flagged_warned_about_and_left_out():
+    # Each run depends only on (seed, run): with a lower max_iter, the runs that needed
+    # more iterations are truncated and the others are the same bits.
+    dw = zoo.double_well()
+    kw = dict(x0=X0, n_replicas=10, n_runs=8, dt=1e-2, seed=21)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AMSRunWarning)  # no warning when nothing is dropped
+        full = ams(dw, "A", "B", 0.1, **kw)
+    assert full.success and full.n_valid == 8
+    limit = int(np.median(full.iterations))
+    kept = full.iterations <= limit
+    assert 0 < kept.sum() < 8
+    with pytest.warns(AMSRunWarning, match=rf"{8 - kept.sum()} runs stopped at max_iter"):
+        cut = ams(dw, "A", "B", 0.1, max_iter=limit, **kw)
+    assert cut.status == Status.MAX_ITER and not cut.success
+    np.testing.assert_array_equal(cut.run_status == Status.MAX_ITER, ~kept)
+    assert np.all(np.isnan(cut.run_estimates[~kept]))
+    np.testing.assert_array_equal(cut.run_estimates[kept], full.run_estimates[kept])
+    valid = full.run_estimates[kept]
+    assert cut.probability == pytest.approx(valid.mean(), rel=1e-14)
+    assert cut.probability_se == pytest.approx(valid.std(ddof=1) / np.sqrt(valid.size), rel=1e-12)
+    # the weighted ensemble holds only the valid runs' replicas and sums to the estimate
+    assert set(np.unique(cut.ensemble.source)) <= set(np.flatnonzero(kept))
+    assert cut.ensemble.weights.sum() == pytest.approx(cut.probability)
+    assert "left out" in cut.message and cut.to_frame().loc[0, "n_valid"] == kept.sum()
+
+
+def test_no_valid_run_gives_no_estimate():
+    dw = zoo.double_well()
+    with pytest.warns(AMSRunWarning, match="3 runs stopped at max_iter = 1"):
+        res = ams(dw, "A", "B", 0.1, x0=X0, n_replicas=10, n_runs=3, dt=1e-2, max_iter=1, seed=2)
+    assert np.isnan(res.probability) and np.isnan(res.probability_se) and not res.success
+    assert res.ensemble.n_segments == 0
