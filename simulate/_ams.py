@@ -566,9 +566,9 @@ def ams(
         What the estimate then means: each iteration kills at least k replicas, so a
         run's estimate after j iterations is at most w_j = (1 - k / n)^j. The mean of
         the valid runs estimates E[p_hat | J <= max_iter] (J the iterations a run needs),
-        which lies between p - q w / (1 - q) and p (1 + q / (1 - q)), q the probability
-        that a run is dropped and w = (1 - k / n)^max_iter: dropping can only raise the
-        estimate, by at most the factor 1 / (1 - q). With the default, w <=
+        whose bias lies between -q w / (1 - q) and p q / (1 - q), q the probability
+        that a run is dropped and w = (1 - k / n)^max_iter: upward, by at most the factor
+        1 / (1 - q), when w <= p (see ``docs/sampling.md``). With the default, w <=
         exp(-1000 k) is below the smallest double, so a run stopped there could only
         have estimated a probability that cannot be represented: the limit does not bind
         for any probability the estimator can report.

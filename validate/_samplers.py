@@ -262,7 +262,7 @@ def _from_transitions(res, eps, probability, probability_se, groups=None) -> Sam
     return Sample(
         paths=plist,
         t=tlist,
-        weights=None if np.all(w == w[0]) else w,
+        weights=None if w.size == 0 or np.all(w == w[0]) else w,
         probability=probability,
         probability_se=probability_se,
         n_trials=int(res.attempts),
