@@ -36,13 +36,13 @@ def double_well_table(eps_list, n_runs, seed=2024):
     rows = []
     for eps in eps_list:
         exact = committor(-0.8, eps)
-        res = ams(dw, eps, "A", "B", n_replicas=100, n_runs=n_runs, x0=[-0.8], dt=1e-3,
+        res = ams(dw, "A", "B", eps, n_replicas=100, n_runs=n_runs, x0=[-0.8], dt=1e-3,
                   seed=seed, n_jobs=1, progress=False)  # fmt: skip
-        rel = res.standard_error / res.probability
+        rel = res.probability_se / res.probability
         # brute force: a short run for the steps per path (and the estimate when feasible)
         n_bf = 200_000 if eps >= 0.05 else 20_000
         t = time.perf_counter()
-        bf = ensemble(dw, [-0.8], t_span=60, dt=1e-3, eps=eps, n_paths=n_bf, stop=["A", "B"],
+        bf = ensemble(dw, [-0.8], eps, t_span=60, dt=1e-3, n_paths=n_bf, stop=["A", "B"],
                       bridge=True, seed=seed + 1, progress=False)  # fmt: skip
         bf_wall = time.perf_counter() - t
         steps_per_path = float(np.mean(np.ceil(bf.stop_time / 1e-3)))
@@ -55,8 +55,8 @@ def double_well_table(eps_list, n_runs, seed=2024):
                 "eps": eps,
                 "exact": exact,
                 "ams": res.probability,
-                "ams_se": res.standard_error,
-                "z": (res.probability - exact) / res.standard_error,
+                "ams_se": res.probability_se,
+                "z": (res.probability - exact) / res.probability_se,
                 "ams_steps": res.path_steps,
                 "ams_wall_s": res.wall_time,
                 "bf_p": p_bf,
@@ -82,11 +82,11 @@ def maier_stein_fit(eps_list, n_runs, seed=7):
     x0 = [-0.97, 0.0]
     rows = []
     for eps in eps_list:
-        res = ams(ms, eps, A, B, n_replicas=100, n_runs=n_runs, x0=x0, dt=1e-3, seed=seed,
+        res = ams(ms, A, B, eps, n_replicas=100, n_runs=n_runs, x0=x0, dt=1e-3, seed=seed,
                   progress=False)  # fmt: skip
         y = -eps * math.log(res.probability)
-        dy = eps * res.standard_error / res.probability
-        rows.append({"eps": eps, "p": res.probability, "se": res.standard_error, "y": y, "dy": dy})
+        dy = eps * res.probability_se / res.probability
+        rows.append({"eps": eps, "p": res.probability, "se": res.probability_se, "y": y, "dy": dy})
         print(rows[-1], flush=True)
     e = np.array([r["eps"] for r in rows])
     y = np.array([r["y"] for r in rows])

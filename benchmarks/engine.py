@@ -18,7 +18,7 @@ import numpy as np
 from simulate import ensemble, zoo
 
 
-def numpy_euler_maruyama(x0, n_paths, n_steps, dt, eps, seed):
+def numpy_ensemble(x0, n_paths, n_steps, dt, eps, seed):
     """Plain vectorised Euler–Maruyama for Maier–Stein (the baseline)."""
     rng = np.random.default_rng(seed)
     x = np.tile(np.asarray(x0, float), (n_paths, 1))
@@ -64,26 +64,26 @@ def main() -> None:
     system = zoo.maier_stein()
     x0, eps, dt = [-1.0, 0.0], 0.05, 1e-3
     T = args.steps * dt
-    ensemble(system, x0, 10 * dt, dt=dt, eps=eps, n_paths=8, seed=0)  # compile / load cache
+    ensemble(system, x0, eps, t_span=10 * dt, dt=dt, n_paths=8, seed=0)  # compile / load cache
 
     ours, ours_s = rate(
-        lambda: ensemble(system, x0, T, dt=dt, eps=eps, n_paths=args.paths, seed=1),
+        lambda: ensemble(system, x0, eps, t_span=T, dt=dt, n_paths=args.paths, seed=1),
         args.paths,
         args.steps,
         repeat=3,
     )
     np_paths, np_steps = args.paths, max(100, args.steps // 10)
-    base, _ = rate(
-        lambda: numpy_euler_maruyama(x0, np_paths, np_steps, dt, eps, 1), np_paths, np_steps
-    )
+    base, _ = rate(lambda: numpy_ensemble(x0, np_paths, np_steps, dt, eps, 1), np_paths, np_steps)
     sd_paths, sd_steps = 4, args.steps
     sde, _ = rate(lambda: sdeint_euler(x0, sd_paths, sd_steps, dt, eps, 1), sd_paths, sd_steps)
 
     dd = zoo.drift_diffusion()
     stop = {"lower": "lower_bound", "upper": "upper_bound"}
-    ensemble(dd, "start", 1.0, dt=0.025, n_paths=10, seed=0, stop=stop)
+    ensemble(dd, "start", 1.0, t_span=1.0, dt=0.025, n_paths=10, seed=0, stop=stop, bridge=False)
     start = time.perf_counter()
-    res = ensemble(dd, "start", 1.0, dt=0.025, n_paths=100_000, seed=0, stop=stop)
+    res = ensemble(
+        dd, "start", 1.0, t_span=1.0, dt=0.025, n_paths=100_000, seed=0, stop=stop, bridge=False
+    )
     dd_s = time.perf_counter() - start
 
     print(f"machine: {os.cpu_count()} cores; Maier–Stein eps={eps}, dt={dt}")

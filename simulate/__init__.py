@@ -1,12 +1,17 @@
 """Sampling layer: the system description, the model zoo and the ensemble engines.
 
+Every sampler (``ensemble``, ``condition``, ``transitions``, ``ams``) follows one calling
+convention and returns a result with ``status``, ``success`` and ``message``; see
+``docs/sampling.md``.
+
 Convention (Itô, noise level eps > 0): dX = f(X, t) dt + sqrt(2 eps D(t)) dW.
 """
 
 from . import zoo
-from ._ams import AMSResult, ams
+from ._ams import AMSResult, AMSRunWarning, ams
 from ._conditioning import ConditionedResult, condition
-from ._euler_maruyama import EnsembleResult, MemoryBudgetError, NonFiniteWarning, ensemble
+from ._driver import MemoryBudgetError
+from ._ensemble import EnsembleResult, NonFiniteWarning, ensemble
 from ._random import standard_normals
 from ._reaction_coordinates import (
     ReactionCoordinate,
@@ -15,6 +20,7 @@ from ._reaction_coordinates import (
     reaction_coordinate,
 )
 from ._sets import Ball, Box, HalfSpace, Interval, Shell, StopSet, Union
+from ._status import Status
 from ._system import Generator, System, rotation, translation
 from ._transitions import TransitionResult, transitions
 
@@ -42,6 +48,8 @@ __all__ = [
     "TransitionResult",
     "ams",
     "AMSResult",
+    "AMSRunWarning",
+    "Status",
     "ReactionCoordinate",
     "reaction_coordinate",
     "distance_to",

@@ -4,7 +4,8 @@ Cérou & Guyader (2007), in the generalised form of Bréhier, Gazeau, Goudenège
 & Rousset (2016, Ann. Appl. Probab. 26, 3559), which stays unbiased for discrete-time
 dynamics where levels tie. One run with ``n`` replicas and reaction coordinate xi:
 
-1. ``n`` Euler–Maruyama paths from x0 run until they enter A or B (or reach ``t_max``);
+1. ``n`` Euler–Maruyama paths from x0 run until they enter A or B (or reach the end of
+   ``t_span``);
    the level of a path is the largest xi along it, +inf once it has entered B.
 2. Iteration j: Z_j = the k-th smallest level. If Z_j = +inf (fewer than k replicas
    outside B), stop. Otherwise kill *every* replica of level <= Z_j (ties included), K_j
@@ -33,17 +34,31 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-import joblib
 import numba as nb
 import numpy as np
 import pandas as pd
 from numba import prange, types
-from tqdm.auto import tqdm
 
-from ._config import JIT, RawDriftType, ScheduleType
-from ._euler_maruyama import MemoryBudgetError, check_eps, check_seed, numba_threads
+from ._driver import (
+    DEFAULT_FIRST_PASSAGE_SPAN,
+    DEFAULT_MEMORY_BUDGET,
+    check_count,
+    check_eps,
+    check_memory,
+    check_seed,
+    check_system,
+    dispatch,
+    first_passage_span,
+    kernel_prefix,
+    numba_threads,
+    progress_bar,
+    worker_layout,
+)
+from ._numba_types import JIT, KERNEL_PREFIX
 from ._random import STREAM_SIZE, WORDS_PER_REFILL, aux_uniform, init_stream
 from ._reaction_coordinates import (
     ReactionCoordinate,
@@ -52,18 +67,17 @@ from ._reaction_coordinates import (
 )
 from ._reaction_coordinates import reaction_coordinate as as_reaction_coordinate
 from ._sets import StopSet, encode_sets, resolve_set
+from ._status import EXTINCT, IN_A, IN_B, MAX_ITER, NON_FINITE, OK, TIMED_OUT, Status
 from ._stepping import contact, em_step
 from ._system import System
-from ._transitions import (
-    TransitionResult,
-    check_count,
-    check_disjoint,
-    worker_layout,
-)
+from ._transitions import TransitionResult, check_disjoint
 
-IN_A, IN_B, TIMED_OUT, NON_FINITE = 0, 1, 2, 3
-# run status
-OK, EXTINCT, MAX_ITER = 0, 1, 2
+
+class AMSRunWarning(UserWarning):
+    """Some AMS runs gave no estimate (stopped at ``max_iter``) and were left out of the
+    probability and its standard error."""
+
+
 # per-run statistics
 (S_LOGW, S_NB, S_ITER, S_STEPS, S_STATUS, S_NONFINITE, S_TIMEOUT, S_CREATED, S_NEED, S_KILLED) = (
     range(10)
@@ -77,7 +91,8 @@ def _extend(
     drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed, stream,
     a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, X, Z, L, level, fate, t_entry, j,
 ):  # fmt: skip
-    """Continue replica j from its last stored point until A, B, t_max or a non-finite
+    """Continue replica j from its last stored point until A, B, the end of
+    t_span or a non-finite
     state; returns the (possibly enlarged) stores X, Z and the steps taken."""
     d = chol.shape[0]
     state = np.empty(STREAM_SIZE, dtype=np.uint64)
@@ -146,7 +161,7 @@ def _extend(
 
 @nb.njit(**JIT)
 def _one_run(
-    drift, schedule, has_schedule, params, x0, chol, eps, t0, dt, max_steps, seed, run,
+    drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, run,
     a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, n, k, max_iter,
     out_x, out_t, out_len, out_entry, stats,
 ):  # fmt: skip
@@ -266,15 +281,8 @@ _f8v = types.float64[::1]
 _f8m = types.float64[:, ::1]
 _i8v = types.int64[::1]
 _AMS_SIGNATURE = types.void(
-    RawDriftType,
-    ScheduleType,
-    types.boolean,  # has_schedule
-    _f8v,  # params
+    *KERNEL_PREFIX,  # drift, schedule, has_schedule, params, chol, eps, t0, dt
     _f8v,  # x0
-    _f8m,  # chol
-    types.float64,  # eps
-    types.float64,  # t0
-    types.float64,  # dt
     types.int64,  # max_steps
     types.uint64,  # seed
     _i8v,  # run indices
@@ -298,32 +306,41 @@ _AMS_SIGNATURE = types.void(
 
 @nb.njit(_AMS_SIGNATURE, parallel=True, **JIT)
 def _ams_kernel(
-    drift, schedule, has_schedule, params, x0, chol, eps, t0, dt, max_steps, seed, runs,
+    drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, runs,
     a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, n, k, max_iter,
     out_x, out_t, out_len, out_entry, stats,
 ):  # fmt: skip
     for r in prange(runs.shape[0]):
         r = np.int64(r)
         _one_run(
-            drift, schedule, has_schedule, params, x0, chol, eps, t0, dt, max_steps, seed,
+            drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed,
             runs[r], a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, n, k, max_iter,
             out_x[r], out_t[r], out_len[r], out_entry[r], stats[r],
         )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AMSResult:
     """Adaptive multilevel splitting estimate of P(reach B before A) from x0.
 
     Attributes
     ----------
-    probability, standard_error
-        Mean of the per-run estimates and s / sqrt(n_runs) (NaN for one run).
-    run_estimates, iterations, killed, n_in_B, path_steps, status
-        Per run: estimate, iterations, replicas killed, replicas in B at the end,
-        Euler–Maruyama steps taken, 0 ok / 1 extinct (estimate 0) / 2 ``max_iter`` hit.
+    probability, probability_se
+        Mean of the valid runs' estimates and its standard error s / sqrt(n_valid) (NaN
+        for fewer than two valid runs). A run is valid unless it stopped at
+        ``max_iter``; see :func:`ams` for what the estimate means when runs are dropped.
+    run_estimates, iterations, killed, n_in_B, path_steps_per_run, run_status
+        Per run: estimate (NaN for a run stopped at ``max_iter``), iterations, replicas
+        killed, replicas in B at the end, Euler–Maruyama steps taken, and the fate, a
+        :class:`~simulate.Status`: ``OK``, ``EXTINCT`` (every replica killed: a valid
+        estimate 0) or ``MAX_ITER`` (no estimate).
     ensemble
-        The final replicas in B of all runs, weighted: a :class:`TransitionResult`.
+        The final replicas in B of the valid runs, weighted: a :class:`TransitionResult`.
+    max_iter
+        The iteration limit the runs had.
+    status, success, message
+        Overall: ``OK`` (a success) when every run is valid, else ``MAX_ITER``; the
+        message counts the runs by fate and says what the estimate used.
     """
 
     system: str
@@ -334,19 +351,29 @@ class AMSResult:
     k: int
     reaction_coordinate: str
     probability: float
-    standard_error: float
+    probability_se: float
     run_estimates: np.ndarray
     iterations: np.ndarray
     killed: np.ndarray
     n_in_B: np.ndarray
     path_steps_per_run: np.ndarray
-    status: np.ndarray
+    run_status: np.ndarray
     ensemble: TransitionResult
     wall_time: float
+    max_iter: int
 
     @property
     def n_runs(self) -> int:
         return int(self.run_estimates.size)
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Mask of the runs that gave an estimate (all but those stopped at max_iter)."""
+        return self.run_status != MAX_ITER
+
+    @property
+    def n_valid(self) -> int:
+        return int(np.count_nonzero(self.valid))
 
     @property
     def path_steps(self) -> int:
@@ -354,10 +381,34 @@ class AMSResult:
 
     @property
     def relative_error(self) -> float:
-        return self.standard_error / self.probability if self.probability > 0 else math.inf
+        return self.probability_se / self.probability if self.probability > 0 else math.inf
 
-    def to_frame(self, kind: str = "runs") -> pd.DataFrame:
-        """``"runs"``: one row per run; ``"summary"``: one row; ``"segments"`` or
+    @property
+    def status(self) -> Status:
+        return Status.OK if self.n_valid == self.n_runs else Status.MAX_ITER
+
+    @property
+    def success(self) -> bool:
+        return self.status == Status.OK
+
+    @property
+    def message(self) -> str:
+        fates = ", ".join(
+            f"{np.count_nonzero(self.run_status == v)} {Status(v).name.lower()}"
+            for v in (OK, EXTINCT, MAX_ITER)
+        )
+        text = f"{self.n_runs} runs: {fates}"
+        if self.success:
+            return text
+        return (
+            f"{text}; {self.n_runs - self.n_valid} runs stopped at max_iter = {self.max_iter} "
+            f"gave no estimate and were left out: the probability is the mean of the other "
+            f"{self.n_valid}"
+        )
+
+    def to_frame(self, kind: str = "summary") -> pd.DataFrame:
+        """``"summary"`` (default, as for every sampler's result): one row of headline
+        numbers and the status; ``"runs"``: one row per run; ``"segments"`` or
         ``"points"``: the final ensemble's frames."""
         if kind == "runs":
             return pd.DataFrame(
@@ -368,7 +419,7 @@ class AMSResult:
                     "killed": self.killed,
                     "n_in_B": self.n_in_B,
                     "path_steps": self.path_steps_per_run,
-                    "status": self.status,
+                    "status": [Status(v).name for v in self.run_status],
                 }
             )
         if kind == "summary":
@@ -380,17 +431,32 @@ class AMSResult:
                     "n_replicas": [self.n_replicas],
                     "k": [self.k],
                     "n_runs": [self.n_runs],
+                    "n_valid": [self.n_valid],
                     "probability": [self.probability],
-                    "standard_error": [self.standard_error],
+                    "probability_se": [self.probability_se],
                     "mean_iterations": [self.iterations.mean()],
                     "path_steps": [self.path_steps],
                     "wall_time": [self.wall_time],
+                    "status": [self.status.name],
+                    "success": [self.success],
+                    "message": [self.message],
                 }
             )
-        return self.ensemble.to_frame(kind)
+        if kind in ("segments", "points"):
+            return self.ensemble.to_frame(kind)
+        raise ValueError(f"`kind` must be 'summary', 'runs', 'segments' or 'points', got {kind!r}")
+
+    def __repr__(self) -> str:
+        return (
+            f"AMSResult({self.system!r}, {self.n_runs} runs x {self.n_replicas} replicas, "
+            f"k = {self.k}, eps = {self.eps:g}, dt = {self.dt:g},\n"
+            f"  probability = {self.probability:.4g} ± {self.probability_se:.2g}, "
+            f"{self.ensemble.n_segments} weighted segments in B,\n"
+            f"  status {self.status.name}: {self.message})"
+        )
 
 
-def _run_chunk(system, x0, chol, eps, t0, dt, max_steps, seed, runs, a, b, bridge, xi, n, k,
+def _run_chunk(system, x0, eps, t0, dt, max_steps, seed, runs, a, b, bridge, xi, n, k,
                max_iter, capacity, n_threads):  # fmt: skip
     d = system.dim
     m = runs.size
@@ -401,20 +467,18 @@ def _run_chunk(system, x0, chol, eps, t0, dt, max_steps, seed, runs, a, b, bridg
     stats = np.zeros((m, N_STATS))
     with numba_threads(n_threads):
         _ams_kernel(
-            system.raw_drift, system.schedule_function, system.schedule is not None, system.params,
-            x0, chol, eps, t0, dt, max_steps, np.uint64(seed), runs, a[0], a[2], b[0], b[2],
-            bridge, xi.function, xi.params, n, k, max_iter, out_x, out_t, out_len, out_entry,
-            stats,
+            *kernel_prefix(system, eps, t0, dt), x0, max_steps, np.uint64(seed), runs, a[0], a[2],
+            b[0], b[2], bridge, xi.function, xi.params, n, k, max_iter, out_x, out_t, out_len,
+            out_entry, stats,
         )  # fmt: skip
     pieces = []
     for r in range(m):
         need = int(stats[r, S_NEED])
         if need > capacity:  # rerun alone with room for its ensemble (same bits)
-            pieces.append(
+            pieces.extend(
                 _run_chunk(
                     system,
                     x0,
-                    chol,
                     eps,
                     t0,
                     dt,
@@ -430,88 +494,105 @@ def _run_chunk(system, x0, chol, eps, t0, dt, max_steps, seed, runs, a, b, bridg
                     max_iter,
                     need,
                     n_threads,
-                )[0]  # fmt: skip
+                )  # fmt: skip
             )
         else:
             pieces.append(
-                (
-                    out_x[r, :need].copy(),
-                    out_t[r, :need].copy(),
-                    out_len[r],
-                    out_entry[r],
-                    stats[r],
-                )  # fmt: skip
+                (out_x[r, :need].copy(), out_t[r, :need].copy(), out_len[r], out_entry[r], stats[r])
             )
     return pieces
 
 
 def ams(
     system: System,
-    eps: float,
     A: StopSet | str,
     B: StopSet | str,
+    eps: float,
+    *,
+    x0: Sequence[float] | np.ndarray | str,
     reaction_coordinate: ReactionCoordinate | str | None = None,
     n_replicas: int = 100,
-    k: int = 1,
     n_runs: int = 10,
-    x0=None,
+    k: int = 1,
+    t_span: tuple[float, float] | float = DEFAULT_FIRST_PASSAGE_SPAN,
     dt: float = 1e-3,
-    t_max: float = 1e3,
     seed: int = 0,
     bridge: bool = True,
     max_iter: int | None = None,
-    t0: float = 0.0,
     n_jobs: int = 1,
     n_threads: int | None = None,
     chunk_size: int | None = None,
-    memory_budget: float = 2 * 1024**3,
+    memory_budget: float = DEFAULT_MEMORY_BUDGET,
     progress: bool | None = None,
 ) -> AMSResult:
     """Estimate P(reach B before A | X_0 = x0) by adaptive multilevel splitting.
 
+    The calling convention (shared by every sampler) is in ``docs/sampling.md``.
+
     Parameters
     ----------
-    system, eps
-        The system and its noise level (> 0).
+    system
+        The system.
     A, B
         Disjoint sets (:class:`StopSet` or names of the system's sets); x0 in neither.
+    eps
+        Noise level (> 0).
+    x0
+        Start of every replica (a point or a state name).
     reaction_coordinate
         A :class:`ReactionCoordinate` (see :func:`distance_to`, :func:`path_progress`,
         :func:`reaction_coordinate`), a numba function ``xi(x, params)`` or None /
         ``"distance"`` for minus the distance to B. Replicas in B get level +inf.
-    n_replicas, k
-        Replicas per run and the quantile: each iteration kills the replicas at or below
-        the k-th smallest level (1 <= k < n_replicas).
-    n_runs
-        Independent runs; the standard error comes from their spread.
-    x0
-        Start of every replica (a point or a state name).
-    dt, t_max, bridge
-        Time step; replicas still undecided at ``t0 + t_max`` stop (they count as not in
-        B); Brownian-bridge detection of A and B between grid points (default True).
+    n_replicas, n_runs
+        Replicas per run, and independent runs (the standard error comes from their
+        spread): the sample size is n_replicas x n_runs.
+    k
+        Each iteration kills the replicas at or below the k-th smallest level
+        (1 <= k < n_replicas).
+    t_span
+        (t0, t_end), or t_end for (0, t_end): replicas still undecided at ``t_end``
+        stop and count as not in B (``dt`` is kept as given, as in
+        :func:`~simulate.transitions`).
+    dt, bridge
+        Time step; Brownian-bridge detection of A and B between grid points (default
+        True).
     seed
         Master seed; streams are derived from (seed, run, replica counter) as described
         in the module docstring.
     max_iter
-        Iterations allowed per run (default 1000 n_replicas).
+        Iterations allowed per run (default 1000 n_replicas). A run stopped there gives
+        no estimate (its status is ``MAX_ITER``): it is left out of the probability and
+        its standard error, and an :class:`AMSRunWarning` says how many were dropped.
+        What the estimate then means: each iteration kills at least k replicas, so a
+        run's estimate after j iterations is at most w_j = (1 - k / n)^j. The mean of
+        the valid runs estimates E[p_hat | J <= max_iter] (J the iterations a run needs),
+        whose bias lies between -q w / (1 - q) and p q / (1 - q), q the probability
+        that a run is dropped and w = (1 - k / n)^max_iter: upward, by at most the factor
+        1 / (1 - q), when w <= p (see ``docs/sampling.md``). With the default, w <=
+        exp(-1000 k) is below the smallest double, so a run stopped there could only
+        have estimated a probability that cannot be represented: the limit does not bind
+        for any probability the estimator can report.
     n_jobs, n_threads, chunk_size
-        joblib workers over chunks of runs, numba threads per worker over the runs of a
-        chunk, runs per chunk (default: the threads per worker).
+        joblib workers over chunks of runs (a positive integer), numba threads per
+        worker over the runs of a chunk, runs per chunk (default: the threads per
+        worker).
     memory_budget
         Bytes the replica stores and the final ensemble may take (estimated up front
         from 1024 points per replica; stores grow when paths are longer).
+    progress
+        tqdm progress bar over chunks of runs (default: shown for several chunks when
+        the run lasts more than 2 s).
 
     Examples
     --------
     >>> from simulate import zoo
-    >>> res = ams(zoo.double_well(), 0.1, "A", "B", n_replicas=50, n_runs=4, x0=[-0.8],
+    >>> res = ams(zoo.double_well(), "A", "B", 0.1, x0=[-0.8], n_replicas=50, n_runs=4,
     ...           dt=1e-2, seed=3)
     >>> 0.0 < res.probability < 0.05
     True
     """
     start = time.perf_counter()
-    if not isinstance(system, System):
-        raise ValueError(f"`system` must be a System, got {type(system).__name__}")
+    check_system(system)
     eps = check_eps(eps)
     seed = check_seed(seed)
     n = check_count(n_replicas, "n_replicas")
@@ -526,8 +607,6 @@ def ams(
     A = resolve_set(system, A, "A")
     B = resolve_set(system, B, "B")
     d = system.dim
-    if x0 is None:
-        raise ValueError("`x0` is required: a point (d,) or a state name")
     x0 = np.ascontiguousarray(system.point(x0), dtype=float)
     check_disjoint(A, B, x0)
     if A.contains(x0) or B.contains(x0):
@@ -545,11 +624,8 @@ def ams(
     z0 = xi(x0)
     if not np.isfinite(z0):
         raise ValueError(f"`reaction_coordinate` is not finite at x0: {z0}")
-    if not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"`dt` must be positive and finite, got {dt}")
-    if not (np.isfinite(t_max) and t_max > 0):
-        raise ValueError(f"`t_max` must be positive and finite, got {t_max}")
-    max_steps = max(1, math.ceil(t_max / dt - 1e-9))
+    t0, t_end, max_steps = first_passage_span(t_span, dt)
+    dt = float(dt)
     max_iter = 1000 * n if max_iter is None else check_count(max_iter, "max_iter")
     n_workers, n_threads = worker_layout(n_jobs, n_threads)
     threads = n_threads or nb.config.NUMBA_NUM_THREADS
@@ -557,15 +633,14 @@ def ams(
         chunk_size = max(1, min(threads, -(-n_runs // n_workers)))
     chunk_size = check_count(chunk_size, "chunk_size")
     capacity = 8 * 1024 * n  # points of the final ensemble per run, before a rerun
-    need = threads * n * 1024 * (d + 1) * 8 + chunk_size * capacity * (d + 1) * 8
-    if need > memory_budget:
-        raise MemoryBudgetError(
-            f"AMS needs at least {need / 1024**3:.2f} GiB, over `memory_budget` = "
-            f"{memory_budget / 1024**3:.2f} GiB: use fewer replicas or a smaller chunk_size"
-        )
+    check_memory(
+        threads * n * 1024 * (d + 1) * 8 + chunk_size * capacity * (d + 1) * 8,
+        memory_budget,
+        "AMS (at least)",
+        "use fewer replicas or a smaller chunk_size",
+    )
     a_enc = encode_sets([A], d)
     b_enc = encode_sets([B], d)
-    chol = np.ascontiguousarray(system.cholesky)
     chunks = [
         np.arange(s, min(s + chunk_size, n_runs), dtype=np.int64)
         for s in range(0, n_runs, chunk_size)
@@ -573,37 +648,34 @@ def ams(
 
     def task(runs):
         return _run_chunk(
-            system, x0, chol, eps, t0, float(dt), max_steps, seed, runs, a_enc, b_enc,
-            bool(bridge), xi, n, k, max_iter, capacity, n_threads,
+            system, x0, eps, t0, dt, max_steps, seed, runs, a_enc, b_enc, bool(bridge), xi, n,
+            k, max_iter, capacity, n_threads,
         )  # fmt: skip
 
-    show = progress if progress is not None else len(chunks) > 2
-    bar = tqdm(total=n_runs, desc=f"{system.name} AMS", unit="run", disable=not show, delay=2)
-    if n_workers == 1:
-        results = (task(runs) for runs in chunks)
-    else:
-        results = joblib.Parallel(n_jobs=n_workers, return_as="generator")(
-            joblib.delayed(task)(runs) for runs in chunks
-        )
+    bar = progress_bar(n_runs, f"{system.name} AMS", "run", len(chunks), progress)
     pieces = []
-    for res in results:
+    for _, res in dispatch(task, chunks, n_workers):
         pieces.extend(res)
         bar.update(len(res))
     bar.close()
     stats = np.array([p[4] for p in pieces])
+    run_status = stats[:, S_STATUS].astype(np.int64)
+    valid = run_status != MAX_ITER
+    n_valid = int(np.count_nonzero(valid))
     estimates = np.exp(stats[:, S_LOGW]) * stats[:, S_NB] / n
-    estimates[stats[:, S_STATUS] == EXTINCT] = 0.0
-    prob = float(estimates.mean())
-    se = float(estimates.std(ddof=1) / math.sqrt(n_runs)) if n_runs > 1 else math.nan
-    # the final ensemble, in the form of `transitions`
+    estimates[run_status == EXTINCT] = 0.0  # a valid zero
+    estimates[~valid] = np.nan  # not an estimate
+    prob = float(estimates[valid].mean()) if n_valid else math.nan
+    se = float(estimates[valid].std(ddof=1) / math.sqrt(n_valid)) if n_valid > 1 else math.nan
+    # the final ensemble of the valid runs, in the form of `transitions`
     xs, ts, lens, entries, weights, sources = [], [], [], [], [], []
     for r, (px, pt, plen, pentry, st) in enumerate(pieces):
-        inb = np.flatnonzero(plen > 0)
-        xs.append(px)
-        ts.append(pt)
+        inb = np.flatnonzero(plen > 0) if valid[r] else np.zeros(0, dtype=np.int64)
+        xs.append(px if valid[r] else px[:0])
+        ts.append(pt if valid[r] else pt[:0])
         lens.append(plen[inb])
         entries.append(pentry[inb])
-        w = math.exp(st[S_LOGW]) / (n * n_runs) if st[S_STATUS] != EXTINCT else 0.0
+        w = math.exp(st[S_LOGW]) / (n * n_valid) if run_status[r] == OK else 0.0
         weights.append(np.full(inb.size, w))
         sources.append(np.full(inb.size, r, dtype=np.int64))
     lengths = np.concatenate(lens)
@@ -614,12 +686,12 @@ def ams(
         method="ams",
         system=system.name,
         eps=eps,
-        dt=float(dt),
+        dt=dt,
         seed=seed,
         x=np.concatenate(xs).reshape(-1, d),
         t=np.concatenate(ts),
         offsets=offsets,
-        t_exit=np.full(lengths.size, float(t0)),
+        t_exit=np.full(lengths.size, t0),
         t_entry=np.concatenate(entries),
         weights=np.concatenate(weights),
         source=np.concatenate(sources),
@@ -631,24 +703,28 @@ def ams(
         n_nonfinite=int(stats[:, S_NONFINITE].sum()),
         n_timeout=int(stats[:, S_TIMEOUT].sum()),
         bridge=bool(bridge),
-        meta={"t0": t0, "t_max": t_max, "x0": x0, "reaction_coordinate": xi.name},
+        meta={"t_span": (t0, t_end), "x0": x0, "reaction_coordinate": xi.name},
     )
-    return AMSResult(
+    result = AMSResult(
         system=system.name,
         eps=eps,
-        dt=float(dt),
+        dt=dt,
         seed=seed,
         n_replicas=n,
         k=k,
         reaction_coordinate=xi.name,
         probability=prob,
-        standard_error=se,
+        probability_se=se,
         run_estimates=estimates,
         iterations=stats[:, S_ITER].astype(np.int64),
         killed=stats[:, S_KILLED].astype(np.int64),
         n_in_B=stats[:, S_NB].astype(np.int64),
         path_steps_per_run=steps,
-        status=stats[:, S_STATUS].astype(np.int64),
+        run_status=run_status,
         ensemble=ensemble,
         wall_time=time.perf_counter() - start,
+        max_iter=max_iter,
     )
+    if not result.success:
+        warnings.warn(f"ams on {system.name!r}: {result.message}", AMSRunWarning, stacklevel=2)
+    return result

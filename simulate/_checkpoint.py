@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import os
 import textwrap
 import types
 from pathlib import Path
 
 import numpy as np
+
+from ._files import atomic_write
 
 
 def fingerprint(**config) -> str:
@@ -99,16 +100,6 @@ def _hash_value(value, digest, seen: set) -> None:
     elif callable(value) and hasattr(getattr(value, "py_func", value), "__code__"):
         _hash_function(value, digest, seen)
     # modules, classes and other objects: their identity does not vary with the results
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path``: readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class ChunkStore:

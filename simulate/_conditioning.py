@@ -19,19 +19,22 @@ sqrt(p_hat (1 - p_hat) / n_paths).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ._euler_maruyama import RUNNING, STOPPED, EnsembleResult, ensemble
+from ._driver import DEFAULT_MEMORY_BUDGET, check_system, grid_steps
+from ._ensemble import EnsembleResult, ensemble
 from ._sets import StopSet, resolve_set
+from ._status import RUNNING, STOPPED, Status
 from ._system import System
 
 _TIME_RULES = ("interpolated", "grid")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ConditionedResult:
     """Paths of an ensemble conditioned on their end.
 
@@ -50,6 +53,8 @@ class ConditionedResult:
         ``"interpolated"`` or ``"grid"`` (see the module docstring).
     wall_time
         Seconds spent.
+    status, success, message
+        Those of the ensemble (``OK`` unless some path turned non-finite).
     """
 
     ensemble: EnsembleResult
@@ -81,9 +86,20 @@ class ConditionedResult:
     def path_steps(self) -> int:
         """Euler–Maruyama steps taken (each path until it stopped or ran to the end)."""
         e = self.ensemble
-        t_end = np.where(e.status == RUNNING, e.t_span[1], e.stop_time)
-        steps = np.ceil((np.nan_to_num(t_end, nan=e.t_span[1]) - e.t_span[0]) / e.dt - 1e-9)
-        return int(steps.sum())
+        t_end = np.where(e.path_status == RUNNING, e.t_span[1], e.stop_time)
+        return int(grid_steps(np.nan_to_num(t_end, nan=e.t_span[1]) - e.t_span[0], e.dt).sum())
+
+    @property
+    def status(self) -> Status:
+        return self.ensemble.status
+
+    @property
+    def success(self) -> bool:
+        return self.ensemble.success
+
+    @property
+    def message(self) -> str:
+        return self.ensemble.message
 
     @property
     def paths(self) -> np.ndarray:
@@ -112,8 +128,13 @@ class ConditionedResult:
                     "acceptance": [self.acceptance],
                     "acceptance_se": [self.acceptance_se],
                     "wall_time": [self.wall_time],
+                    "status": [self.status.name],
+                    "success": [self.success],
+                    "message": [self.message],
                 }
             )
+        if kind not in ("final", "paths"):
+            raise ValueError(f"`kind` must be 'summary', 'final' or 'paths', got {kind!r}")
         frame = self.ensemble.to_frame(kind)
         keep = np.flatnonzero(self.accepted)
         frame = frame[frame["path"].isin(keep)].reset_index(drop=True)
@@ -121,12 +142,23 @@ class ConditionedResult:
             frame["hit_time"] = self.hit_time[frame["path"].to_numpy()]
         return frame
 
+    def __repr__(self) -> str:
+        e = self.ensemble
+        rule = "fixed time" if self.window is None else f"window {self.window}"
+        return (
+            f"ConditionedResult({e.system!r}, {self.n_accepted} of {self.n_paths} paths "
+            f"accepted ({rule}, {self.time_rule} time),\n"
+            f"  acceptance = {self.acceptance:.4g} ± {self.acceptance_se:.2g}, "
+            f"eps = {e.eps:g}, dt = {e.dt:g}, status {self.status.name})"
+        )
+
 
 def condition(
     system: System,
-    eps: float,
+    x0: Sequence[float] | np.ndarray | str,
     target: StopSet | str,
-    x0,
+    eps: float,
+    *,
     window: tuple[float, float] | None = None,
     t_span: tuple[float, float] | float | None = None,
     absorbing=None,
@@ -134,17 +166,24 @@ def condition(
     dt: float = 1e-3,
     seed: int = 0,
     time: str = "interpolated",
-    bridge: bool = False,
+    bridge: bool = True,
     save: str | int = "final",
-    **ensemble_kwargs,
+    n_jobs: int = 1,
+    n_threads: int | None = None,
+    chunk_size: int | None = None,
+    memory_budget: float = DEFAULT_MEMORY_BUDGET,
+    progress: bool | None = None,
 ) -> ConditionedResult:
     """Simulate ``n_paths`` paths and keep those that end in ``target`` (in a time window).
 
     Parameters
     ----------
-    system, eps, x0, dt, seed, bridge, save
-        As for :func:`~simulate.ensemble` (``ensemble_kwargs`` are passed on too:
-        ``n_jobs``, ``n_threads``, ``chunk_size``, ``memory_budget``, ``progress``).
+    system, x0, eps, dt, n_paths, seed, bridge, save
+        As for :func:`~simulate.ensemble`, which runs the paths (the calling convention
+        shared by every sampler is in ``docs/sampling.md``).
+    n_jobs, n_threads, chunk_size, memory_budget, progress
+        Passed on to :func:`~simulate.ensemble` (workers, threads, chunking, the memory
+        refusal and the progress bar).
     target
         The set the paths must end in: a :class:`StopSet` or the name of one of the
         system's sets.
@@ -164,15 +203,14 @@ def condition(
     --------
     >>> from simulate import zoo, Interval
     >>> dd = zoo.drift_diffusion()
-    >>> res = condition(dd, 1.0, Interval(-float("inf"), -1.0), [0.5], window=(0.95, 1.0),
+    >>> res = condition(dd, [0.5], Interval(-float("inf"), -1.0), 1.0, window=(0.95, 1.0),
     ...                 absorbing=Interval(1.0, float("inf")), n_paths=2000, dt=0.025)
     >>> 0.0 <= res.acceptance < 0.05
     True
     """
     import time as _time
 
-    if not isinstance(system, System):
-        raise ValueError(f"`system` must be a System, got {type(system).__name__}")
+    check_system(system)
     if time not in _TIME_RULES:
         raise ValueError(f"`time` must be one of {_TIME_RULES}, got {time!r}")
     target = resolve_set(system, target, "target")
@@ -199,25 +237,29 @@ def condition(
     ens = ensemble(
         system,
         x0,
+        eps,
         t_span=t_span,
         dt=dt,
-        eps=eps,
         n_paths=n_paths,
         seed=seed,
         save=save,
         stop=stop,
         bridge=bridge,
-        **ensemble_kwargs,
+        n_jobs=n_jobs,
+        n_threads=n_threads,
+        chunk_size=chunk_size,
+        memory_budget=memory_budget,
+        progress=progress,
     )
     t0, t1 = ens.t_span
     if window is not None:
-        in_target = (ens.status == STOPPED) & (ens.stop_set == 0)
+        in_target = (ens.path_status == STOPPED) & (ens.stop_set == 0)
         hit = np.where(in_target, ens.stop_time, np.nan)
         if time == "grid":  # the step at which the engine saw the path inside (or crossed)
-            hit = t0 + np.ceil((hit - t0) / ens.dt - 1e-9) * ens.dt
+            hit = t0 + grid_steps(hit - t0, ens.dt) * ens.dt
         accepted = in_target & (hit >= lo - 1e-12) & (hit <= hi + 1e-12)
     else:
-        accepted = (ens.status == RUNNING) & target.contains(ens.final)
+        accepted = (ens.path_status == RUNNING) & target.contains(ens.final)
         hit = np.where(accepted, t1, np.nan)
     return ConditionedResult(
         ensemble=ens,

@@ -26,7 +26,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ._config import JIT
+from ._numba_types import JIT
 
 _MASK32 = np.uint64(0xFFFFFFFF)
 _M0 = np.uint64(0xD2511F53)

@@ -23,7 +23,7 @@ import numba as nb
 import numpy as np
 from numba import types
 
-from ._config import JIT
+from ._numba_types import JIT
 from ._sets import BALL, HALFSPACE, SHELL, StopSet, encode_sets
 from ._system import compile_for
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from ._config import JIT
+from ._numba_types import JIT
 
 BALL, HALFSPACE, BOX, SHELL = 0, 1, 2, 3
 

@@ -1,6 +1,6 @@
 """One Euler–Maruyama step and one set-contact test, shared by the conditioned samplers.
 
-These are the engine's formulas (:mod:`simulate._euler_maruyama`) written as small
+These are the engine's formulas (:mod:`simulate._ensemble`) written as small
 ``@njit`` helpers so that the reactive-trajectory and splitting kernels step paths the
 same way, and can *replay* a stretch of a path bit for bit from a snapshot of its
 random stream:
@@ -17,7 +17,7 @@ import math
 
 import numba as nb
 
-from ._config import JIT
+from ._numba_types import JIT
 from ._random import NEGLIGIBLE_EXPONENT, WORDS_PER_REFILL, aux_uniform, fill_normals
 from ._sets import signed_distance
 

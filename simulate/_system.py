@@ -17,7 +17,7 @@ import numpy as np
 from numba import carray
 from numba.core.registry import CPUDispatcher
 
-from ._config import (
+from ._numba_types import (
     DRIFT_SIGNATURE,
     JACOBIAN_SIGNATURE,
     JIT,

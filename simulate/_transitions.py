@@ -4,7 +4,8 @@ entry into B.
 Each of ``n`` independent paths (path i draws from the Philox stream keyed by
 (seed, i), as in :func:`~simulate.ensemble`) runs from ``x0`` until its first *reactive*
 entry into B, i.e. one preceded by a visit to A (entries into B before any visit to A do
-not count), or until ``t_max``. Memory stays bounded by the reactive parts, in two passes:
+not count), or until the end of ``t_span``. Memory stays bounded by the reactive parts,
+in two passes:
 
 1. the paths run storing nothing but, at every exit from A, a snapshot of the stream
    (two 7-word states and a buffer position) and the two points of the exit step;
@@ -23,34 +24,45 @@ first point inside (or just after crossing into) B; its duration is t_entry - t_
 from __future__ import annotations
 
 import math
-import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import joblib
 import numba as nb
 import numpy as np
 import pandas as pd
 from numba import prange, types
-from tqdm.auto import tqdm
 
-from ._config import JIT, RawDriftType, ScheduleType
-from ._euler_maruyama import MemoryBudgetError, check_eps, check_seed, numba_threads
+from ._driver import (
+    DEFAULT_FIRST_PASSAGE_SPAN,
+    DEFAULT_MEMORY_BUDGET,
+    check_count,
+    check_eps,
+    check_memory,
+    check_seed,
+    check_system,
+    chunk_starts,
+    dispatch,
+    first_passage_span,
+    kernel_prefix,
+    numba_threads,
+    progress_bar,
+    save_stride,
+    worker_layout,
+)
+from ._numba_types import JIT, KERNEL_PREFIX
 from ._random import STREAM_SIZE, WORDS_PER_REFILL, init_stream
 from ._sets import StopSet, encode_sets, resolve_set, signed_distance
 from ._sets import check_disjoint as disjoint
+from ._status import IN_B, NON_FINITE, TIMED_OUT, Status
 from ._stepping import contact, em_step, restore
 from ._system import System, as_points
-
-TIMEOUT, REACTIVE, NONFINITE = 0, 1, 2
-STATUS_NAMES = {TIMEOUT: "no transition by t_max", REACTIVE: "reactive", NONFINITE: "non-finite"}
-
 
 # --------------------------------------------------------------------------------------
 # results
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class TransitionResult:
     """A (weighted) ensemble of reactive trajectories, from :func:`transitions` or
     :func:`~simulate.ams`.
@@ -76,7 +88,13 @@ class TransitionResult:
     path_steps, sim_time, wall_time
         Euler–Maruyama steps taken in all, the simulated time they cover, seconds spent.
     n_nonfinite, n_timeout
-        Paths stopped for a non-finite state, and paths that ran out of time.
+        Paths (AMS: replicas) stopped for a non-finite state, and paths that were still
+        undecided at the end of ``t_span``.
+    status, success, message
+        Overall: ``NON_FINITE`` if some path turned non-finite, else ``TIMED_OUT`` if
+        some path timed out (the segments then under-represent slow transitions), else
+        ``OK``; only ``OK`` is a success. For :func:`~simulate.ams` the ensemble's own
+        flags; the estimate's are on the :class:`~simulate.AMSResult`.
     """
 
     method: str
@@ -108,6 +126,24 @@ class TransitionResult:
     @property
     def duration(self) -> np.ndarray:
         return self.t_entry - self.t_exit
+
+    @property
+    def status(self) -> Status:
+        if self.n_nonfinite:
+            return Status.NON_FINITE
+        return Status.TIMED_OUT if self.n_timeout else Status.OK
+
+    @property
+    def success(self) -> bool:
+        return self.status == Status.OK
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.status.message}: {self.successes} reactive segments from "
+            f"{self.attempts} {'replicas' if self.method == 'ams' else 'paths'}, "
+            f"{self.n_timeout} timed out, {self.n_nonfinite} non-finite"
+        )
 
     def segment(self, s: int) -> tuple[np.ndarray, np.ndarray]:
         """(times, points) of segment ``s``."""
@@ -141,10 +177,11 @@ class TransitionResult:
         se = math.sqrt(np.sum(resid**2) / (G * (G - 1))) / W.mean()
         return m, float(se)
 
-    def to_frame(self, kind: str = "segments") -> pd.DataFrame:
-        """``"segments"``: one row per segment (source, exit and entry times, duration,
-        weight); ``"points"``: one row per stored point (segment, t, x0..x{d-1},
-        weight); ``"summary"``: one row of counters."""
+    def to_frame(self, kind: str = "summary") -> pd.DataFrame:
+        """``"summary"`` (default, as for every sampler's result): one row of counters,
+        the mean duration and the status; ``"segments"``: one row per segment (source,
+        exit and entry times, duration, weight); ``"points"``: one row per stored point
+        (segment, t, x0..x{d-1}, weight)."""
         if kind == "segments":
             return pd.DataFrame(
                 {
@@ -181,9 +218,21 @@ class TransitionResult:
                     "wall_time": [self.wall_time],
                     "n_nonfinite": [self.n_nonfinite],
                     "n_timeout": [self.n_timeout],
+                    "status": [self.status.name],
+                    "success": [self.success],
+                    "message": [self.message],
                 }
             )
-        raise ValueError(f"`kind` must be 'segments', 'points' or 'summary', got {kind!r}")
+        raise ValueError(f"`kind` must be 'summary', 'segments' or 'points', got {kind!r}")
+
+    def __repr__(self) -> str:
+        m, se = self.mean_duration()
+        return (
+            f"TransitionResult({self.method!r}, {self.system!r}, {self.n_segments} segments "
+            f"from {self.attempts} attempts, {self.x.shape[0]} points, eps = {self.eps:g}, "
+            f"dt = {self.dt:g},\n  mean duration = {m:.4g} ± {se:.2g}, "
+            f"status {self.status.name})"
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -205,15 +254,8 @@ _i8v = types.int64[::1]
 _u8m = types.uint64[:, ::1]
 
 _PASS1_SIGNATURE = types.void(
-    RawDriftType,
-    ScheduleType,
-    types.boolean,  # has_schedule
-    _f8v,  # params
+    *KERNEL_PREFIX,  # drift, schedule, has_schedule, params, chol, eps, t0, dt
     _f8m,  # x0 (1 or n rows)
-    _f8m,  # chol
-    types.float64,  # eps
-    types.float64,  # t0
-    types.float64,  # dt
     types.int64,  # max_steps
     types.uint64,  # seed
     types.int64,  # first_path
@@ -243,11 +285,11 @@ def _reactive_pass(
     schedule,
     has_schedule,
     params,
-    x0,
     chol,
     eps,
     t0,
     dt,
+    x0,
     max_steps,
     seed,
     first_path,
@@ -286,7 +328,7 @@ def _reactive_pass(
         normal = np.empty(d)
         pos = WORDS_PER_REFILL
         seg_open = False  # an exit from A with no visit to A since
-        code = TIMEOUT
+        code = TIMED_OUT
         n = 0
         while n < max_steps:
             t = t0 + n * dt
@@ -299,13 +341,13 @@ def _reactive_pass(
             for j in range(d):
                 total += x_new[j]
             if not math.isfinite(total):
-                code = NONFINITE
+                code = NON_FINITE
                 break
             noise_var = eps * scale * dt
             fb = contact(b_kinds, b_data, x, x_new, bridge, noise_var, chol, state, normal)
             if fb >= 0.0:
                 if seg_open:
-                    code = REACTIVE
+                    code = IN_B
                     entry_step[i] = n
                     t_entry[i] = t + fb * dt
                     for j in range(d):
@@ -339,14 +381,7 @@ def _reactive_pass(
 
 
 _REPLAY_SIGNATURE = types.void(
-    RawDriftType,
-    ScheduleType,
-    types.boolean,
-    _f8v,  # params
-    _f8m,  # chol
-    types.float64,  # eps
-    types.float64,  # t0
-    types.float64,  # dt
+    *KERNEL_PREFIX,  # drift, schedule, has_schedule, params, chol, eps, t0, dt
     _i8v,  # A kinds
     _f8m,  # A data
     _i8v,  # B kinds
@@ -463,26 +498,11 @@ def check_disjoint(A: StopSet, B: StopSet, x0: np.ndarray) -> None:
             raise ValueError(f"`x0` {point.tolist()} lies in both A and B, which overlap")
 
 
-def check_count(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{what}` must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def worker_layout(n_jobs, n_threads):
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
-        raise ValueError(f"`n_jobs` must be a non-zero integer, got {n_jobs!r}")
-    n_workers = joblib.cpu_count() if n_jobs < 0 else int(n_jobs)
-    if n_threads is None and n_workers > 1:
-        n_threads = max(1, (os.cpu_count() or 1) // n_workers)
-    return n_workers, n_threads
-
-
 # --------------------------------------------------------------------------------------
 # driver
 
 
-def _pass1_chunk(system, x0, chol, eps, t0, dt, max_steps, seed, first, count, a, b, bridge, nt):
+def _pass1_chunk(system, x0, eps, t0, dt, max_steps, seed, first, count, a, b, bridge, nt):
     d = system.dim
     out = {
         "status": np.empty(count, dtype=np.int64),
@@ -500,15 +520,8 @@ def _pass1_chunk(system, x0, chol, eps, t0, dt, max_steps, seed, first, count, a
     }
     with numba_threads(nt):
         _reactive_pass(
-            system.raw_drift,
-            system.schedule_function,
-            system.schedule is not None,
-            system.params,
+            *kernel_prefix(system, eps, t0, dt),
             x0,
-            chol,
-            eps,
-            t0,
-            dt,
             max_steps,
             np.uint64(seed),
             first,
@@ -522,33 +535,25 @@ def _pass1_chunk(system, x0, chol, eps, t0, dt, max_steps, seed, first, count, a
     return out
 
 
-def replay(system, chol, eps, t0, dt, a, b, bridge, rows: dict, save_every: int, budget: float):
+def _replay(system, eps, t0, dt, a, b, bridge, rows: dict, save_every: int, budget: float):
     """Replay the reactive segments described by ``rows`` (pass-1 arrays, one row per
     segment) into flat (x, t, offsets); also returns the replayed end points."""
     d = system.dim
     sizes = segment_sizes(rows["exit_step"], rows["entry_step"], save_every)
     offsets = np.zeros(sizes.size + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
-    need = int(offsets[-1]) * (d + 1) * 8
-    if need > budget:
-        raise MemoryBudgetError(
-            f"the reactive segments need {need / 1024**3:.2f} GiB, over `memory_budget` = "
-            f"{budget / 1024**3:.2f} GiB: store fewer points (a larger `save_every`) or "
-            "ask for fewer paths"
-        )
+    check_memory(
+        int(offsets[-1]) * (d + 1) * 8,
+        budget,
+        "the reactive segments",
+        "store fewer points (save='final' or a larger k) or ask for fewer paths",
+    )
     out_x = np.empty((int(offsets[-1]), d))
     out_t = np.empty(int(offsets[-1]))
     x_end = np.empty((sizes.size, d))
     if sizes.size:
         _replay_segments(
-            system.raw_drift,
-            system.schedule_function,
-            system.schedule is not None,
-            system.params,
-            chol,
-            eps,
-            t0,
-            dt,
+            *kernel_prefix(system, eps, t0, dt),
             a[0],
             a[2],
             b[0],
@@ -572,41 +577,49 @@ def replay(system, chol, eps, t0, dt, a, b, bridge, rows: dict, save_every: int,
 
 def transitions(
     system: System,
-    eps: float,
     A: StopSet | str,
     B: StopSet | str,
-    n: int,
-    x0=None,
+    eps: float,
+    *,
+    x0: Sequence[float] | np.ndarray | str,
+    t_span: tuple[float, float] | float = DEFAULT_FIRST_PASSAGE_SPAN,
+    n_paths: int = 1000,
     dt: float = 1e-3,
-    t_max: float = 1e4,
     seed: int = 0,
     bridge: bool = True,
-    save_every: int = 1,
-    t0: float = 0.0,
+    save: str | int = "all",
     n_jobs: int = 1,
     n_threads: int | None = None,
     chunk_size: int | None = None,
-    memory_budget: float = 2 * 1024**3,
+    memory_budget: float = DEFAULT_MEMORY_BUDGET,
     progress: bool | None = None,
 ) -> TransitionResult:
     """Reactive trajectories A -> B of dX = f dt + sqrt(2 eps D(t)) dW, one per path.
 
+    The calling convention (shared by every sampler) is in ``docs/sampling.md``.
+
     Parameters
     ----------
-    system, eps
-        The system and its noise level (> 0).
+    system
+        The system.
     A, B
         Disjoint sets (:class:`StopSet` or names of the system's sets).
-    n
-        Number of independent paths; each yields at most one reactive segment (its
-        first), so ``successes <= n``.
+    eps
+        Noise level (> 0).
     x0
-        Start of every path (one point), or one per path (n, d); not in B. Starting in
-        (or at the boundary of) A avoids waiting for a first visit to A.
+        Start of every path (one point, or a state's name), or one per path
+        (n_paths, d); not in B. Starting in (or at the boundary of) A avoids waiting for
+        a first visit to A.
+    t_span
+        (t0, t_end), or t_end for (0, t_end): a path with no reactive transition by
+        ``t_end`` stops (``n_timeout``). Unlike :func:`~simulate.ensemble`, ``dt`` is
+        kept as given (the span is a time-out, not a horizon to fit): paths stop after
+        ``ceil((t_end - t0) / dt)`` steps.
+    n_paths
+        Number of independent paths; each yields at most one reactive segment (its
+        first), so ``successes <= n_paths``.
     dt
         Time step.
-    t_max
-        A path with no reactive transition by ``t0 + t_max`` stops (``n_timeout``).
     seed
         Path i draws from the stream (seed, i): bit-identical for any ``n_jobs``,
         ``n_threads``, ``chunk_size``; its steps are those of :func:`~simulate.ensemble`
@@ -614,81 +627,74 @@ def transitions(
     bridge
         Count Brownian-bridge crossings between grid points as visits to A and entries
         into B (default True; removes the O(sqrt(dt)) bias of grid monitoring).
-    save_every
-        Store every k-th point of each segment (its first two and last are always kept).
+    save
+        ``"all"`` (every point of each segment), an integer k (every k-th point) or
+        ``"final"`` (none in between): the point before the exit, the exit point and the
+        entry point are always kept.
+    n_jobs, n_threads, chunk_size
+        joblib workers (a positive integer), numba threads per worker, paths per
+        kernel call (default: two chunks per worker).
     memory_budget
         Bytes the stored segments may take; a larger request is refused, naming the size.
+    progress
+        tqdm progress bar over chunks (default: shown for several chunks when the run
+        lasts more than 2 s).
 
     Examples
     --------
     >>> from simulate import zoo
     >>> dw = zoo.double_well()
-    >>> res = transitions(dw, 0.2, "A", "B", 20, x0=[-0.9], dt=1e-2, seed=1)
+    >>> res = transitions(dw, "A", "B", 0.2, x0=[-0.9], n_paths=20, dt=1e-2, seed=1)
     >>> res.successes
     20
     """
     start = time.perf_counter()
-    if not isinstance(system, System):
-        raise ValueError(f"`system` must be a System, got {type(system).__name__}")
+    check_system(system)
     eps = check_eps(eps)
     seed = check_seed(seed)
-    n = check_count(n, "n")
-    save_every = check_count(save_every, "save_every")
+    n = check_count(n_paths, "n_paths")
+    # "final": a stride longer than any segment keeps only its first two and last points
+    save_every = save_stride(save) or np.iinfo(np.int64).max
     A = resolve_set(system, A, "A")
     B = resolve_set(system, B, "B")
     d = system.dim
-    if x0 is None:
-        raise ValueError("`x0` is required: a point (d,) or one per path (n, d)")
     x0 = system.point(x0) if isinstance(x0, str) else as_points(x0, d, "x0")
     x0 = np.ascontiguousarray(np.atleast_2d(x0))
     if x0.shape[0] not in (1, n):
-        raise ValueError(f"`x0` has {x0.shape[0]} rows; give 1 or n = {n}")
+        raise ValueError(f"`x0` has {x0.shape[0]} rows; give 1 or n_paths = {n}")
     check_disjoint(A, B, x0)
     if np.any(B.contains(x0)):
         raise ValueError(f"`x0` must lie outside `B`, got {x0.tolist()}")
-    if not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"`dt` must be positive and finite, got {dt}")
-    if not (np.isfinite(t_max) and t_max > 0):
-        raise ValueError(f"`t_max` must be positive and finite, got {t_max}")
-    if not np.isfinite(t0):
-        raise ValueError(f"`t0` must be finite, got {t0}")
-    max_steps = max(1, math.ceil(t_max / dt - 1e-9))
+    t0, t_end, max_steps = first_passage_span(t_span, dt)
+    dt = float(dt)
     n_workers, n_threads = worker_layout(n_jobs, n_threads)
     if chunk_size is None:
         chunk_size = max(1, -(-n // (2 * n_workers)))
-    chunk_size = check_count(chunk_size, "chunk_size")
+    starts = chunk_starts(n, chunk_size)
+    chunk_size = int(chunk_size)
     a_enc = encode_sets([A], d)
     b_enc = encode_sets([B], d)
-    chol = np.ascontiguousarray(system.cholesky)
-    starts = list(range(0, n, chunk_size))
 
     def task(first):
         count = min(chunk_size, n - first)
         xs = x0 if x0.shape[0] == 1 else x0[first : first + count]
         return _pass1_chunk(
-            system, xs, chol, eps, t0, dt, max_steps, seed, first, count, a_enc, b_enc,
+            system, xs, eps, t0, dt, max_steps, seed, first, count, a_enc, b_enc,
             bool(bridge), n_threads,
         )  # fmt: skip
 
-    show = progress if progress is not None else len(starts) > 1
-    bar = tqdm(total=n, desc=f"{system.name} transitions", unit="path", disable=not show, delay=2)
-    if n_workers == 1:
-        pieces = (task(first) for first in starts)
-    else:
-        pieces = joblib.Parallel(n_jobs=n_workers, return_as="generator")(
-            joblib.delayed(task)(first) for first in starts
-        )
+    bar = progress_bar(n, f"{system.name} transitions", "path", len(starts), progress)
     parts = []
-    for piece in pieces:
+    for _, piece in dispatch(task, starts, n_workers):
         parts.append(piece)
         bar.update(piece["status"].size)
     bar.close()
     rows = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    ok = np.flatnonzero(rows["status"] == REACTIVE)
+    ok = np.flatnonzero(rows["status"] == IN_B)
     sel = {key: value[ok] for key, value in rows.items()}
     with numba_threads(n_threads if n_workers == 1 else None):
-        out_x, out_t, offsets, x_end = replay(
-            system, chol, eps, t0, dt, a_enc, b_enc, bool(bridge), sel, save_every, memory_budget
+        out_x, out_t, offsets, x_end = _replay(
+            system, eps, t0, dt, a_enc, b_enc, bool(bridge), sel, save_every, memory_budget
         )
     if not np.array_equal(x_end, sel["x_end"]):  # cannot happen unless the kernels diverge
         raise RuntimeError("replayed reactive segments differ from the first pass")
@@ -697,7 +703,7 @@ def transitions(
         method="transitions",
         system=system.name,
         eps=eps,
-        dt=float(dt),
+        dt=dt,
         seed=seed,
         x=out_x,
         t=out_t,
@@ -709,10 +715,10 @@ def transitions(
         attempts=n,
         successes=int(ok.size),
         path_steps=steps,
-        sim_time=steps * float(dt),
+        sim_time=steps * dt,
         wall_time=time.perf_counter() - start,
-        n_nonfinite=int(np.count_nonzero(rows["status"] == NONFINITE)),
-        n_timeout=int(np.count_nonzero(rows["status"] == TIMEOUT)),
+        n_nonfinite=int(np.count_nonzero(rows["status"] == NON_FINITE)),
+        n_timeout=int(np.count_nonzero(rows["status"] == TIMED_OUT)),
         bridge=bool(bridge),
-        meta={"t0": t0, "t_max": t_max, "save_every": save_every},
+        meta={"t_span": (t0, t_end), "save": save},
     )

@@ -50,7 +50,7 @@ def test_simulate_writes_a_tidy_table(tmp_path, capsys):
             "0.01",
             "--n-paths",
             "5",
-            "--save-every",
+            "--save",
             "10",
             "--out",
             str(out),
@@ -128,12 +128,12 @@ def test_every_option_has_help_with_its_default():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["simulate", "monostable", "--x0", "start", "--save-every", "0"], "--save-every"),
+        (["simulate", "monostable", "--x0", "start", "--save", "0"], "--save"),
         (["simulate", "monostable", "--x0", "start", "--n-paths", "0"], "--n-paths"),
         (["simulate", "monostable", "--x0", "start", "--n-jobs", "0"], "--n-jobs"),
         (["simulate", "monostable", "--x0", "start", "--dt", "2"], "--dt 2 is larger than --T"),
         (
-            ["simulate", "monostable", "--x0", "start", "--save-every", "1", "--n-paths"]
+            ["simulate", "monostable", "--x0", "start", "--save", "1", "--n-paths"]
             + ["100000", "--memory-budget", "0.1"],
             "--memory-budget 0.1 GiB",
         ),

@@ -1,6 +1,6 @@
 """Numba kernels of the theory layer: the midpoint-rule action and its gradient in one pass.
 
-Compiled once for the fixed signatures of :mod:`simulate._config` (drift, Jacobian and
+Compiled once for the fixed signatures of :mod:`simulate._numba_types` (drift, Jacobian and
 schedule are first-class function values), so one cached kernel serves every system.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from simulate._config import (
+from simulate._numba_types import (
     DRIFT_SIGNATURE,
     JACOBIAN_SIGNATURE,
     JIT,

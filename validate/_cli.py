@@ -140,8 +140,7 @@ def cmd_systems(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from simulate import MemoryBudgetError, ensemble
-
-    from ._study import atomic_write
+    from simulate._files import atomic_write
 
     system = load_system(args.system)
     x0 = resolve_point(system, args.x0, "--x0")
@@ -155,26 +154,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     writable_dir(out.parent)
     if args.dt > args.T:
         raise UsageError(f"--dt {args.dt:g} is larger than --T {args.T:g}: a single step")
-    save = "final" if args.save_every is None else args.save_every
+    save = "final" if args.save is None else args.save
     # the table written at the end holds a row (path, t, x0..) per saved point: counted
     # with the arrays, so that the budget refuses before the run, not after it
     n_steps = int(np.ceil(args.T / args.dt - 1e-9))
-    n_rows = args.n_paths * (n_steps // args.save_every + 1 if args.save_every else 1)
+    n_rows = args.n_paths * (n_steps // args.save + 1 if args.save else 1)
     budget = args.memory_budget * 1024**3
-    frame_bytes = n_rows * 8 * (2 + system.dim) * (1 if args.save_every else 2)
+    frame_bytes = n_rows * 8 * (2 + system.dim) * (1 if args.save else 2)
     if frame_bytes >= budget:
         raise UsageError(
             f"the output table needs about {frame_bytes / 1024**3:.2f} GiB in memory, over "
-            f"--memory-budget {args.memory_budget:g} GiB: a larger --save-every, fewer "
+            f"--memory-budget {args.memory_budget:g} GiB: a larger --save, fewer "
             "--n-paths, or a larger --memory-budget"
         )
     try:
         res = ensemble(
             system,
             x0,
-            args.T,
+            args.eps,
+            t_span=args.T,
             dt=args.dt,
-            eps=args.eps,
             n_paths=args.n_paths,
             seed=args.seed,
             save=save,
@@ -186,7 +185,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise UsageError(
             f"{exc} (with the output table: raise --memory-budget, now {args.memory_budget:g} GiB)"
         ) from None
-    frame = res.to_frame()
+    frame = res.to_frame("paths" if save != "final" else "final")
     if out.suffix == ".csv":
         atomic_write(out, lambda tmp: frame.to_csv(tmp, index=False))
     else:
@@ -398,10 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
         "on --n-jobs (default 0)",
     )
     p.add_argument(
-        "--save-every",
+        "--save",
         type=integer(1, "at least 1"),
         default=None,
-        help="save every k-th step (default: final states only)",
+        metavar="K",
+        help="save every K-th step (default: final states only)",
     )
     p.add_argument(
         "--n-jobs",

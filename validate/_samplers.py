@@ -24,8 +24,9 @@ import numba as nb
 import numpy as np
 
 import simulate
-from simulate import System, ensemble
-from simulate._config import DRIFT_SIGNATURE
+from simulate import Status, System, ensemble
+from simulate._driver import grid_steps, save_stride
+from simulate._numba_types import DRIFT_SIGNATURE
 from simulate._sets import resolve_set
 
 
@@ -124,7 +125,8 @@ class Endpoint:
     snap : replace the last point of a kept path by this point at the interpolated
         absorption time (e.g. the boundary point of the target)
     guide : instanton or path (k, d) for importance sampling (fixed time only)
-    save_every : keep every k-th step of the paths
+    save : keep every k-th step of the paths (an integer k, or "all" for k = 1; the
+        sampler keeps paths, so "final" is refused)
     """
 
     x0: object
@@ -135,9 +137,15 @@ class Endpoint:
     absorbing: tuple = ()
     snap: object = None
     guide: object = None
-    save_every: int = 1
+    save: int | str = "all"
     t0: float = 0.0
     bridge: bool = True
+
+    def _stride(self) -> int:
+        stride = save_stride(self.save)
+        if stride == 0:
+            raise ValueError("`save` must be 'all' or an integer k: this sampler keeps paths")
+        return stride
 
     def sample(self, system, eps, n_paths, seed, n_jobs: int = 1) -> Sample:
         target = self.target(eps) if callable(self.target) else self.target
@@ -153,12 +161,12 @@ class Endpoint:
         res = ensemble(
             system,
             self.x0,
-            (t0, t0 + T),
+            eps,
+            t_span=(t0, t0 + T),
             dt=self.dt,
-            eps=eps,
             n_paths=n_paths,
             seed=seed,
-            save=self.save_every,
+            save=self._stride(),
             stop=stop,
             bridge=self.bridge,
             n_jobs=n_jobs,
@@ -193,7 +201,7 @@ class Endpoint:
 
     def _fixed_time(self, system, target, eps, n_paths, seed, n_jobs) -> Sample:
         t0, T = float(self.t0), float(self.T)
-        n_steps = max(1, int(np.ceil(T / self.dt - 1e-9)))
+        n_steps = max(1, int(grid_steps(T, self.dt)))
         dt = T / n_steps
         run_system, control = system, None
         if self.guide is not None:
@@ -208,15 +216,15 @@ class Endpoint:
         res = ensemble(
             run_system,
             system.point(self.x0),
-            (t0, t0 + T),
+            eps,
+            t_span=(t0, t0 + T),
             dt=dt,
-            eps=eps,
             n_paths=n_paths,
             seed=seed,
-            save=1 if control is not None else self.save_every,
+            save=1 if control is not None else self._stride(),
             n_jobs=n_jobs,
         )
-        keep = target.contains(res.final) & (res.status == 0)
+        keep = target.contains(res.final) & (res.path_status == Status.RUNNING)
         paths, t = res.paths[keep], res.t
         p = float(keep.mean())
         weights, p_se = None, float(np.sqrt(p * (1 - p) / n_paths))
@@ -229,8 +237,8 @@ class Endpoint:
             scale = np.exp(shift)
             p = float(all_w.mean() * scale)
             p_se = float(all_w.std(ddof=1) / np.sqrt(n_paths) * scale)
-            if self.save_every > 1:
-                paths, t = paths[:, :: self.save_every], t[:: self.save_every]
+            if self._stride() > 1:
+                paths, t = paths[:, :: self._stride()], t[:: self._stride()]
         return Sample(
             paths=paths,
             t=t,
@@ -254,7 +262,7 @@ def _from_transitions(res, eps, probability, probability_se, groups=None) -> Sam
     return Sample(
         paths=plist,
         t=tlist,
-        weights=None if np.all(w == w[0]) else w,
+        weights=None if w.size == 0 or np.all(w == w[0]) else w,
         probability=probability,
         probability_se=probability_se,
         n_trials=int(res.attempts),
@@ -272,23 +280,21 @@ class Reactive:
 
     A: object
     B: object
-    x0: object = None
+    x0: object
     dt: float = 1e-3
-    t_max: float = 1e4
+    t_span: object = 1e4
     options: dict = field(default_factory=dict)
 
     def sample(self, system, eps, n_paths, seed, n_jobs: int = 1) -> Sample:
-        if not hasattr(simulate, "transitions"):
-            raise ValueError("sampler 'reactive' needs simulate.transitions (not available)")
         res = simulate.transitions(
             system,
-            eps,
             self.A,
             self.B,
-            n_paths,
+            eps,
             x0=self.x0,
+            n_paths=n_paths,
             dt=self.dt,
-            t_max=self.t_max,
+            t_span=self.t_span,
             seed=seed,
             n_jobs=n_jobs,
             **self.options,
@@ -303,18 +309,16 @@ class AMS:
 
     A: object
     B: object
-    x0: object = None
+    x0: object
     dt: float = 1e-3
     options: dict = field(default_factory=dict)
 
     def sample(self, system, eps, n_paths, seed, n_jobs: int = 1) -> Sample:
-        if not hasattr(simulate, "ams"):
-            raise ValueError("sampler 'ams' needs simulate.ams (not available)")
         res = simulate.ams(
             system,
-            eps,
             self.A,
             self.B,
+            eps,
             n_replicas=n_paths,
             x0=self.x0,
             dt=self.dt,
@@ -322,13 +326,14 @@ class AMS:
             n_jobs=n_jobs,
             **self.options,
         )
-        p = getattr(res, "probability", np.nan)
-        p_se = getattr(res, "standard_error", np.nan)
-        ens = getattr(res, "ensemble", res)
+        ens = res.ensemble
         # replicas of one run descend from common ancestors: bootstrap whole runs
-        groups = getattr(ens, "source", None)
-        groups = None if groups is None else np.asarray(groups)
-        return _from_transitions(ens, eps, float(p), float(p_se), groups=groups)
+        sample = _from_transitions(
+            ens, eps, res.probability, res.probability_se, groups=np.asarray(ens.source)
+        )
+        # runs stopped at max_iter are out of the estimate (simulate warned): say so
+        sample.meta.update(status=res.status, success=res.success, message=res.message)
+        return sample
 
 
 SAMPLERS = {"endpoint": Endpoint, "reactive": Reactive, "ams": AMS}

@@ -23,9 +23,7 @@ are bit-identical to an uninterrupted run's.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from simulate import zoo
+from simulate._files import atomic_write, clear_stale_temporaries
 
 from ._empirical_charges import DEFAULT_WINDOW
 from ._samplers import make_sampler
@@ -41,50 +40,6 @@ from ._scaling import scaling_table
 from ._sweep import run_level
 
 TABLES = ("summary", "replicates", "profile", "charges", "paths")
-
-
-def _umask() -> int:
-    """The process's umask (read without changing it where /proc tells it)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, write) -> None:
-    """Write ``path`` through ``write(tmp_path)`` into a temporary file, then rename.
-
-    The file gets the permissions of an ordinary new file (0o666 less the umask; the
-    temporary file's own are private), and the temporary file is removed on every exit
-    path (errors, Ctrl-C, and SIGTERM under the command line, which turns it into an
-    exception); :func:`clear_stale_temporaries` removes those of a killed process.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def clear_stale_temporaries(folder: Path) -> list[Path]:
-    """Remove the hidden ``.*.tmp`` files that an interrupted or killed run left under
-    ``folder`` (call it before a resumed run starts writing); returns them."""
-    stale = sorted(Path(folder).rglob(".*.tmp")) if Path(folder).is_dir() else []
-    for tmp in stale:
-        tmp.unlink(missing_ok=True)
-    return stale
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numba as nb
 
-from .._config import JIT
+from .._numba_types import JIT
 
 _SWITCH = 25.0
 

@@ -7,7 +7,7 @@ import math
 import numba as nb
 import numpy as np
 
-from .._config import DRIFT_SIGNATURE, JACOBIAN_SIGNATURE, JIT, SCHEDULE_SIGNATURE
+from .._numba_types import DRIFT_SIGNATURE, JACOBIAN_SIGNATURE, JIT, SCHEDULE_SIGNATURE
 from .._sets import Ball, Interval, Shell, Union
 from .._system import System, rotation, translation
 from ._bessel import bessel_ratio_curvature, bessel_ratio_over_z

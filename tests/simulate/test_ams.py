@@ -1,13 +1,16 @@
 """Adaptive multilevel splitting (simulate.ams)."""
 
 import math
+import warnings
 
 import numba as nb
 import numpy as np
 import pytest
 
 from simulate import (
+    AMSRunWarning,
     Interval,
+    Status,
     ams,
     distance_to,
     ensemble,
@@ -22,12 +25,12 @@ X0 = [-0.8]
 
 
 def _agrees_with_committor(eps, n_runs, seed, dt=1e-3, sigmas=3.0):
-    res = ams(zoo.double_well(), eps, "A", "B", n_replicas=100, n_runs=n_runs, x0=X0, dt=dt,
+    res = ams(zoo.double_well(), "A", "B", eps, n_replicas=100, n_runs=n_runs, x0=X0, dt=dt,
               seed=seed)  # fmt: skip
     exact = committor(X0[0], eps)
-    assert np.all(res.status == 0)
-    assert abs(res.probability - exact) < sigmas * res.standard_error, (
-        eps, res.probability, res.standard_error, exact,
+    assert res.success and np.all(res.run_status == Status.OK)
+    assert abs(res.probability - exact) < sigmas * res.probability_se, (
+        eps, res.probability, res.probability_se, exact,
     )  # fmt: skip
     return res
 
@@ -54,13 +57,13 @@ def test_ams_matches_the_committor_all_eps(eps):
 
 def test_ams_agrees_with_brute_force_at_eps_0_1():
     dw = zoo.double_well()
-    brute = ensemble(dw, X0, t_span=30, dt=1e-3, eps=0.1, n_paths=50_000, stop=["A", "B"],
+    brute = ensemble(dw, X0, 0.1, t_span=30, dt=1e-3, n_paths=50_000, stop=["A", "B"],
                      bridge=True, seed=303)  # fmt: skip
-    assert np.all(brute.status == 1)
+    assert np.all(brute.path_status == Status.STOPPED)
     p = brute.stopped_in("B").mean()
     se = math.sqrt(p * (1 - p) / brute.n_paths)
-    res = ams(dw, 0.1, "A", "B", n_replicas=100, n_runs=10, x0=X0, dt=1e-3, seed=304)
-    assert abs(res.probability - p) < 3 * math.hypot(se, res.standard_error)
+    res = ams(dw, "A", "B", 0.1, n_replicas=100, n_runs=10, x0=X0, dt=1e-3, seed=304)
+    assert abs(res.probability - p) < 3 * math.hypot(se, res.probability_se)
 
 
 @nb.njit
@@ -73,14 +76,26 @@ def test_ties_keep_ams_unbiased():
     # Levels tie in whole blocks; the Bréhier et al. rule (kill every replica at or below
     # the k-th level) must still agree with brute force on the same discrete dynamics.
     dw = zoo.double_well()
-    brute = ensemble(dw, X0, t_span=30, dt=1e-2, eps=0.1, n_paths=200_000, stop=["A", "B"],
+    brute = ensemble(dw, X0, 0.1, t_span=30, dt=1e-2, n_paths=200_000, stop=["A", "B"],
                      bridge=True, seed=5)  # fmt: skip
     p = brute.stopped_in("B").mean()
     se = math.sqrt(p * (1 - p) / brute.n_paths)
     xi = reaction_coordinate(_staircase, [0.2])
-    res = ams(dw, 0.1, "A", "B", xi, n_replicas=50, k=5, n_runs=100, x0=X0, dt=1e-2, seed=6)
+    res = ams(
+        dw,
+        "A",
+        "B",
+        0.1,
+        reaction_coordinate=xi,
+        n_replicas=50,
+        k=5,
+        n_runs=100,
+        x0=X0,
+        dt=1e-2,
+        seed=6,
+    )
     assert np.any(res.killed > res.iterations * 5)  # ties happened
-    assert abs(res.probability - p) < 4 * math.hypot(se, res.standard_error)
+    assert abs(res.probability - p) < 4 * math.hypot(se, res.probability_se)
 
 
 def test_path_progress_coordinate():
@@ -90,8 +105,19 @@ def test_path_progress_coordinate():
     assert xi(np.array([0.05, -0.2])) == pytest.approx(0.525)
     assert xi(np.array([2.0, 0.0])) == pytest.approx(1.0)
     ms = zoo.maier_stein()
-    res = ams(ms, 0.1, "A", "B", xi, n_replicas=20, n_runs=4, x0=[-0.85, 0.0], dt=1e-2, seed=1)
-    assert 0 < res.probability < 1 and np.all(res.status == 0)
+    res = ams(
+        ms,
+        "A",
+        "B",
+        0.1,
+        reaction_coordinate=xi,
+        n_replicas=20,
+        n_runs=4,
+        x0=[-0.85, 0.0],
+        dt=1e-2,
+        seed=1,
+    )
+    assert 0 < res.probability < 1 and np.all(res.run_status == Status.OK)
     d = distance_to(ms.states["B"])
     assert d(np.array([1.0, 0.0])) == pytest.approx(0.1)
     assert d(np.array([0.0, 0.0])) == pytest.approx(-0.9)
@@ -100,9 +126,9 @@ def test_path_progress_coordinate():
 def test_ams_reproducible_whatever_the_parallelism():
     dw = zoo.double_well()
     kw = dict(n_replicas=20, n_runs=6, x0=X0, dt=1e-2, seed=77)
-    ref = ams(dw, 0.1, "A", "B", n_jobs=1, n_threads=1, chunk_size=6, **kw)
+    ref = ams(dw, "A", "B", 0.1, n_jobs=1, n_threads=1, chunk_size=6, **kw)
     for extra in (dict(n_jobs=2), dict(n_threads=2, chunk_size=4)):
-        other = ams(dw, 0.1, "A", "B", **kw, **extra)
+        other = ams(dw, "A", "B", 0.1, **kw, **extra)
         np.testing.assert_array_equal(ref.run_estimates, other.run_estimates)
         np.testing.assert_array_equal(ref.ensemble.x, other.ensemble.x)
         np.testing.assert_array_equal(ref.ensemble.weights, other.ensemble.weights)
@@ -110,24 +136,65 @@ def test_ams_reproducible_whatever_the_parallelism():
 
 
 def test_extinction_gives_zero():
-    # B out of reach within t_max: every replica ends at the same level, all are killed.
+    # B out of reach within t_span: every replica ends at the same level, all are killed.
     dw = zoo.double_well()
-    res = ams(dw, 0.01, "A", Interval(0.99, np.inf), n_replicas=5, n_runs=2, x0=[0.5],
-              dt=1e-2, t_max=0.02, seed=1)  # fmt: skip
-    assert res.probability == 0.0 and np.all(res.status == 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AMSRunWarning)
+        res = ams(dw, "A", Interval(0.99, np.inf), 0.01, n_replicas=5, n_runs=2, x0=[0.5],
+                  dt=1e-2, t_span=0.02, seed=1)  # fmt: skip
+    assert res.probability == 0.0 and np.all(res.run_status == Status.EXTINCT)
+    # an extinct run is a valid estimate 0: counted, no warning, a success
+    assert res.success and res.n_valid == 2 and res.probability_se == 0.0
 
 
 def test_ams_rejects_bad_input():
     dw = zoo.double_well()
     with pytest.raises(ValueError, match="x0"):
-        ams(dw, 0.1, "A", "B", x0=[-1.0])
+        ams(dw, "A", "B", 0.1, x0=[-1.0])
     with pytest.raises(ValueError, match="overlap"):
-        ams(dw, 0.1, Interval(-np.inf, 0.2), Interval(0.1, np.inf), x0=[0.15])
+        ams(dw, Interval(-np.inf, 0.2), Interval(0.1, np.inf), 0.1, x0=[0.15])
     with pytest.raises(ValueError, match="`k`"):
-        ams(dw, 0.1, "A", "B", n_replicas=10, k=10, x0=X0)
+        ams(dw, "A", "B", 0.1, n_replicas=10, k=10, x0=X0)
     with pytest.raises(ValueError, match="eps"):
-        ams(dw, 0.0, "A", "B", x0=X0)
+        ams(dw, "A", "B", 0.0, x0=X0)
     with pytest.raises(ValueError, match="reaction_coordinate"):
-        ams(dw, 0.1, "A", "B", distance_to(zoo.maier_stein().states["B"]), x0=X0)
+        ams(
+            dw, "A", "B", 0.1, reaction_coordinate=distance_to(zoo.maier_stein().states["B"]), x0=X0
+        )
     with pytest.raises(ValueError, match="n_replicas"):
-        ams(dw, 0.1, "A", "B", n_replicas=0, x0=X0)
+        ams(dw, "A", "B", 0.1, n_replicas=0, x0=X0)
+
+
+def test_runs_stopped_at_max_iter_are_flagged_warned_about_and_left_out():
+    # Each run depends only on (seed, run): with a lower max_iter, the runs that needed
+    # more iterations are truncated and the others are the same bits.
+    dw = zoo.double_well()
+    kw = dict(x0=X0, n_replicas=10, n_runs=8, dt=1e-2, seed=21)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AMSRunWarning)  # no warning when nothing is dropped
+        full = ams(dw, "A", "B", 0.1, **kw)
+    assert full.success and full.n_valid == 8
+    limit = int(np.median(full.iterations))
+    kept = full.iterations <= limit
+    assert 0 < kept.sum() < 8
+    with pytest.warns(AMSRunWarning, match=rf"{8 - kept.sum()} runs stopped at max_iter"):
+        cut = ams(dw, "A", "B", 0.1, max_iter=limit, **kw)
+    assert cut.status == Status.MAX_ITER and not cut.success
+    np.testing.assert_array_equal(cut.run_status == Status.MAX_ITER, ~kept)
+    assert np.all(np.isnan(cut.run_estimates[~kept]))
+    np.testing.assert_array_equal(cut.run_estimates[kept], full.run_estimates[kept])
+    valid = full.run_estimates[kept]
+    assert cut.probability == pytest.approx(valid.mean(), rel=1e-14)
+    assert cut.probability_se == pytest.approx(valid.std(ddof=1) / np.sqrt(valid.size), rel=1e-12)
+    # the weighted ensemble holds only the valid runs' replicas and sums to the estimate
+    assert set(np.unique(cut.ensemble.source)) <= set(np.flatnonzero(kept))
+    assert cut.ensemble.weights.sum() == pytest.approx(cut.probability)
+    assert "left out" in cut.message and cut.to_frame().loc[0, "n_valid"] == kept.sum()
+
+
+def test_no_valid_run_gives_no_estimate():
+    dw = zoo.double_well()
+    with pytest.warns(AMSRunWarning, match="3 runs stopped at max_iter = 1"):
+        res = ams(dw, "A", "B", 0.1, x0=X0, n_replicas=10, n_runs=3, dt=1e-2, max_iter=1, seed=2)
+    assert np.isnan(res.probability) and np.isnan(res.probability_se) and not res.success
+    assert res.ensemble.n_segments == 0

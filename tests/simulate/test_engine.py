@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 from scipy.linalg import solve_continuous_lyapunov
 
-from simulate import Ball, HalfSpace, Interval, System, ensemble, zoo
-from simulate._euler_maruyama import NONFINITE, STOPPED
+from simulate import Ball, HalfSpace, Interval, Status, System, ensemble, zoo
 
 
 def _free(x, t, p, out):
@@ -32,7 +31,7 @@ def test_ou_stationary_law_matches_lyapunov():
     D = np.array([[1.0, 0.3], [0.3, 0.5]])
     eps = 0.2
     ou = zoo.ornstein_uhlenbeck(K=K, D=D)
-    res = ensemble(ou, [1.0, -1.0], 6.0, dt=2e-3, eps=eps, n_paths=20000, seed=2)
+    res = ensemble(ou, [1.0, -1.0], eps, t_span=6.0, dt=2e-3, n_paths=20000, seed=2)
     # stationary covariance: K S + S K^T = 2 eps D
     exact = solve_continuous_lyapunov(K, 2 * eps * D)
     cov, se = _covariance_and_se(res.final)
@@ -46,9 +45,9 @@ def test_exit_time_bridge_corrected_is_unbiased_and_grid_monitoring_is_not():
     a, b, x, eps, dt = -1.0, 1.0, 0.0, 0.5, 0.025
     exact = (x - a) * (b - x) / (2 * eps)
     outside = {"below": Interval(-np.inf, a), "above": Interval(b, np.inf)}
-    kwargs = {"t_span": 40.0, "dt": dt, "eps": eps, "n_paths": 40000, "seed": 8, "stop": outside}
-    corrected = ensemble(FREE, [x], bridge=True, **kwargs)
-    plain = ensemble(FREE, [x], bridge=False, **kwargs)
+    kwargs = {"t_span": 40.0, "dt": dt, "n_paths": 40000, "seed": 8, "stop": outside}
+    corrected = ensemble(FREE, [x], eps, bridge=True, **kwargs)
+    plain = ensemble(FREE, [x], eps, bridge=False, **kwargs)
     for res in (corrected, plain):
         assert res.n_stopped == res.n_paths
     se = corrected.stop_time.std() / np.sqrt(corrected.n_paths)
@@ -63,7 +62,7 @@ def test_weak_order_one_on_a_linear_sde():
     exact = np.exp(-1.0)
     bias = []
     for dt in (0.1, 0.05, 0.025):
-        res = ensemble(ou, [1.0], 1.0, dt=dt, eps=0.01, n_paths=200000, seed=4)
+        res = ensemble(ou, [1.0], 0.01, t_span=1.0, dt=dt, n_paths=200000, seed=4)
         mean = res.final[:, 0].mean()
         se = res.final[:, 0].std() / np.sqrt(res.n_paths)
         assert abs(mean - (1 - dt) ** round(1 / dt)) < 5 * se
@@ -74,8 +73,8 @@ def test_weak_order_one_on_a_linear_sde():
 
 def test_nonfinite_paths_are_stopped_and_counted():
     system = System(drift=_cubic, D=np.eye(1), name="cubic")
-    res = ensemble(system, [[0.0], [3.0], [-0.1]], 2.0, dt=0.1, eps=1e-4, n_paths=3, seed=0)
-    assert res.status.tolist() == [0, NONFINITE, 0]
+    res = ensemble(system, [[0.0], [3.0], [-0.1]], 1e-4, t_span=2.0, dt=0.1, n_paths=3, seed=0)
+    assert res.path_status.tolist() == [Status.RUNNING, Status.NON_FINITE, Status.RUNNING]
     assert res.n_nonfinite == 1 and "non-finite: 1" in res.summary()
     assert 0 < res.stop_time[1] <= 2.0
 
@@ -84,9 +83,18 @@ def test_stopping_records_set_time_and_place_and_saved_paths_end():
     system = zoo.monostable()
     sets = {"ball": Ball([1.0, 0.0], 0.3), "half": HalfSpace([0.0, -1.0], 0.5)}
     res = ensemble(
-        system, [0.0, 0.0], 5.0, dt=0.01, eps=0.5, n_paths=500, seed=3, stop=sets, save=10
+        system,
+        [0.0, 0.0],
+        0.5,
+        t_span=5.0,
+        dt=0.01,
+        n_paths=500,
+        seed=3,
+        stop=sets,
+        save=10,
+        bridge=False,
     )
-    stopped = res.status == STOPPED
+    stopped = res.path_status == Status.STOPPED
     assert 0 < stopped.sum() < 500
     assert np.all((res.stop_time[stopped] > 0) & (res.stop_time[stopped] <= 5.0))
     for k, s in enumerate(sets.values()):
@@ -111,18 +119,20 @@ def test_time_dependent_diffusion_schedule():
 
     free = System(drift=no_drift, D=np.eye(2), schedule=ring.schedule, params=ring.params)
     T, eps = 20.0, 0.1
-    res = ensemble(free, [0.0, 0.0], T, dt=0.01, eps=eps, n_paths=20000, seed=6)
+    res = ensemble(free, [0.0, 0.0], eps, t_span=T, dt=0.01, n_paths=20000, seed=6)
     exact = 2 * eps * (t1 * T - T**2 / 2)
     var = res.final.var(0)
     assert np.all(np.abs(var - exact) < 5 * exact * np.sqrt(2 / res.n_paths))
 
 
-REPRO = {"t_span": 1.0, "dt": 0.01, "eps": 0.3, "n_paths": 600, "seed": 123, "save": 7}
+REPRO = {"t_span": 1.0, "dt": 0.01, "n_paths": 600, "seed": 123, "save": 7}
 
 
 def _reproduce(**kwargs):
     system = zoo.maier_stein()
-    res = ensemble(system, [-1.0, 0.0], stop=Ball([0.0, 0.0], 0.3), bridge=True, **REPRO, **kwargs)
+    res = ensemble(
+        system, [-1.0, 0.0], 0.3, stop=Ball([0.0, 0.0], 0.3), bridge=True, **REPRO, **kwargs
+    )
     return res.paths, res.final, res.stop_time, res.stop_set
 
 
@@ -163,24 +173,23 @@ def test_checkpointed_run_resumes_bit_identically(tmp_path):
     kwargs = {
         "t_span": 0.5,
         "dt": 0.01,
-        "eps": 0.2,
         "n_paths": 1000,
         "seed": 5,
         "chunk_size": 100,
         "save": 5,
     }
-    whole = ensemble(system, [-1.0, 0.0], **kwargs)
+    whole = ensemble(system, [-1.0, 0.0], 0.2, **kwargs)
     folder = tmp_path / "ckpt"
-    ensemble(system, [-1.0, 0.0], checkpoint=folder, **kwargs)
+    ensemble(system, [-1.0, 0.0], 0.2, checkpoint=folder, **kwargs)
     chunks = sorted(folder.glob("chunk_*.npz"))
     assert len(chunks) == 10
     for chunk in chunks[3:]:  # as if interrupted after three chunks
         chunk.unlink()
-    resumed = ensemble(system, [-1.0, 0.0], checkpoint=folder, **kwargs)
+    resumed = ensemble(system, [-1.0, 0.0], 0.2, checkpoint=folder, **kwargs)
     np.testing.assert_array_equal(whole.paths, resumed.paths)
     np.testing.assert_array_equal(whole.final, resumed.final)
     with pytest.raises(ValueError, match="holds another run"):
-        ensemble(system, [-1.0, 0.0], checkpoint=folder, **(kwargs | {"seed": 6}))
+        ensemble(system, [-1.0, 0.0], 0.2, checkpoint=folder, **(kwargs | {"seed": 6}))
 
 
 def _module_drift(folder, rate: str):

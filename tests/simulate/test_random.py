@@ -64,6 +64,8 @@ def _free(x, t, p, out):
 def test_engine_consumes_the_documented_normals():
     # f = 0, D = I, eps = 1/2, dt = 1: X_n = sum of the path's normals, d per step.
     system = System(drift=_free, D=np.eye(3), name="free")
-    res = ensemble(system, np.zeros(3), (0.0, 5.0), dt=1.0, eps=0.5, n_paths=7, seed=5, save="all")
+    res = ensemble(
+        system, np.zeros(3), 0.5, t_span=(0.0, 5.0), dt=1.0, n_paths=7, seed=5, save="all"
+    )
     z = standard_normals(seed=5, n_paths=7, n_per_path=15).reshape(7, 5, 3)
     np.testing.assert_allclose(res.paths[:, 1:], np.cumsum(z, axis=1), rtol=0, atol=1e-12)

@@ -81,7 +81,7 @@ def test_bad_system_arguments_raise_named_errors(kwargs, message):
 
 def test_bad_ensemble_arguments_raise_named_errors():
     system = zoo.monostable()
-    good = {"x0": [0.0, 0.0], "t_span": 1.0, "dt": 0.1, "eps": 0.1, "n_paths": 4}
+    good = {"x0": [0.0, 0.0], "eps": 0.1, "t_span": 1.0, "dt": 0.1, "n_paths": 4}
     for change, message in [
         ({"eps": 0.0}, "`eps` must be positive"),
         ({"eps": -1.0}, "`eps` must be positive"),
@@ -101,7 +101,7 @@ def test_bad_ensemble_arguments_raise_named_errors():
 
 def test_memory_budget_refused_up_front_with_the_size():
     with pytest.raises(MemoryBudgetError, match=r"needs 14\.9\d GiB"):
-        ensemble(zoo.monostable(), [0.0, 0.0], 1.0, dt=1e-3, n_paths=10**6, save="all")
+        ensemble(zoo.monostable(), [0.0, 0.0], 1.0, t_span=1.0, dt=1e-3, n_paths=10**6, save="all")
 
 
 @pytest.mark.parametrize("name", zoo.names())
@@ -214,6 +214,7 @@ def test_overlapping_stop_sets_are_refused():
             dd,
             "start",
             1.0,
+            t_span=1.0,
             dt=0.1,
             n_paths=2,
             stop={"target": "lower_bound", "absorbing": "bounds"},
@@ -223,9 +224,10 @@ def test_overlapping_stop_sets_are_refused():
             zoo.monostable(),
             [0.0, 0.0],
             1.0,
+            t_span=1.0,
             dt=0.1,
             n_paths=2,
             stop=[Ball([1.0, 1.0], 0.5), Box([1.2, 1.2], [3.0, 3.0])],
         )
     # touching is allowed only when the closed sets share no probe point: these are apart
-    ensemble(dd, "start", 1.0, dt=0.1, n_paths=2, stop=["lower_bound", "upper_bound"])
+    ensemble(dd, "start", 1.0, t_span=1.0, dt=0.1, n_paths=2, stop=["lower_bound", "upper_bound"])

@@ -10,7 +10,7 @@ from .exact_conditioned import mean_reactive_duration
 
 def _check_duration(eps, n, dt, seed):
     dw = zoo.double_well()
-    res = transitions(dw, eps, "A", "B", n, x0=[-0.9], dt=dt, seed=seed, t_max=1e7)
+    res = transitions(dw, "A", "B", eps, n_paths=n, x0=[-0.9], dt=dt, seed=seed, t_span=1e7)
     assert res.successes == n and res.n_timeout == 0 and res.n_nonfinite == 0
     mean, se = res.mean_duration()
     exact = mean_reactive_duration(eps)
@@ -34,7 +34,7 @@ def test_mean_reactive_duration_small_eps(eps, n, dt):
 def test_segments_run_from_A_to_B():
     dw = zoo.double_well()
     A, B = dw.states["A"], dw.states["B"]
-    res = transitions(dw, 0.2, A, B, 30, x0=[-1.0], dt=1e-2, seed=3, bridge=False)
+    res = transitions(dw, A, B, 0.2, n_paths=30, x0=[-1.0], dt=1e-2, seed=3, bridge=False)
     for s in range(res.n_segments):
         t, x = res.segment(s)
         assert A.contains(x[0]) and B.contains(x[-1])
@@ -49,9 +49,9 @@ def test_segments_run_from_A_to_B():
 def test_segments_are_the_engine_paths():
     # Without the bridge test a transitions path draws exactly the engine's increments.
     dw = zoo.double_well()
-    res = transitions(dw, 0.2, "A", "B", 6, x0=[-1.0], dt=1e-2, seed=5, bridge=False)
+    res = transitions(dw, "A", "B", 0.2, n_paths=6, x0=[-1.0], dt=1e-2, seed=5, bridge=False)
     t_end = res.t[res.offsets[1:] - 1].max()
-    ens = ensemble(dw, [-1.0], t_span=t_end + 0.05, dt=1e-2, eps=0.2, n_paths=6, seed=5, save="all")
+    ens = ensemble(dw, [-1.0], 0.2, t_span=t_end + 0.05, dt=1e-2, n_paths=6, seed=5, save="all")
     for s in range(res.n_segments):
         t, x = res.segment(s)
         steps = np.rint(t / 1e-2).astype(int)
@@ -61,9 +61,9 @@ def test_segments_are_the_engine_paths():
 def test_reproducible_whatever_the_parallelism():
     dw = zoo.double_well()
     kw = dict(x0=[-0.9], dt=1e-2, seed=9)
-    ref = transitions(dw, 0.2, "A", "B", 12, n_jobs=1, n_threads=1, chunk_size=12, **kw)
+    ref = transitions(dw, "A", "B", 0.2, n_paths=12, n_jobs=1, n_threads=1, chunk_size=12, **kw)
     for extra in (dict(n_jobs=2), dict(n_jobs=1, n_threads=2, chunk_size=5)):
-        other = transitions(dw, 0.2, "A", "B", 12, **kw, **extra)
+        other = transitions(dw, "A", "B", 0.2, n_paths=12, **kw, **extra)
         np.testing.assert_array_equal(ref.x, other.x)
         np.testing.assert_array_equal(ref.t_entry, other.t_entry)
         np.testing.assert_array_equal(ref.offsets, other.offsets)
@@ -72,25 +72,25 @@ def test_reproducible_whatever_the_parallelism():
 
 def test_decimation_and_memory_budget():
     dw = zoo.double_well()
-    full = transitions(dw, 0.2, "A", "B", 10, x0=[-0.9], dt=1e-2, seed=4)
-    thin = transitions(dw, 0.2, "A", "B", 10, x0=[-0.9], dt=1e-2, seed=4, save_every=5)
+    full = transitions(dw, "A", "B", 0.2, n_paths=10, x0=[-0.9], dt=1e-2, seed=4)
+    thin = transitions(dw, "A", "B", 0.2, n_paths=10, x0=[-0.9], dt=1e-2, seed=4, save=5)
     np.testing.assert_array_equal(full.t_entry, thin.t_entry)
     assert thin.x.shape[0] < full.x.shape[0] / 3
     with pytest.raises(MemoryBudgetError, match="GiB"):
-        transitions(dw, 0.2, "A", "B", 10, x0=[-0.9], dt=1e-2, seed=4, memory_budget=100)
+        transitions(dw, "A", "B", 0.2, n_paths=10, x0=[-0.9], dt=1e-2, seed=4, memory_budget=100)
 
 
 def test_transitions_reject_bad_input():
     dw = zoo.double_well()
     with pytest.raises(ValueError, match="overlap"):
-        transitions(dw, 0.1, Interval(-np.inf, 0.1), Interval(0.0, np.inf), 5, x0=[-1.0])
+        transitions(dw, Interval(-np.inf, 0.1), Interval(0.0, np.inf), 0.1, n_paths=5, x0=[-1.0])
     with pytest.raises(ValueError, match="x0"):
-        transitions(dw, 0.1, "A", "B", 5, x0=[1.0])
+        transitions(dw, "A", "B", 0.1, n_paths=5, x0=[1.0])
     with pytest.raises(ValueError, match="eps"):
-        transitions(dw, -0.1, "A", "B", 5, x0=[-1.0])
+        transitions(dw, "A", "B", -0.1, n_paths=5, x0=[-1.0])
     with pytest.raises(ValueError, match="`A`"):
-        transitions(dw, 0.1, Interval(-1, 1, dim=2), "B", 5, x0=[-1.0])
+        transitions(dw, Interval(-1, 1, dim=2), "B", 0.1, n_paths=5, x0=[-1.0])
     with pytest.raises(ValueError, match="x0"):
-        transitions(dw, 0.1, "A", "B", 5, x0=[np.nan])
-    with pytest.raises(ValueError, match="`n`"):
-        transitions(dw, 0.1, "A", "B", 0, x0=[-1.0])
+        transitions(dw, "A", "B", 0.1, n_paths=5, x0=[np.nan])
+    with pytest.raises(ValueError, match="`n_paths`"):
+        transitions(dw, "A", "B", 0.1, n_paths=0, x0=[-1.0])

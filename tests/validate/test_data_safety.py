@@ -162,7 +162,7 @@ def test_dt_larger_than_the_time_span_is_refused():
     from simulate import ensemble
 
     with pytest.raises(ValueError, match="`dt` = 0.5 is larger than the time span"):
-        ensemble(zoo.monostable(), "start", 0.1, dt=0.5, eps=0.1, n_paths=4)
+        ensemble(zoo.monostable(), "start", 0.1, t_span=0.1, dt=0.5, n_paths=4)
 
 
 def test_an_ensemble_that_is_all_non_finite_warns():
@@ -173,7 +173,7 @@ def test_an_ensemble_that_is_all_non_finite_warns():
 
     system = System(drift=cubic, D=np.eye(1), name="cubic")
     with pytest.warns(NonFiniteWarning, match="all 8 paths became non-finite"):
-        ensemble(system, [10.0], 1.0, dt=0.01, eps=0.01, n_paths=8)
+        ensemble(system, [10.0], 0.01, t_span=1.0, dt=0.01, n_paths=8)
 
 
 def test_a_study_without_accepted_paths_warns_per_level_and_fails(tmp_path):

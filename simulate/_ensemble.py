@@ -15,20 +15,34 @@ from __future__ import annotations
 import functools
 import math
 import os
+import time
 import warnings
 from collections.abc import Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import joblib
 import numba as nb
 import numpy as np
 import pandas as pd
 from numba import prange, types
-from tqdm.auto import tqdm
 
 from ._checkpoint import ChunkStore, fingerprint
-from ._config import JIT, RawDriftType, ScheduleType
+from ._driver import (
+    DEFAULT_MEMORY_BUDGET,
+    check_count,
+    check_eps,
+    check_memory,
+    check_seed,
+    check_system,
+    chunk_starts,
+    dispatch,
+    fixed_time_grid,
+    kernel_prefix,
+    numba_threads,
+    progress_bar,
+    save_stride,
+    worker_layout,
+)
+from ._numba_types import JIT, KERNEL_PREFIX
 from ._random import (
     STREAM_SIZE,
     WORDS_PER_REFILL,
@@ -42,6 +56,7 @@ from ._sets import (
     first_set_containing,
     resolve_set,
 )
+from ._status import NON_FINITE, RUNNING, STOPPED, Status, counts
 from ._stepping import contact
 from ._system import System, as_points
 
@@ -51,26 +66,11 @@ class NonFiniteWarning(RuntimeWarning):
     large for the drift's stiffness): the result holds no usable path."""
 
 
-RUNNING, STOPPED, NONFINITE = 0, 1, 2
-STATUS_NAMES = {RUNNING: "ran to the end", STOPPED: "stopped in a set", NONFINITE: "non-finite"}
-
-
-class MemoryBudgetError(ValueError):
-    """A request whose arrays would not fit in the stated memory budget."""
-
-
 _f8v = types.float64[::1]
 _f8m = types.float64[:, ::1]
 _KERNEL_SIGNATURE = types.void(
-    RawDriftType,  # drift, on raw pointers
-    ScheduleType,  # schedule d(t)
-    types.boolean,  # has_schedule
-    _f8v,  # params
+    *KERNEL_PREFIX,  # drift, schedule, has_schedule, params, chol, eps, t0, dt
     _f8m,  # x0 (1 or n rows)
-    _f8m,  # chol
-    types.float64,  # eps
-    types.float64,  # t0
-    types.float64,  # dt
     types.int64,  # n_steps
     types.int64,  # save_every (0: none)
     types.uint64,  # seed
@@ -109,11 +109,11 @@ def _kernel(d: int):
         schedule,
         has_schedule,
         params,
-        x0,
         chol,
         eps,
         t0,
         dt,
+        x0,
         n_steps,
         save_every,
         seed,
@@ -190,7 +190,7 @@ def _kernel(d: int):
                     if code[g] != RUNNING:
                         continue
                     if not math.isfinite(total):
-                        code[g] = NONFINITE
+                        code[g] = NON_FINITE
                         when[g] = t0 + n * dt
                     elif n_prims:
                         # Entered a set at the grid time, or crossed in between (bridge test);
@@ -234,7 +234,7 @@ def _kernel(d: int):
     return kernel
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EnsembleResult:
     """An ensemble of Euler–Maruyama paths.
 
@@ -248,11 +248,15 @@ class EnsembleResult:
         State of each path at its end: the final time, the first grid time inside (or,
         with the bridge test, just after crossing into) a stopping set, or the first
         non-finite state.
-    status
-        0 ran to the end, 1 stopped in a set, 2 turned non-finite.
+    path_status
+        Per path, a :class:`~simulate.Status` value: ``RUNNING`` (ran to the end),
+        ``STOPPED`` (stopped in a set) or ``NON_FINITE``.
     stop_set, stop_time
         Index into ``set_names`` of the set that stopped the path (-1 if none) and the
         hitting time, interpolated within the step.
+    status, success, message
+        Overall: ``OK`` unless some path turned non-finite (``NON_FINITE``, not a
+        success); the message counts the paths by fate.
     """
 
     system: str
@@ -263,11 +267,12 @@ class EnsembleResult:
     t: np.ndarray
     paths: np.ndarray
     final: np.ndarray
-    status: np.ndarray
+    path_status: np.ndarray
     stop_set: np.ndarray
     stop_time: np.ndarray
     set_names: tuple[str, ...] = ()
-    bridge: bool = False
+    bridge: bool = True
+    wall_time: float = float("nan")
     meta: dict = field(default_factory=dict)
 
     @property
@@ -276,11 +281,23 @@ class EnsembleResult:
 
     @property
     def n_nonfinite(self) -> int:
-        return int(np.count_nonzero(self.status == NONFINITE))
+        return int(np.count_nonzero(self.path_status == NON_FINITE))
 
     @property
     def n_stopped(self) -> int:
-        return int(np.count_nonzero(self.status == STOPPED))
+        return int(np.count_nonzero(self.path_status == STOPPED))
+
+    @property
+    def status(self) -> Status:
+        return Status.NON_FINITE if self.n_nonfinite else Status.OK
+
+    @property
+    def success(self) -> bool:
+        return self.status == Status.OK
+
+    @property
+    def message(self) -> str:
+        return f"{self.status.message}: {counts(self.path_status)}"
 
     def stopped_in(self, name: str) -> np.ndarray:
         """Boolean mask of the paths stopped by the set ``name``."""
@@ -288,13 +305,31 @@ class EnsembleResult:
             raise ValueError(f"no stopping set {name!r}; sets are {self.set_names}")
         return self.stop_set == self.set_names.index(name)
 
-    def to_frame(self, kind: str = "auto") -> pd.DataFrame:
-        """Tidy frame: ``kind="paths"`` one row per path and saved time (columns path, t,
-        x0..x{d-1}); ``kind="final"`` one row per path (final state, status, stop set and
-        time). ``"auto"`` gives paths when they were saved."""
+    def to_frame(self, kind: str = "summary") -> pd.DataFrame:
+        """Tidy frame. ``"summary"`` (default, as for every sampler's result): one row of
+        headline numbers and the status; ``"final"``: one row per path (final state,
+        status, stop set and time); ``"paths"``: one row per path and saved time
+        (columns path, t, x0..x{d-1})."""
         d = self.final.shape[1]
-        if kind == "auto":
-            kind = "paths" if self.t.size else "final"
+        if kind == "summary":
+            return pd.DataFrame(
+                {
+                    "system": [self.system],
+                    "eps": [self.eps],
+                    "dt": [self.dt],
+                    "t0": [self.t_span[0]],
+                    "t1": [self.t_span[1]],
+                    "seed": [self.seed],
+                    "bridge": [self.bridge],
+                    "n_paths": [self.n_paths],
+                    "n_stopped": [self.n_stopped],
+                    "n_nonfinite": [self.n_nonfinite],
+                    "wall_time": [self.wall_time],
+                    "status": [self.status.name],
+                    "success": [self.success],
+                    "message": [self.message],
+                }
+            )
         if kind == "paths":
             if not self.t.size:
                 raise ValueError("no paths were saved: run with save='all' or save=k")
@@ -305,15 +340,14 @@ class EnsembleResult:
             )
             return frame.dropna(subset=[f"x{j}" for j in range(d)]).reset_index(drop=True)
         if kind != "final":
-            raise ValueError(f"`kind` must be 'auto', 'paths' or 'final', got {kind!r}")
+            raise ValueError(f"`kind` must be 'summary', 'paths' or 'final', got {kind!r}")
         names = np.array([*self.set_names, ""], dtype=object)
+        fates = [Status(v).message for v in (RUNNING, STOPPED, NON_FINITE)]
         return pd.DataFrame(
             {"path": np.arange(self.n_paths)}
             | {f"x{j}": self.final[:, j] for j in range(d)}
             | {
-                "status": pd.Categorical.from_codes(
-                    self.status.astype(int), list(STATUS_NAMES.values())
-                ),
+                "status": pd.Categorical.from_codes(self.path_status.astype(int), fates),
                 "stop_set": names[self.stop_set],
                 "stop_time": self.stop_time,
             }
@@ -323,12 +357,21 @@ class EnsembleResult:
         lines = [
             f"{self.n_paths} paths of {self.system!r}, eps = {self.eps:g}, dt = {self.dt:g}, "
             f"t in [{self.t_span[0]:g}, {self.t_span[1]:g}], seed {self.seed}",
-            f"  ran to the end: {np.count_nonzero(self.status == RUNNING)}, "
+            f"  ran to the end: {np.count_nonzero(self.path_status == RUNNING)}, "
             f"stopped: {self.n_stopped}, non-finite: {self.n_nonfinite}",
         ]
         for k, name in enumerate(self.set_names):
             lines.append(f"  stopped in {name!r}: {np.count_nonzero(self.stop_set == k)}")
         return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        saved = f"{self.t.size} saved times" if self.t.size else "final states only"
+        return (
+            f"EnsembleResult({self.system!r}, {self.n_paths} paths, d = {self.final.shape[1]}, "
+            f"{saved}, eps = {self.eps:g}, dt = {self.dt:g},\n"
+            f"  t in [{self.t_span[0]:g}, {self.t_span[1]:g}], stopped {self.n_stopped}, "
+            f"non-finite {self.n_nonfinite}, status {self.status.name})"
+        )
 
 
 def _resolve_stop(system: System, stop) -> tuple[list[StopSet], tuple[str, ...]]:
@@ -347,68 +390,8 @@ def _resolve_stop(system: System, stop) -> tuple[list[StopSet], tuple[str, ...]]
     return sets, tuple(names)
 
 
-def resolve_time_grid(system: System, t_span, dt: float) -> tuple[float, float, int, float]:
-    """(t0, t1, n_steps, dt) with n_steps = ceil((t1 - t0) / dt) and dt adjusted to fit."""
-    if t_span is None:
-        if system.t_span is None:
-            raise ValueError(f"`t_span` is required: {system.name!r} has no default window")
-        t_span = system.t_span
-    if np.ndim(t_span) == 0:
-        t_span = (0.0, float(t_span))
-    t0, t1 = (float(v) for v in t_span)
-    if not (np.isfinite(t0) and np.isfinite(t1) and t1 > t0):
-        raise ValueError(f"`t_span` must be finite with t1 > t0, got {t_span}")
-    if not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"`dt` must be positive and finite, got {dt}")
-    if dt > (t1 - t0) * (1 + 1e-9):
-        raise ValueError(
-            f"`dt` = {dt:g} is larger than the time span t1 - t0 = {t1 - t0:g}: the run would "
-            "be a single step; give a smaller `dt` or a longer `t_span`"
-        )
-    n_steps = max(1, math.ceil((t1 - t0) / dt - 1e-9))
-    return t0, t1, n_steps, (t1 - t0) / n_steps
-
-
-def check_eps(eps: float) -> float:
-    if not (np.isfinite(eps) and eps > 0):
-        raise ValueError(f"`eps` must be positive and finite, got {eps}")
-    return float(eps)
-
-
-def check_seed(seed: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
-        raise ValueError(f"`seed` must be an integer in [0, 2**64), got {seed!r}")
-    return int(seed)
-
-
-@contextmanager
-def numba_threads(n: int | None):
-    """Run the block with ``n`` numba threads (all when None), restoring the count."""
-    old = nb.get_num_threads()
-    nb.set_num_threads(max(1, min(n or nb.config.NUMBA_NUM_THREADS, nb.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        nb.set_num_threads(old)
-
-
-def _run_chunk(
-    system,
-    x0,
-    chol,
-    eps,
-    t0,
-    dt,
-    n_steps,
-    save_every,
-    n_saved,
-    seed,
-    first,
-    count,
-    sets,
-    bridge,
-    n_threads,
-):
+def _run_chunk(system, x0, eps, t0, dt, n_steps, save_every, n_saved, seed, first, count,
+               sets, bridge, n_threads):  # fmt: skip
     d = system.dim
     saved = np.full((count, n_saved, d), np.nan)
     final = np.empty((count, d))
@@ -417,15 +400,8 @@ def _run_chunk(
     stop_time = np.empty(count)
     with numba_threads(n_threads):
         _kernel(d)(
-            system.raw_drift,
-            system.schedule_function,
-            system.schedule is not None,
-            system.params,
+            *kernel_prefix(system, eps, t0, dt),
             x0,
-            chol,
-            eps,
-            t0,
-            dt,
             n_steps,
             save_every,
             np.uint64(seed),
@@ -444,22 +420,25 @@ def _run_chunk(
 def ensemble(
     system: System,
     x0: Sequence[float] | np.ndarray | str,
+    eps: float,
+    *,
     t_span: tuple[float, float] | float | None = None,
     dt: float = 1e-3,
-    eps: float = 1.0,
     n_paths: int = 1000,
     seed: int = 0,
     save: str | int = "final",
     stop=None,
-    bridge: bool = False,
+    bridge: bool = True,
     n_jobs: int = 1,
     n_threads: int | None = None,
     chunk_size: int | None = None,
-    memory_budget: float = 2 * 1024**3,
+    memory_budget: float = DEFAULT_MEMORY_BUDGET,
     progress: bool | None = None,
     checkpoint: str | os.PathLike | None = None,
 ) -> EnsembleResult:
     """Simulate ``n_paths`` Euler–Maruyama paths of dX = f dt + sqrt(2 eps D(t)) dW.
+
+    The calling convention (shared by every sampler) is in ``docs/sampling.md``.
 
     Parameters
     ----------
@@ -467,11 +446,15 @@ def ensemble(
         The system; its drift, D, schedule d(t) and params are used.
     x0
         Start: one point (d,), one point per path (n_paths, d), or a state's name.
+    eps
+        Noise level, > 0.
     t_span
         (t0, t1), or T for (0, T); default ``system.t_span``. The step is
         ``(t1 - t0) / ceil((t1 - t0) / dt)``, i.e. ``dt`` adjusted down to fit.
-    eps
-        Noise level, > 0.
+    dt
+        Time step (before the adjustment).
+    n_paths
+        Number of paths.
     seed
         Path i draws from the Philox stream keyed by (seed, i): results are
         bit-identical for any ``n_jobs``, ``n_threads`` and ``chunk_size``.
@@ -485,10 +468,11 @@ def ensemble(
         Also stop a path when the Brownian bridge between two grid points crosses a
         set's boundary (probability exp(-2 a b / (2 eps d(t) nu^T D nu dt)), a and b the
         distances to the tangent plane, nu its normal): removes the O(sqrt(dt)) bias of
-        exit times monitored only at grid times.
+        exit times monitored only at grid times. Default True, as for every sampler.
     n_jobs
-        joblib workers (processes with the default loky backend; the backend is the
-        user's via ``joblib.parallel_config``). 1 runs in this process.
+        joblib workers, a positive integer (processes with the default loky backend;
+        the backend is the user's via ``joblib.parallel_config``). 1 runs in this
+        process.
     n_threads
         numba threads per process (default: all cores divided among the workers).
     chunk_size
@@ -496,82 +480,50 @@ def ensemble(
     memory_budget
         Bytes the result may take; a larger request is refused before any work.
     progress
-        tqdm progress bar over chunks (default: shown when the run lasts > 2 s).
+        tqdm progress bar over chunks (default: shown for several chunks when the run
+        lasts more than 2 s).
     checkpoint
         A folder where each finished chunk is saved as it completes; calling again
         with the same arguments loads those chunks and computes only the missing ones
         (bit-identical to an uninterrupted run). A folder of another run is refused.
     """
-    if not isinstance(system, System):
-        raise ValueError(f"`system` must be a System, got {type(system).__name__}")
+    start = time.perf_counter()
+    check_system(system)
     eps = check_eps(eps)
     seed = check_seed(seed)
-    if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
-        raise ValueError(f"`n_paths` must be a positive integer, got {n_paths!r}")
-    n_paths = int(n_paths)
+    n_paths = check_count(n_paths, "n_paths")
     d = system.dim
     x0 = system.point(x0) if isinstance(x0, str) else as_points(x0, d, "x0")
     x0 = np.ascontiguousarray(np.atleast_2d(x0))
     if x0.shape[0] not in (1, n_paths):
         raise ValueError(f"`x0` has {x0.shape[0]} rows; give 1 or n_paths = {n_paths}")
-    t0, t1, n_steps, dt = resolve_time_grid(system, t_span, dt)
-    if save == "final":
-        save_every = 0
-    elif save == "all":
-        save_every = 1
-    elif isinstance(save, (int, np.integer)) and not isinstance(save, bool) and save >= 1:
-        save_every = int(save)
-    else:
-        raise ValueError(f"`save` must be 'final', 'all' or a positive integer, got {save!r}")
+    t0, t1, n_steps, dt = fixed_time_grid(system, t_span, dt)
+    save_every = save_stride(save)
     n_saved = n_steps // save_every + 1 if save_every else 0
-    need = n_paths * (n_saved * d * 8 + d * 8 + 1 + 8 + 8)
-    if need > memory_budget:
-        raise MemoryBudgetError(
-            f"this ensemble needs {need / 1024**3:.2f} GiB, over `memory_budget` = "
-            f"{memory_budget / 1024**3:.2f} GiB: save fewer steps (save='final' or a "
-            f"larger k), use fewer paths, or raise the budget"
-        )
+    check_memory(
+        n_paths * (n_saved * d * 8 + d * 8 + 1 + 8 + 8),
+        memory_budget,
+        "this ensemble",
+        "save fewer steps (save='final' or a larger k), use fewer paths, or raise the budget",
+    )
     sets, set_names = _resolve_stop(system, stop)
     encoded = encode_sets(sets, d) if sets else encode_sets([], d)
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
-        raise ValueError(f"`n_jobs` must be a non-zero integer, got {n_jobs!r}")
-    n_workers = joblib.cpu_count() if n_jobs < 0 else int(n_jobs)
-    if n_threads is None and n_workers > 1:
-        n_threads = max(1, (os.cpu_count() or 1) // n_workers)
+    n_workers, n_threads = worker_layout(n_jobs, n_threads)
     if chunk_size is None:
         # several chunks per worker balance the load; in-process, big chunks keep threads busy
         chunk_size = max(256, -(-n_paths // (4 * n_workers))) if n_workers > 1 else 1 << 16
-    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ValueError(f"`chunk_size` must be a positive integer, got {chunk_size!r}")
-    starts = list(range(0, n_paths, int(chunk_size)))
-    chol = np.ascontiguousarray(system.cholesky)
+    starts = chunk_starts(n_paths, chunk_size)
+    chunk_size = int(chunk_size)
 
     def task(first: int):
-        count = min(int(chunk_size), n_paths - first)
+        count = min(chunk_size, n_paths - first)
         xs = x0 if x0.shape[0] == 1 else x0[first : first + count]
         return _run_chunk(
-            system,
-            xs,
-            chol,
-            eps,
-            t0,
-            dt,
-            n_steps,
-            save_every,
-            n_saved,
-            seed,
-            first,
-            count,
-            encoded,
-            bool(bridge),
-            n_threads,
-        )
+            system, xs, eps, t0, dt, n_steps, save_every, n_saved, seed, first, count, encoded,
+            bool(bridge), n_threads,
+        )  # fmt: skip
 
-    work = n_paths * n_steps
-    show = progress if progress is not None else (len(starts) > 1 and work > 5e8)
-    bar = tqdm(
-        total=n_paths, desc=f"{system.name} ensemble", unit="path", disable=not show, delay=2.0
-    )
+    bar = progress_bar(n_paths, f"{system.name} ensemble", "path", len(starts), progress)
     store = None
     if checkpoint is not None:
         config = {
@@ -591,21 +543,11 @@ def ensemble(
             "set_owners": encoded[1],
             "bridge": bool(bridge),
             "n_paths": n_paths,
-            "chunk_size": int(chunk_size),
+            "chunk_size": chunk_size,
         }
         description = {k: v for k, v in config.items() if not isinstance(v, np.ndarray)}
         store = ChunkStore(checkpoint, fingerprint(**config), description)
     todo = [first for first in starts if store is None or not store.has(first)]
-    if n_workers == 1:
-        computed = ((first, task(first)) for first in todo)
-    else:
-        computed = zip(
-            todo,
-            joblib.Parallel(n_jobs=n_workers, return_as="generator")(
-                joblib.delayed(task)(first) for first in todo
-            ),
-            strict=True,
-        )
     saved = np.empty((n_paths, n_saved, d))
     final = np.empty((n_paths, d))
     status = np.empty(n_paths, dtype=np.int8)
@@ -619,12 +561,12 @@ def ensemble(
 
     for first in sorted(set(starts) - set(todo)):
         place(first, store.load(first))
-    for first, piece in computed:
+    for first, piece in dispatch(task, todo, n_workers):
         if store is not None:
             store.save(first, piece)
         place(first, piece)
     bar.close()
-    if np.all(status == NONFINITE):
+    if np.all(status == NON_FINITE):
         warnings.warn(
             f"{system.name}: all {n_paths} paths became non-finite (eps = {eps:g}, dt = "
             f"{dt:g}): the drift blows up along them or dt is too large for it",
@@ -641,9 +583,10 @@ def ensemble(
         t=t,
         paths=saved,
         final=final,
-        status=status,
+        path_status=status,
         stop_set=stop_set,
         stop_time=stop_time,
         set_names=set_names,
         bridge=bool(bridge),
+        wall_time=time.perf_counter() - start,
     )

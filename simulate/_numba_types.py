@@ -1,4 +1,5 @@
-"""Numba settings and the fixed signatures of user-supplied functions, in one place,
+"""Numba settings, the fixed signatures (function types) of user-supplied functions and
+the argument prefix shared by the engine kernels, in one place,
 with the address cache that passes them to kernels cheaply (:func:`compiled`).
 
 Drifts, Jacobians and diffusion schedules are compiled for one signature each, so that
@@ -39,6 +40,21 @@ DriftType = types.FunctionType(DRIFT_SIGNATURE)
 RawDriftType = types.FunctionType(RAW_DRIFT_SIGNATURE)
 JacobianType = types.FunctionType(JACOBIAN_SIGNATURE)
 ScheduleType = types.FunctionType(SCHEDULE_SIGNATURE)
+
+
+#: The arguments every engine kernel starts with, in this order: the system (raw drift,
+#: schedule d(t), whether there is one, params) and the step (the Cholesky factor L of
+#: D, eps, t0, dt); :func:`simulate._driver.kernel_prefix` builds the values.
+KERNEL_PREFIX = (
+    RawDriftType,
+    ScheduleType,
+    types.boolean,
+    _vec,
+    _mat,
+    types.float64,
+    types.float64,
+    types.float64,
+)
 
 
 class _Compiled(WrapperAddressProtocol):
