@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from validate import _studies
+from validate import _catalogue
+from validate._catalogue import parts
 from validate._report import extrapolate, write_report
-from validate._studies import ReferenceStudy, parts
+from validate._runner import ReferenceStudy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +25,7 @@ def tiny_study(tmp_path_factory):
 
 
 def test_every_study_has_parts():
-    for name in _studies.STUDIES:
+    for name in _catalogue.STUDIES:
         if name != "paper":
             assert parts(name, quick=True), name
     with pytest.raises(ValueError, match="unknown study"):

@@ -234,27 +234,28 @@ def cmd_study(args: argparse.Namespace) -> int:
     """A prebuilt study: noise sweeps, figures and a report under OUT/NAME."""
     from dataclasses import replace
 
-    from . import _studies
+    from . import _catalogue, _runner
 
-    if args.name not in _studies.STUDIES:
-        raise UsageError(f"unknown study {args.name!r}; choose from: {', '.join(_studies.STUDIES)}")
+    if args.name not in _catalogue.STUDIES:
+        choices = ", ".join(_catalogue.STUDIES)
+        raise UsageError(f"unknown study {args.name!r}; choose from: {choices}")
     writable_dir(args.out)
     if args.eps is not None:
         grid = parse_eps_grid(args.eps)
-        original = _studies.parts
+        original = _catalogue.parts
 
         def parts(name, quick=False):
             return [replace(c, eps_grid=grid) for c in original(name, quick)]
 
-        _studies.parts = parts
-    print(f"study {args.name}{' (quick)' if args.quick else ''}: {_studies.STUDIES[args.name]}")
+        _catalogue.parts = parts
+    print(f"study {args.name}{' (quick)' if args.quick else ''}: {_catalogue.STUDIES[args.name]}")
     try:
-        res = _studies.run_study(
+        res = _runner.run_study(
             args.name, quick=args.quick, out=args.out, n_jobs=args.n_jobs, fresh=args.fresh
         )
     finally:
         if args.eps is not None:
-            _studies.parts = original
+            _catalogue.parts = original
     print(res.summary())
     return 0
 
