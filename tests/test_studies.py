@@ -44,6 +44,15 @@ def test_report_states_verdicts_with_uncertainty(tiny_study):
     assert {"charge", "tube"} <= set(verdicts["kind"])
     assert set(verdicts[verdicts["kind"] == "charge"]["quantity"]) == {"H", "L"}
     assert (tiny_study / "verdicts.csv").exists()
+    # one rule (docs/verdicts.md): consistent only with theory inside the interval
+    assert {"theory_inside", "asymptotic", "verdict", "reason"} <= set(verdicts.columns)
+    ok = verdicts["verdict"] == "consistent"
+    assert (verdicts.loc[ok, "theory_inside"] == True).all()  # noqa: E712
+    assert "docs/verdicts.md" in text
+    # the theory column of a probability is a probability (none here), -eps log P's the action
+    summary = pd.read_csv(tiny_study / "T=1" / "summary.csv")
+    assert summary.loc[summary["statistic"] == "probability", "theory"].isna().all()
+    assert summary.loc[summary["statistic"] == "neg_eps_log_p", "theory"].notna().all()
 
 
 def test_notebook_runs_on_a_tiny_study(tiny_study):

@@ -262,7 +262,7 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Markdown report (tables, verdicts, figures) of a study folder."""
-    from ._report import write_report
+    from ._report import verdict_counts, write_report
 
     folder = Path(args.folder)
     if not folder.is_dir():
@@ -271,6 +271,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     report, verdicts = write_report(folder)
     for s in verdicts["statement"]:
         print(f"  {s}")
+    print(f"checks: {verdict_counts(verdicts)} (rule: docs/verdicts.md)")
     print(f"report: {report}\nverdicts: {folder / 'verdicts.csv'}")
     return 0
 

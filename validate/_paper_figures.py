@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,7 @@ def paper_figures(name: str, folder: Path, insts: dict) -> list[Path]:
 
 def _fig1a(folder, axes, P):
     from ._references import drift_diffusion_bridge
+    from ._samplers import window_at
 
     paths, prof = part_table(folder, "sweep", "paths"), part_table(folder, "sweep", "profile")
     ch, sm = part_table(folder, "sweep", "charges"), part_table(folder, "sweep", "summary")
@@ -106,11 +108,13 @@ def _fig1a(folder, axes, P):
         return
     e0 = float(prof["eps"].max())
     P.plot_tube(paths[paths["eps"] == e0], prof[prof["eps"] == e0], ax=axes[0], coord=0)
-    t = np.linspace(0, 0.95, 40)
-    exact = drift_diffusion_bridge(zoo.drift_diffusion(), e0, t)
+    opts = json.loads((folder / "sweep" / "config.json").read_text())["sampler_options"]
+    window = window_at(opts["window"], opts.get("window_exponent", 0.0), e0)
+    t = np.linspace(0, window[0], 40)
+    exact = drift_diffusion_bridge(zoo.drift_diffusion(), e0, t, window)
     axes[0].plot(t, exact.mean, color="C3", lw=1.5, label="exact conditioned mean (images)")
     axes[0].legend(fontsize=7)
-    axes[0].set_title(f"Fig. 1a: hit -1 at t in [0.95, 1], eps = {e0:g}")
+    axes[0].set_title(f"Fig. 1a: hit -1 at t in [{window[0]:.3g}, 1], eps = {e0:g}")
     sub = ch[(ch["charge"] == "p") & (ch["eps"] == e0)]
     import seaborn as sns
 

@@ -78,11 +78,11 @@ class StudyRun:
     verdicts: pd.DataFrame
 
     def summary(self) -> str:
-        ok = self.verdicts["converges"].astype("boolean")
+        from ._report import verdict_counts
+
         lines = [
             f"study {self.name}: {len(self.parts)} noise sweeps in {self.seconds:.0f} s",
-            f"  verdicts: {int(ok.sum())} of {int(ok.notna().sum())} checks consistent "
-            "with theory (see the report)",
+            f"  verdicts: {verdict_counts(self.verdicts)} (see the report)",
             f"  tables:  {self.folder}/<part>/*.csv",
             f"  figures: {len(self.figures)} PNG files under {self.folder}",
             f"  report:  {self.report}",
