@@ -114,13 +114,33 @@ def _monostable_parts(quick):
     return out
 
 
-# decision_memory: the piecewise-linear limit (n -> 0) of the drift gives the exact
-# reactive instanton from the x-wins attractor (3.25, 0.35) to the y-wins one (0.35, 3.25):
-# uphill straight to the switching line y = c = 1.5, downhill to the intermediate attractor
-# (2.35, 2.35), uphill to x = 1.5, downhill to (0.35, 3.25); H = 0 along it. Barrier of
-# the first hop (1.15^2 / (2 * 0.16) = 4.13), minus the quasi-potential of the start x0.
-DM_REF = np.array([[3.25, 0.35], [3.25, 1.5], [2.35, 2.35], [1.5, 2.35], [0.35, 3.25]])
-DM_X0 = [3.25, 0.65]
+# decision_memory: in the piecewise-linear limit (n -> 0) of the drift the reactive
+# instanton from the x-wins attractor (3.25, 0.35) to the y-wins one (0.35, 3.25) runs
+# uphill straight to the switching line y = c = 1.5, downhill to the both-high attractor
+# (2.35, 2.35), uphill to x = 1.5 and downhill to (0.35, 3.25); H = 0 along it. Each hop
+# out of the both-high attractor costs 0.85^2 / (2 * 0.16) = 2.26, so below eps ~ 0.3 a
+# path waits there ~ exp(2.26 / eps) (e^9 at eps = 0.25) before the second hop: AMS from
+# A to y-wins is out of reach in the small-noise regime. The study samples the first hop,
+# x0 -> B = the ball of radius DM_R around (2.35, 2.35), whose instanton is exact: straight
+# up to (3.25, 1.5), straight down towards (2.35, 2.35); its action is the barrier
+# 1.15^2 / (2 * 0.16) = 4.13 minus the quasi-potential |x0 - (3.25, 0.35)|^2 / 0.32 of the
+# start. The start is 0.25 beyond A's edge so that A's boundary layer (width eps D / |f|)
+# is small against that distance: rho_A = eps * 0.16 / (0.25 * 0.5) = 1.28 eps.
+DM_X_WINS, DM_SWITCH, DM_BOTH = (
+    np.array([3.25, 0.35]),
+    np.array([3.25, 1.5]),
+    np.array([2.35, 2.35]),
+)
+DM_X0, DM_RA, DM_R = np.array([3.25, 0.85]), 0.25, 0.25
+DM_EPS_QUICK = (0.14, 0.1, 0.07)
+DM_EPS_FULL = (0.2, 0.14, 0.1, 0.07, 0.05)
+DM_REF = np.array(
+    [
+        DM_X0,
+        DM_SWITCH,
+        DM_BOTH + DM_R * (DM_SWITCH - DM_BOTH) / np.linalg.norm(DM_SWITCH - DM_BOTH),
+    ]
+)
 
 
 def _polyline(points, n=400):
@@ -131,24 +151,36 @@ def _polyline(points, n=400):
 
 
 def _decision_memory_parts(quick):
-    v0 = np.sum((np.array(DM_X0) - DM_REF[0]) ** 2) / (2 * 0.16)
+    d = 0.16  # sigma^2 / tau
+    action = float(np.sum((DM_SWITCH - DM_X_WINS) ** 2) / (2 * d))
+    action -= float(np.sum((DM_X0 - DM_X_WINS) ** 2) / (2 * d))
     return [
         StudyConfig(
             name="ams",
             system="decision_memory",
-            eps_grid=_grid(quick, (0.6, 0.45, 0.35), (0.6, 0.45, 0.35, 0.25)),
+            eps_grid=_grid(quick, DM_EPS_QUICK, DM_EPS_FULL),
             sampler="ams",
             sampler_options=dict(
-                A={"kind": "ball", "center": [3.25, 0.35], "radius": 0.25},
-                B={"kind": "ball", "center": [0.35, 3.25], "radius": 0.25},
-                x0=DM_X0,
+                A={"kind": "ball", "center": DM_X_WINS.tolist(), "radius": DM_RA},
+                B={"kind": "ball", "center": DM_BOTH.tolist(), "radius": DM_R},
+                x0=DM_X0.tolist(),
                 dt=0.01,
-                options={"n_runs": 6 if quick else 10, "t_max": 2000.0},
+                options={
+                    "n_runs": 20 if quick else 40,
+                    "t_max": 2000.0,
+                    # progress along the hop from the x-wins attractor: the committor's
+                    # level sets below the switching line are nearly y = const, unlike
+                    # the circles of the default (distance to B)
+                    "reaction_coordinate": {
+                        "kind": "path_progress",
+                        "points": [DM_X_WINS.tolist()] + DM_REF[1:].tolist(),
+                    },
+                },
             ),
             n_paths=40 if quick else 100,
             seed=3,
             instanton={"path": _polyline(DM_REF).tolist()},
-            theory={"H": 0.0, "action": float(1.15**2 / (2 * 0.16) - v0)},
+            theory={"H": 0.0, "action": action},
             window=0.1,
             n_boot=100 if quick else 400,
         )
@@ -156,6 +188,17 @@ def _decision_memory_parts(quick):
 
 
 RING_ANGLES = {"pi/4": np.pi / 4, "0": 0.0, "-pi/4": -np.pi / 4, "-pi/2": -np.pi / 2}
+
+# reverse_diffusion_ring: the instantons' L at the four ends differ by at most 0.019, so
+# the full study needs eps -> 0 limits of L to +-0.009 (95 %). The path-mean L of the
+# guided paths has an effective per-path sd of about 0.28, 0.05, 0.03 at eps = 0.5,
+# 0.0625, 0.03125, and the effective sample size falls from 5 % to 0.85 % of the paths
+# (docs/studies.md), so the full grid goes down to 0.03125 with 8000 paths per level
+# (predicted half-width 0.0065, from those measurements). The quick
+# grid starts at 0.5: at eps = 1 the tube is not yet eps^(1/2) (beta 0.63 [0.53, 0.72]
+# at pi/4 on 1, 0.5, 0.25).
+RING_EPS_QUICK = (0.5, 0.25, 0.125)
+RING_EPS_FULL = (0.5, 0.25, 0.125, 0.0625, 0.03125)
 
 
 def _ring_parts(quick):
@@ -167,7 +210,7 @@ def _ring_parts(quick):
             StudyConfig(
                 name=f"angle={label.replace('/', '_')}",
                 system="reverse_diffusion_ring",
-                eps_grid=_grid(quick, (1.0, 0.5, 0.25), (1.0, 0.5, 0.25, 0.125, 0.0625)),
+                eps_grid=_grid(quick, RING_EPS_QUICK, RING_EPS_FULL),
                 sampler="endpoint",
                 sampler_options=dict(
                     x0="start",
@@ -178,7 +221,7 @@ def _ring_parts(quick):
                     dt=0.05,
                     guide="instanton",
                 ),
-                n_paths=1000 if quick else 3000,
+                n_paths=1000 if quick else 8000,
                 seed=4,
                 instanton=dict(x_start="start", x_end=f"ring_{label}", T=T),
                 window=0.25,

@@ -82,7 +82,9 @@ def paper_figures(name: str, folder: Path, insts: dict) -> list[Path]:
                 color="C2",
                 alpha=0.4,
             )
-        axes[0].plot(DM_REF[:, 0], DM_REF[:, 1], "k--", lw=1, label="reactive instanton (T = inf)")
+        axes[0].plot(
+            DM_REF[:, 0], DM_REF[:, 1], "k--", lw=1, label="instanton of the first hop (T = inf)"
+        )
         axes[0].legend(fontsize=7)
         P.plot_vector_field(s, ax=axes[0], lim=((-0.2, 3.8), (-0.2, 3.8)))
         axes[0].set_title("Fig. 1c: decision-memory instantons (3, 0.1) -> (0.1, 3)")

@@ -43,16 +43,33 @@ def _stop_set(spec):
     return spec
 
 
+def _reaction_coordinate(spec):
+    """An AMS reaction coordinate from its JSON form {"kind": "path_progress", "points":
+    [[...], ...]} (:func:`simulate.path_progress`), or as is."""
+    if isinstance(spec, dict):
+        from simulate import path_progress
+
+        if spec.get("kind") != "path_progress":
+            raise ValueError(f"only path_progress can be given as JSON, got {spec!r}")
+        return path_progress(np.asarray(spec["points"], dtype=float))
+    return spec
+
+
 class ReferenceStudy(Study):
     """A :class:`Study` whose reference instanton comes from the on-disk cache and whose
-    sampler's sets A, B may be given as JSON balls."""
+    sampler's sets A, B (and AMS reaction coordinate) may be given in JSON form."""
 
     def sampler(self, reference):
         opts = dict(self.config.sampler_options)
-        if any(isinstance(opts.get(k), dict) for k in ("A", "B")):
+        rc = opts.get("options", {}).get("reaction_coordinate")
+        if any(isinstance(opts.get(k), dict) for k in ("A", "B")) or isinstance(rc, dict):
             from ._samplers import make_sampler
 
             opts = {k: _stop_set(v) if k in ("A", "B") else v for k, v in opts.items()}
+            if rc is not None:
+                opts["options"] = dict(
+                    opts["options"], reaction_coordinate=_reaction_coordinate(rc)
+                )
             return make_sampler(self.config.sampler, **opts)
         return super().sampler(reference)
 
