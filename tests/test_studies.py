@@ -97,3 +97,34 @@ def test_study_command_runs_a_tiny_study(tmp_path, capsys):
     assert (folder / "figures" / "fig1a_drift_diffusion.png").exists()
     v = pd.read_csv(folder / "verdicts.csv")
     assert "exact" in set(v["kind"])
+
+
+def test_window_at_shrinks_onto_the_upper_end():
+    from validate._samplers import window_at
+
+    assert window_at((0.95, 1.0), 1.0, 1.0) == pytest.approx((0.95, 1.0))
+    assert window_at((0.95, 1.0), 1.0, 0.3) == pytest.approx((1.0 - 0.05 * 0.3, 1.0))
+    assert window_at((0.95, 1.0), 0.0, 0.3) == pytest.approx((0.95, 1.0))
+    with pytest.raises(ValueError, match="window_exponent"):
+        window_at((0.95, 1.0), -1.0, 0.3)
+    # the drift_diffusion study shrinks its window with eps (docs/studies.md)
+    (cfg,) = parts("drift_diffusion", quick=True)
+    assert cfg.sampler_options["window_exponent"] == 1.0
+
+
+def test_decision_memory_samples_the_first_hop_in_its_small_noise_regime():
+    import numpy as np
+
+    for quick in (True, False):
+        (cfg,) = parts("decision_memory", quick=quick)
+        opts = cfg.sampler_options
+        x0, a = np.array(opts["x0"]), np.array(opts["A"]["center"])
+        # action = barrier at the switching line (3.25, 1.5) minus the quasi-potential of
+        # x0, V = |x - (3.25, 0.35)|^2 / (2 * 0.16)
+        barrier = np.sum((np.array([3.25, 1.5]) - a) ** 2) / 0.32
+        assert cfg.theory["action"] == pytest.approx(barrier - np.sum((x0 - a) ** 2) / 0.32)
+        assert opts["B"]["center"] == [2.35, 2.35]
+        # A's boundary layer eps D / |f(x0)| is small against x0's distance from A
+        gap = np.linalg.norm(x0 - a) - opts["A"]["radius"]
+        rho = max(cfg.eps_grid) * 0.16 / (gap * np.linalg.norm(x0 - a))
+        assert rho <= 1 / 3
