@@ -91,7 +91,7 @@ def paper_figures(name: str, folder: Path, insts: dict) -> list[Path]:
         sm = part_table(folder, "ams", "summary")
         if len(sm):
             P.plot_charge_convergence(sm, "H", ax=axes[1], label="AMS reactive paths: H ± 2 se")
-            axes[1].set_title("energy of reactive A -> B paths (AMS) -> 0")
+            axes[1].set_title("energy of the first hop's reactive paths (AMS) -> 0")
         save(fig, "fig1c_decision_memory")
     elif name == "reverse_diffusion_ring":
         fig, axes = plt.subplots(1, 2, figsize=(12, 5))
