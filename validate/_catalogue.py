@@ -5,11 +5,13 @@ Studies (one per system of SYSTEMS.md, conventions dX = f dt + sqrt(2 eps D) dW,
 the paper's noise):
 
 - ``drift_diffusion``: Fig. 1a (paths hitting -1 at a time in [0.95, 1] against the
-  straight least-action path, momentum p = -1.6), then its noise sweep;
+  straight least-action path, momentum p = -1.6), then its noise sweep with the window
+  [1 - 0.05 eps, 1];
 - ``monostable``: the T = 1 and T = 10 instantons from (-2, 2) to (2, 2) (Fig. 1b), with
   importance-sampled endpoint-conditioned ensembles around both (H and L);
 - ``decision_memory``: the T = 1 and T = 40 instantons, global and local minima
-  (Fig. 1c), and A -> B reactive transitions by AMS below the paper's noise;
+  (Fig. 1c), and by AMS the reactive paths of the first hop, from near the x-wins
+  attractor to the both-high one, in the small-noise regime (docs/studies.md);
 - ``reverse_diffusion_ring``: Fig. 2, reverse-diffusion paths from (0, 10) conditioned on
   their data-end angle (pi/4, 0, -pi/4, -pi/2), angular momentum against the instantons;
 - ``maier_stein``, ``rotating_ring``: reactive transitions against exact instantons
