@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from validate import _studies
+from validate import _catalogue
+from validate._catalogue import parts
 from validate._report import extrapolate, write_report
-from validate._studies import ReferenceStudy, parts
+from validate._runner import ReferenceStudy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +25,7 @@ def tiny_study(tmp_path_factory):
 
 
 def test_every_study_has_parts():
-    for name in _studies.STUDIES:
+    for name in _catalogue.STUDIES:
         if name != "paper":
             assert parts(name, quick=True), name
     with pytest.raises(ValueError, match="unknown study"):
@@ -43,6 +44,15 @@ def test_report_states_verdicts_with_uncertainty(tiny_study):
     assert {"charge", "tube"} <= set(verdicts["kind"])
     assert set(verdicts[verdicts["kind"] == "charge"]["quantity"]) == {"H", "L"}
     assert (tiny_study / "verdicts.csv").exists()
+    # one rule (docs/verdicts.md): consistent only with theory inside the interval
+    assert {"theory_inside", "asymptotic", "verdict", "reason"} <= set(verdicts.columns)
+    ok = verdicts["verdict"] == "consistent"
+    assert (verdicts.loc[ok, "theory_inside"] == True).all()  # noqa: E712
+    assert "docs/verdicts.md" in text
+    # the theory column of a probability is a probability (none here), -eps log P's the action
+    summary = pd.read_csv(tiny_study / "T=1" / "summary.csv")
+    assert summary.loc[summary["statistic"] == "probability", "theory"].isna().all()
+    assert summary.loc[summary["statistic"] == "neg_eps_log_p", "theory"].notna().all()
 
 
 def _snapshot(folder: Path) -> dict:
@@ -129,3 +139,34 @@ def test_study_command_runs_a_tiny_study(tmp_path, capsys):
     assert (folder / "figures" / "fig1a_drift_diffusion.png").exists()
     v = pd.read_csv(folder / "verdicts.csv")
     assert "exact" in set(v["kind"])
+
+
+def test_window_at_shrinks_onto_the_upper_end():
+    from validate._samplers import window_at
+
+    assert window_at((0.95, 1.0), 1.0, 1.0) == pytest.approx((0.95, 1.0))
+    assert window_at((0.95, 1.0), 1.0, 0.3) == pytest.approx((1.0 - 0.05 * 0.3, 1.0))
+    assert window_at((0.95, 1.0), 0.0, 0.3) == pytest.approx((0.95, 1.0))
+    with pytest.raises(ValueError, match="window_exponent"):
+        window_at((0.95, 1.0), -1.0, 0.3)
+    # the drift_diffusion study shrinks its window with eps (docs/studies.md)
+    (cfg,) = parts("drift_diffusion", quick=True)
+    assert cfg.sampler_options["window_exponent"] == 1.0
+
+
+def test_decision_memory_samples_the_first_hop_in_its_small_noise_regime():
+    import numpy as np
+
+    for quick in (True, False):
+        (cfg,) = parts("decision_memory", quick=quick)
+        opts = cfg.sampler_options
+        x0, a = np.array(opts["x0"]), np.array(opts["A"]["center"])
+        # action = barrier at the switching line (3.25, 1.5) minus the quasi-potential of
+        # x0, V = |x - (3.25, 0.35)|^2 / (2 * 0.16)
+        barrier = np.sum((np.array([3.25, 1.5]) - a) ** 2) / 0.32
+        assert cfg.theory["action"] == pytest.approx(barrier - np.sum((x0 - a) ** 2) / 0.32)
+        assert opts["B"]["center"] == [2.35, 2.35]
+        # A's boundary layer eps D / |f(x0)| is small against x0's distance from A
+        gap = np.linalg.norm(x0 - a) - opts["A"]["radius"]
+        rho = max(cfg.eps_grid) * 0.16 / (gap * np.linalg.norm(x0 - a))
+        assert rho <= 1 / 3

@@ -288,10 +288,11 @@ def cmd_study(args: argparse.Namespace) -> int:
     """A prebuilt study: noise sweeps, figures and a report under OUT/NAME."""
     from dataclasses import replace
 
-    from . import _studies
+    from . import _catalogue, _runner
 
-    if args.name not in _studies.STUDIES:
-        raise UsageError(f"unknown study {args.name!r}; choose from: {', '.join(_studies.STUDIES)}")
+    if args.name not in _catalogue.STUDIES:
+        choices = ", ".join(_catalogue.STUDIES)
+        raise UsageError(f"unknown study {args.name!r}; choose from: {choices}")
     grid = parse_eps_grid(args.eps) if args.eps is not None else None
     if args.backend == "dask" and not args.scheduler:
         raise UsageError("--backend dask needs --scheduler ADDRESS (a dask.distributed scheduler)")
@@ -299,21 +300,21 @@ def cmd_study(args: argparse.Namespace) -> int:
         raise UsageError("--scheduler is for --backend dask")
     writable_dir(args.out)  # every check above: nothing is created before them
     if grid is not None:
-        original = _studies.parts
+        original = _catalogue.parts
 
         def parts(name, quick=False):
             return [replace(c, eps_grid=grid) for c in original(name, quick)]
 
-        _studies.parts = parts
-    print(f"study {args.name}{' (quick)' if args.quick else ''}: {_studies.STUDIES[args.name]}")
+        _catalogue.parts = parts
+    print(f"study {args.name}{' (quick)' if args.quick else ''}: {_catalogue.STUDIES[args.name]}")
     try:
         with _backend(args.backend, args.scheduler):
-            res = _studies.run_study(
+            res = _runner.run_study(
                 args.name, quick=args.quick, out=args.out, n_jobs=args.n_jobs, fresh=args.fresh
             )
     finally:
         if grid is not None:
-            _studies.parts = original
+            _catalogue.parts = original
     print(res.summary())
     return 0
 
@@ -347,7 +348,7 @@ def _backend(name: str, scheduler: str | None):
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Markdown report (tables, verdicts, figures) of a study folder."""
-    from ._report import write_report
+    from ._report import verdict_counts, write_report
 
     folder = Path(args.folder)
     if not folder.is_dir():
@@ -356,6 +357,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     report, verdicts = write_report(folder)
     for s in verdicts["statement"]:
         print(f"  {s}")
+    print(f"checks: {verdict_counts(verdicts)} (rule: docs/verdicts.md)")
     print(f"report: {report}\nverdicts: {folder / 'verdicts.csv'}")
     return 0
 

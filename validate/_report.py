@@ -1,18 +1,22 @@
 """Markdown reports of study folders: do the charges and tubes converge to theory?
 
-:func:`verdicts` turns a noise sweep's tables into statements with uncertainty:
+:func:`verdicts` turns a noise sweep's tables into checks with uncertainty, one row per
+quantity that theory predicts, each judged by the one rule of ``docs/verdicts.md``
+(:func:`judge`):
 
-- **charge** (one per charge with a theoretical value): the sampled path means at each
-  eps are extrapolated to eps -> 0 by a weighted straight line in eps (the finite-noise
-  bias of a path-mean charge is O(eps) for smooth statistics); the limit ± 2 se is
-  compared with the instanton's value. It *converges* when the theory lies within 2 se
-  of the limit (if the limit is imprecise, the report says how imprecise).
-- **tube** (the median L2 distance to the instanton, ``tube_l2_q0.5``): the fitted
-  exponent beta of tube ~ eps^beta with its bootstrap 95 % interval; the tube shrinks
-  onto the instanton when the interval lies above 0, and the theory beta = 1/2 is
-  consistent when the interval contains it. *converges* means the interval lies above 0.
-- **action** (when P is estimated): the eps -> 0 limit of -eps log P (straight-line
-  extrapolation) against the instanton action.
+- **charge** (one per charge with a theoretical value): the sampled path means are
+  extrapolated to eps -> 0 by a weighted straight line value = a + b eps (the finite-noise
+  bias of a path-mean charge is O(eps) for smooth statistics); the quantity is the limit a.
+- **tube** (the median L2 distance to the instanton, ``tube_l2_q0.5``): the exponent beta
+  of tube ~ c eps^beta (:func:`validate.fit_scaling`, bootstrap interval); theory 1/2.
+- **action** (when P is estimated): the eps -> 0 limit of -eps log P
+  (:func:`validate.fit_action`) against the instanton action.
+
+The rule: a check is *consistent* iff the theory value lies inside the 95 % interval of
+the quantity, *and* the levels are in the asymptotic regime: the model the quantity is
+extrapolated with (a + b eps, or log c + beta log eps for the tube) fits the levels, by a
+chi-square test at the 1 % level (:func:`regime`). Where the levels are not in that
+regime the verdict is "not yet asymptotic" with the reason, whatever the interval says.
 
 :func:`write_report` walks a study folder (every sub-folder holding a ``config.json`` is a
 sweep), writes ``verdicts.csv`` and ``report.md`` with the tables and figures.
@@ -25,8 +29,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ._study import atomic_write, read_table, write_csv
+
+LEVEL = 0.95  # every verdict's interval is a 95 % interval
+Z95 = float(stats.norm.ppf(0.5 + LEVEL / 2))  # 1.96: the normal 95 % half-width in se
+P_REGIME = 0.01  # a chi-square p-value below this rejects the extrapolation model
+
+VERDICTS = ("consistent", "inconsistent", "not yet asymptotic", "undetermined")
 
 VERDICT_COLUMNS = [
     "part",
@@ -40,9 +51,21 @@ VERDICT_COLUMNS = [
     "eps_min",
     "eps_max",
     "n_levels",
-    "converges",
+    "theory_inside",
+    "asymptotic",
+    "verdict",
+    "reason",
     "statement",
 ]
+
+
+def _wls(X, y, se):
+    """Weighted least squares y ~ X b with weights 1/se^2: (b, cov(b), chi2)."""
+    w = 1.0 / se**2
+    cov = np.linalg.inv(X.T @ (w[:, None] * X))
+    b = cov @ (X.T @ (w * y))
+    chi2 = float(np.sum(w * (y - X @ b) ** 2))
+    return b, cov, chi2
 
 
 def extrapolate(eps, value, se) -> tuple[float, float, float]:
@@ -58,23 +81,128 @@ def extrapolate(eps, value, se) -> tuple[float, float, float]:
         return np.nan, np.nan, np.nan
     if eps.size == 1:
         return float(value[0]), float(se[0]), np.nan
-    w = 1.0 / se**2
-    X = np.column_stack([np.ones_like(eps), eps])
-    cov = np.linalg.inv(X.T @ (w[:, None] * X))
-    beta = cov @ (X.T @ (w * value))
-    resid = value - X @ beta
+    beta, cov, chi2 = _wls(np.column_stack([np.ones_like(eps), eps]), value, se)
     dof = eps.size - 2
-    chi2 = float(np.sum(w * resid**2) / dof) if dof > 0 else np.nan
+    chi2 = chi2 / dof if dof > 0 else np.nan
     inflate = max(1.0, np.sqrt(chi2)) if dof > 0 else 1.0
     return float(beta[0]), float(np.sqrt(cov[0, 0]) * inflate), chi2
+
+
+def regime(eps, value, se, model: str = "line") -> tuple[bool, str]:
+    """Are the levels in the asymptotic regime of the extrapolation model?
+
+    ``model="line"``: value = a + b eps (charges, -eps log P); ``model="power"``:
+    log value = log c + beta log eps (tubes; se of log value = se / value). The model is
+    fitted by weighted least squares and its chi-square, chi2 = sum (residual / se)^2 on
+    n - 2 degrees of freedom, is tested: the levels are asymptotic iff its p-value is at
+    least ``P_REGIME`` (1 %), i.e. the levels differ from what the fitted model predicts
+    by no more than their uncertainties allow. Two levels (no degree of freedom) cannot
+    test the model: not asymptotic. Returns (asymptotic, reason)."""
+    eps, value, se = (np.asarray(v, dtype=float) for v in (eps, value, se))
+    if model not in ("line", "power"):
+        raise ValueError(f"`model` must be 'line' or 'power', got {model!r}")
+    ok = np.isfinite(value) & np.isfinite(se) & (se > 0) & (eps > 0)
+    if model == "power":
+        ok &= value > 0
+    eps, value, se = eps[ok], value[ok], se[ok]
+    form = "a + b eps" if model == "line" else "c eps^beta"
+    dof = eps.size - 2
+    if dof < 1:
+        return False, f"{eps.size} levels with errors: too few to test the model {form}"
+    if model == "power":
+        X, y, s = np.column_stack([np.ones_like(eps), np.log(eps)]), np.log(value), se / value
+    else:
+        X, y, s = np.column_stack([np.ones_like(eps), eps]), value, se
+    _, _, chi2 = _wls(X, y, s)
+    p = float(stats.chi2.sf(chi2, dof))
+    fit = f"chi2 = {chi2:.3g} on {dof} dof, p = {p:.2g}"
+    if p < P_REGIME:
+        return False, f"the levels depart from {form} beyond their errors ({fit})"
+    return True, f"the levels follow {form} ({fit})"
+
+
+def judge(theory, ci_low, ci_high, asymptotic) -> tuple[bool | None, str]:
+    """The verdict rule (docs/verdicts.md): (theory inside the interval, verdict).
+
+    "consistent" iff ``theory`` lies in [ci_low, ci_high] (the 95 % interval of the
+    quantity theory predicts) and the levels are asymptotic (``asymptotic`` True, or None
+    where no extrapolation is involved); "not yet asymptotic" whenever ``asymptotic`` is
+    False; "inconsistent" when theory lies outside in the asymptotic regime;
+    "undetermined" when the theory value or the interval is missing."""
+    th, lo, hi = float(theory), float(ci_low), float(ci_high)
+    if not (np.isfinite(th) and np.isfinite(lo) and np.isfinite(hi)):
+        return None, "undetermined"
+    inside = bool(lo <= th <= hi)
+    if asymptotic is False:
+        return inside, "not yet asymptotic"
+    return inside, "consistent" if inside else "inconsistent"
+
+
+def verdict_row(
+    *,
+    part: str,
+    kind: str,
+    quantity: str,
+    estimate: float,
+    se: float,
+    ci_low: float,
+    ci_high: float,
+    theory: float,
+    eps,
+    asymptotic: bool | None,
+    reason: str,
+    what: str,
+    detail: str = "",
+) -> dict:
+    """One row of ``verdicts.csv`` judged by :func:`judge`; ``what`` names the quantity and
+    theory in the statement, ``detail`` adds context after the verdict."""
+    inside, verdict = judge(theory, ci_low, ci_high, asymptotic)
+    eps = np.asarray(eps, dtype=float)
+    where = "inside" if inside else "outside"
+    text = (
+        f"{what}: {estimate:.4g} [{ci_low:.4g}, {ci_high:.4g}] (95 %) vs theory {theory:.4g}"
+        f" ({where} the interval) -> {verdict}"
+    )
+    if verdict == "not yet asymptotic" or (asymptotic is not None and verdict == "inconsistent"):
+        text += f": {reason}"
+    if detail:
+        text += f"; {detail}"
+    return {
+        "part": part,
+        "kind": kind,
+        "quantity": quantity,
+        "estimate": estimate,
+        "se": se,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "theory": theory,
+        "eps_min": float(eps.min()),
+        "eps_max": float(eps.max()),
+        "n_levels": int(eps.size),
+        "theory_inside": inside,
+        "asymptotic": asymptotic,
+        "verdict": verdict,
+        "reason": reason,
+        "statement": text,
+    }
+
+
+def verdict_counts(frame: pd.DataFrame) -> str:
+    """'N of M checks consistent with theory (k inconsistent, j not yet asymptotic)'."""
+    if frame is None or frame.empty or "verdict" not in frame:
+        return "no checks"
+    counts = frame["verdict"].value_counts()
+    rest = ", ".join(f"{counts[v]} {v}" for v in VERDICTS[1:] if counts.get(v, 0))
+    text = f"{counts.get('consistent', 0)} of {len(frame)} checks consistent with theory"
+    return text + (f" ({rest})" if rest else "")
 
 
 def verdicts(
     summary: pd.DataFrame, scaling: pd.DataFrame | None = None, part: str = "", action=True
 ) -> pd.DataFrame:
-    """Convergence statements of one noise sweep (see the module docstring). ``action``:
-    include the -eps log P check (off when the target shrinks with eps, whose volume adds
-    an eps log eps term to -eps log P)."""
+    """The checks of one noise sweep, judged by :func:`judge` (see the module docstring).
+    ``action``: include the -eps log P check (off when the target shrinks with eps, whose
+    volume adds an eps log eps term to -eps log P)."""
     rows = []
     if summary is None or summary.empty:
         return pd.DataFrame(columns=VERDICT_COLUMNS)
@@ -85,89 +213,77 @@ def verdicts(
             continue
         th = float(theory.iloc[0])
         name = stat.removeprefix("charge_mean_")
-        lim, lim_se, chi2 = extrapolate(sub["eps"], sub["value"], sub["se"])
+        lim, lim_se, _ = extrapolate(sub["eps"], sub["value"], sub["se"])
+        asym, reason = regime(sub["eps"], sub["value"], sub["se"], "line")
         small = sub.iloc[0]
-        ok = bool(abs(lim - th) <= 2 * lim_se) if np.isfinite(lim_se) else None
         z = (small["value"] - th) / small["se"] if small["se"] > 0 else np.nan
-        scale = max(abs(th), 1.0)
-        text = (
-            f"{name}: eps -> 0 limit {lim:.4g} ± {2 * lim_se:.2g} (95 %) vs instanton {th:.4g}"
-            f" -> {'consistent' if ok else 'NOT consistent'}"
-            f"{' but imprecise' if ok and 2 * lim_se > 0.25 * scale else ''}; at eps = "
-            f"{small['eps']:g}: {small['value']:.4g} ± {small['se']:.2g} (z = {z:.1f}, "
-            f"n = {int(small['n'])})"
-        )
         rows.append(
-            {
-                "part": part,
-                "kind": "charge",
-                "quantity": name,
-                "estimate": lim,
-                "se": lim_se,
-                "ci_low": lim - 2 * lim_se,
-                "ci_high": lim + 2 * lim_se,
-                "theory": th,
-                "eps_min": sub["eps"].min(),
-                "eps_max": sub["eps"].max(),
-                "n_levels": len(sub),
-                "converges": ok,
-                "statement": text,
-            }
+            verdict_row(
+                part=part,
+                kind="charge",
+                quantity=name,
+                estimate=lim,
+                se=lim_se,
+                ci_low=lim - Z95 * lim_se,
+                ci_high=lim + Z95 * lim_se,
+                theory=th,
+                eps=sub["eps"],
+                asymptotic=asym,
+                reason=reason,
+                what=f"{name}: eps -> 0 limit (a + b eps)",
+                detail=f"at eps = {small['eps']:g}: {small['value']:.4g} ± {small['se']:.2g} "
+                f"(z = {z:.1f}, n = {int(small['n'])})",
+            )
         )
-    if scaling is not None and not scaling.empty:
-        for r in scaling.itertuples():
-            if r.statistic == "tube_l2_q0.5" or (
-                r.statistic.startswith("tube_l2") and "tube_l2_q0.5" not in set(scaling.statistic)
-            ):
-                ok = bool(r.ci_low > 0)
-                text = (
-                    f"tube (median L2 distance to the instanton) ~ eps^beta, beta = "
-                    f"{r.estimate:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}] (95 %, {r.n_levels} levels"
-                    f" eps {r.eps_min:g}..{r.eps_max:g}): "
-                    f"{'shrinks onto the instanton' if ok else 'does NOT shrink significantly'}"
-                    f"; theory 1/2 {'inside' if r.ci_low <= 0.5 <= r.ci_high else 'outside'}"
-                    " the interval"
+    if scaling is None or scaling.empty:
+        return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+    tube_stat = "tube_l2_q0.5"
+    if tube_stat not in set(scaling.statistic):
+        tube_stat = next((s for s in scaling.statistic if s.startswith("tube_l2")), None)
+    for r in scaling.itertuples():
+        if r.statistic == tube_stat:
+            sub = summary[summary["statistic"] == r.statistic].sort_values("eps")
+            asym, reason = regime(sub["eps"], sub["value"], sub["se"], "power")
+            rows.append(
+                verdict_row(
+                    part=part,
+                    kind="tube",
+                    quantity="beta",
+                    estimate=r.estimate,
+                    se=r.se,
+                    ci_low=r.ci_low,
+                    ci_high=r.ci_high,
+                    theory=0.5,
+                    eps=sub["eps"],
+                    asymptotic=asym,
+                    reason=reason,
+                    what="tube (median L2 distance to the instanton) ~ eps^beta, beta",
                 )
-                rows.append(
-                    {
-                        "part": part,
-                        "kind": "tube",
-                        "quantity": "beta",
-                        "estimate": r.estimate,
-                        "se": r.se,
-                        "ci_low": r.ci_low,
-                        "ci_high": r.ci_high,
-                        "theory": 0.5,
-                        "eps_min": r.eps_min,
-                        "eps_max": r.eps_max,
-                        "n_levels": r.n_levels,
-                        "converges": ok,
-                        "statement": text,
-                    }
+            )
+        elif action and r.kind == "action":
+            sub = summary[summary["statistic"] == "neg_eps_log_p"].sort_values("eps")
+            # the theory of -eps log P is the action, carried by its own summary rows
+            th = sub["theory"].dropna()
+            th = float(th.iloc[0]) if len(th) else float(r.theory)
+            if not np.isfinite(th):
+                continue
+            asym, reason = regime(sub["eps"], sub["value"], sub["se"], "line")
+            rows.append(
+                verdict_row(
+                    part=part,
+                    kind="action",
+                    quantity="S",
+                    estimate=r.estimate,
+                    se=r.se,
+                    ci_low=r.ci_low,
+                    ci_high=r.ci_high,
+                    theory=th,
+                    eps=sub["eps"],
+                    asymptotic=asym,
+                    reason=reason,
+                    what="-eps log P -> S (a + b eps), S",
                 )
-            elif action and r.kind == "action" and np.isfinite(r.theory):
-                ok = bool(r.ci_low <= r.theory <= r.ci_high)
-                text = (
-                    f"-eps log P -> {r.estimate:.3g} [{r.ci_low:.3g}, {r.ci_high:.3g}] (95 %) vs "
-                    f"action {r.theory:.4g}: {'consistent' if ok else 'NOT consistent'}"
-                )
-                rows.append(
-                    {
-                        "part": part,
-                        "kind": "action",
-                        "quantity": "S",
-                        "estimate": r.estimate,
-                        "se": r.se,
-                        "ci_low": r.ci_low,
-                        "ci_high": r.ci_high,
-                        "theory": r.theory,
-                        "eps_min": r.eps_min,
-                        "eps_max": r.eps_max,
-                        "n_levels": r.n_levels,
-                        "converges": ok,
-                        "statement": text,
-                    }
-                )
+            )
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
 
 
@@ -279,19 +395,32 @@ def write_report(folder) -> tuple[Path, pd.DataFrame]:
     lines.append(
         "Conventions: dX = f dt + sqrt(2 eps D) dW (eps = 1 the paper's noise); charges are "
         "path means of p = 1/2 D^{-1}(xdot - f) contracted with each symmetry generator; "
-        "uncertainties are 95 % intervals (2 se or bootstrap percentiles).\n"
+        "uncertainties are 95 % intervals (1.96 se or bootstrap percentiles).\n"
     )
     for note in sorted(folder.rglob("notes.md")):
         lines.append(note.read_text().strip() + "\n")
     if len(verdict):
-        ok = verdict["converges"].astype("boolean")
         lines.append("## Verdicts\n")
         lines.append(
-            f"{int(ok.sum())} of {int(ok.notna().sum())} checks are consistent with theory.\n"
+            f"{verdict_counts(verdict)}. The rule (docs/verdicts.md): consistent iff the theory "
+            "value lies inside the 95 % interval of the quantity theory predicts and the noise "
+            "levels are in the asymptotic regime of the extrapolation model (a chi-square test "
+            "of the model at the 1 % level); otherwise not yet asymptotic, with the reason. "
+            f"At 95 % each, about {0.05 * len(verdict):.1f} of {len(verdict)} checks are "
+            "expected outside their interval by chance alone.\n"
         )
-        table = verdict[["part", "kind", "quantity", "estimate", "ci_low", "ci_high", "theory"]]
-        table = table.assign(converges=["yes" if c else "no" for c in verdict["converges"]])
-        lines.append(_md_table(table))
+        cols = ["part", "kind", "quantity", "estimate", "ci_low", "ci_high", "theory"]
+        lines.append(_md_table(verdict[cols + ["verdict"]]))
+        pending = verdict[verdict["verdict"] != "consistent"]
+        if len(pending):
+            lines.append("Not consistent, and why:\n")
+            lines.append(
+                "\n".join(
+                    f"- `{r.part}` {r.kind} {r.quantity}: {r.statement}"
+                    for r in pending.itertuples()
+                )
+                + "\n"
+            )
     top = sorted(folder.glob("*/figures/fig*.png")) + sorted(folder.glob("figures/fig*.png"))
     if top:
         lines.append("## Figures\n")

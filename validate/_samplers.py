@@ -109,6 +109,18 @@ def log_likelihood_ratio(system, paths, t, control, eps) -> np.ndarray:
     return np.sum((a - b) / (2 * scale[None, :]), axis=1)
 
 
+def window_at(window, exponent: float, eps: float) -> tuple[float, float]:
+    """The absorption-time window (t_hi - (t_hi - t_lo) eps^exponent, t_hi) at noise eps:
+    ``window`` itself at eps = 1 or exponent 0."""
+    lo, hi = (float(v) for v in window)
+    if not (exponent >= 0 and eps > 0 and lo <= hi):
+        raise ValueError(
+            f"`window_exponent` must be >= 0 with eps > 0 and t_lo <= t_hi, got "
+            f"{exponent!r}, eps {eps!r}, window {window!r}"
+        )
+    return hi - (hi - lo) * float(eps) ** float(exponent), hi
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Paths from ``x0`` kept when they end in ``target`` (see the module docstring).
@@ -121,6 +133,8 @@ class Endpoint:
         eps -> StopSet (e.g. a ball whose radius shrinks with the tube, ~ sqrt(eps))
     dt : Euler–Maruyama step
     window : (t_lo, t_hi) absorption-time window (absorption rule), or None (fixed time)
+    window_exponent : k >= 0; the window at noise eps is (t_hi - (t_hi - t_lo) eps^k, t_hi)
+        (:func:`window_at`), so with k > 0 it shrinks onto t_hi as eps -> 0
     absorbing : other absorbing sets (absorption rule)
     snap : replace the last point of a kept path by this point at the interpolated
         absorption time (e.g. the boundary point of the target)
@@ -134,6 +148,7 @@ class Endpoint:
     target: object
     dt: float = 0.01
     window: tuple | None = None
+    window_exponent: float = 0.0
     absorbing: tuple = ()
     snap: object = None
     guide: object = None
@@ -171,7 +186,7 @@ class Endpoint:
             bridge=self.bridge,
             n_jobs=n_jobs,
         )
-        lo, hi = self.window
+        lo, hi = window_at(self.window, self.window_exponent, eps)
         keep = res.stopped_in("target") & (res.stop_time >= lo) & (res.stop_time <= hi)
         paths = res.paths[keep].copy()
         t = res.t

@@ -124,13 +124,9 @@ def run_level(
     p, p_se = sample.probability, sample.probability_se
     row("n_accepted", float(sample.n), th=np.nan, n=sample.n_trials)
     if np.isfinite(p):
-        row(
-            "probability",
-            p,
-            p_se,
-            th=theory.get("action", _theory_value(reference, "action")),
-            n=sample.n_trials,
-        )
+        # the theory of a probability is a probability (none in general); the action is
+        # the theory of -eps log P
+        row("probability", p, p_se, th=theory.get("probability", np.nan), n=sample.n_trials)
         if p > 0:
             row(
                 "neg_eps_log_p",

@@ -58,7 +58,8 @@ def test_cache_folder_from_the_environment_and_write_errors_are_loud(tmp_path, m
 def _tiny(root, name="mono", **change):
     from dataclasses import replace
 
-    from validate._studies import ReferenceStudy, parts
+    from validate._catalogue import parts
+    from validate._runner import ReferenceStudy
 
     cfg = parts("monostable", quick=True)[0]
     cfg = replace(cfg, name=name, root=str(root), eps_grid=(0.2, 0.1), n_paths=60, n_boot=5)
@@ -208,7 +209,7 @@ class _Bar:
 
 
 def test_progress_counts_resumed_levels_and_parallel_levels_as_they_finish(tmp_path):
-    from validate._studies import _run_parts
+    from validate._runner import _run_parts
 
     study = _tiny(tmp_path / "p")
     seen = []

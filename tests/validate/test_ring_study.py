@@ -1,5 +1,5 @@
 """The rotating_ring reactive study (issue 5 Must-show): its noise levels lie in the
-small-noise regime by the a-priori criterion of :func:`validate._studies.ring_end_ratios`,
+small-noise regime by the a-priori criterion of :func:`validate._ring_regime.ring_end_ratios`,
 its reference is the instanton, and (slow) its quick run gives a tube exponent whose 95 %
 interval contains 1/2 and charges H, L that centre on the instanton's 0."""
 
@@ -7,15 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validate._studies import (
-    RING_MAX_RATIO,
-    RING_RB,
-    RING_X0,
-    _ring_spiral,
-    parts,
-    ring_end_ratios,
-    run_study,
-)
+from validate._catalogue import parts
+from validate._ring_regime import RING_MAX_RATIO, RING_RB, RING_X0, ring_end_ratios, ring_spiral
+from validate._runner import run_study
 
 Z = 5.0  # tolerance in standard errors
 
@@ -41,7 +35,7 @@ def test_ring_study_levels_are_in_the_small_noise_regime(quick):
 
 def test_ring_reference_is_the_instanton():
     # xdot = grad U + omega J x with U = (r^2 - 1)^2 / 4: dtheta/dr = omega / (r (r^2 - 1))
-    x = _ring_spiral(r_start=RING_X0, r_end=RING_RB, n=4000)
+    x = ring_spiral(r_start=RING_X0, r_end=RING_RB, n=4000)
     r = np.hypot(x[:, 0], x[:, 1])
     theta = np.unwrap(np.arctan2(x[:, 1], x[:, 0]))
     rm = 0.5 * (r[1:] + r[:-1])
