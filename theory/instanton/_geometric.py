@@ -35,6 +35,7 @@ changes by at most ``tol`` relative; ``success`` says whether it did within
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from scipy.interpolate import CubicSpline
@@ -209,11 +210,16 @@ def reparametrise(system, X: np.ndarray) -> np.ndarray:
     return Y
 
 
+@cache
+def _gauss(order: int):
+    return np.polynomial.legendre.leggauss(order)
+
+
 def spline_action(system, X: np.ndarray, order: int = 8) -> float:
     """Geometric action along the cubic spline through the (equidistributed) nodes."""
     u = np.linspace(0.0, 1.0, X.shape[0])
     spline = CubicSpline(u, X, axis=0)
-    g, w = np.polynomial.legendre.leggauss(order)
+    g, w = _gauss(order)
     h = np.diff(u)
     uq = (u[:-1, None] + 0.5 * h[:, None] * (g[None] + 1)).ravel()
     wq = (0.5 * h[:, None] * w[None]).ravel()
