@@ -27,7 +27,7 @@ from .._noether import charges_of
 from ._geometric import (
     _minimise,
     _penalty_weight,
-    _stationary,
+    _resolve,
     _timed,
     chord_terms,
     descend_from_saddles,
@@ -218,12 +218,9 @@ def continuation(
 
 
 def _follow(system, X, kind, mu, saddle_tol):
-    """(nodes, converged) of the branch at X re-solved on ``system``: a saddle by
-    undamped Newton (stays on it), a minimum by Newton's descent."""
-    if kind == "saddle":
-        r = _stationary(system, X, mu)
-        return r.X, r.success
-    r = _minimise(system, X, mu, saddle_tol)
+    """(nodes, converged) of the branch at X re-solved on ``system``
+    (:func:`theory.instanton._geometric._resolve`)."""
+    r = _resolve(system, X, kind, mu, saddle_tol)
     return r.X, r.success
 
 

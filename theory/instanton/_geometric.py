@@ -165,6 +165,17 @@ def _stationary(system, X, mu, maxiter=50) -> Stationary:
     return Stationary(X, ok, it, "")
 
 
+def _resolve(system, X, kind, mu, saddle_tol) -> Stationary:
+    """The stationary path near X of the kind X had on a coarser grid or at a nearby
+    parameter: a saddle by undamped Newton (Newton's descent would creep away from it
+    under Levenberg shifts), a minimum by Newton's descent."""
+    if kind != "saddle":
+        return _minimise(system, X, mu, saddle_tol)
+    s = _stationary(system, X, mu)
+    kind, lam, vec = _curvature(system, s.X, mu, saddle_tol)
+    return Stationary(s.X, s.success, s.iterations, kind, lam, vec)
+
+
 def descend_from_saddles(system, cand: Stationary, mu, saddle_tol, depth: int = 3):
     """The stationary points reached from ``cand``: itself, and where it is a saddle, the
     minima reached from it displaced along its negative eigenvector both ways (by a tenth
@@ -262,7 +273,7 @@ def converge(system, cand: Stationary, mu: float, tol: float, saddle_tol: float,
     iters = [cand.iterations]
     precision = np.inf
     while 2 * (cand.X.shape[0] - 1) + 1 <= max_nodes:
-        finer = _minimise(system, refined(system, cand.X), 2.0 * mu, saddle_tol)
+        finer = _resolve(system, refined(system, cand.X), cand.kind, 2.0 * mu, saddle_tol)
         if not finer.success:
             break
         cand, mu = finer, 2.0 * mu
