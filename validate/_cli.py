@@ -179,8 +179,14 @@ def cmd_instanton(args: argparse.Namespace) -> int:
         f"action S = {inst.action:.8g}   ({'' if inst.success else 'NOT CONVERGED: '}"
         f"{inst.message})"
     )
+    holds = inst.charges.holds(args.charge_tol)
     for row in inst.charges.summary().itertuples():
-        note = "conserved by theory" if row.conserved else "not conserved by theory"
+        if not row.conserved:
+            note = "not conserved by theory"
+        elif holds[row.charge]:
+            note = f"conserved: drift within {args.charge_tol:g} of its terms"
+        else:
+            note = f"conserved by theory, but drifts by more than {args.charge_tol:g} of its terms"
         print(
             f"  {row.charge:>6} = {row.mean: .8g}   drift {row.drift:.2e} (relative"
             f" {row.relative_drift:.1e}, to its terms {row.scaled_drift:.1e}; {note})"
@@ -415,6 +421,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-random", type=int, default=0, help="random initial guesses (multi-start)")
     p.add_argument("--name", default=None, help="file stem (default from the arguments)")
     p.add_argument("--out", default="data/instantons", help="output folder")
+    p.add_argument(
+        "--charge-tol",
+        type=positive,
+        default=1e-6,
+        help="a charge is called conserved when its drift is within this fraction of its terms",
+    )
     p.add_argument(
         "--param",
         default=None,

@@ -339,3 +339,18 @@ def test_lagrangian_hamiltonians_are_the_energy_of_their_lagrangian():
         np.testing.assert_allclose(H, energy, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(hamiltonian(s, x, p_fw, t), energy, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(np.einsum("ki,ki->k", v, p_red) - L_red, energy, rtol=1e-12)
+
+
+def test_charges_hold_only_within_tolerance():
+    # the OU instanton conserves H and L to the polish's precision; a perturbed path's
+    # charges drift, and are then not called conserved although theory conserves them
+    r = instanton(zoo.get("monostable"), "start", "end", T=1.0)
+    assert r.charges.holds(1e-6) == {"H": True, "L": True}
+    from theory import charges
+
+    bent = r.path + 0.05 * np.sin(np.pi * (r.t - r.t[0]) / (r.t[-1] - r.t[0]))[:, None]
+    ch = charges(zoo.get("monostable"), bent, r.t)
+    assert ch.conserved == {"H": True, "L": True}
+    assert ch.holds(1e-6) == {"H": False, "L": False}
+    with pytest.raises(ValueError, match="`tol`"):
+        ch.holds(-1.0)
