@@ -265,25 +265,29 @@ def _timed(system, X: np.ndarray):
 
 def converge(system, cand: Stationary, mu: float, tol: float, saddle_tol: float, max_nodes: int):
     """Double the grid of a stationary path until its spline action changes by at most
-    ``tol`` relative (or the next grid would pass ``max_nodes``); returns the last
-    stationary path, the record (grids, actions, Newton iterations) and the precision
-    (inf without a doubling)."""
+    ``tol`` relative between two grids on which Newton converged (or the next grid would
+    pass ``max_nodes``, or Newton failed on two grids in a row: a coarse grid that cannot
+    resolve a sharp layer is doubled too); returns the last stationary path, the record
+    (grids, actions, Newton iterations, converged) and the precision (inf without two
+    converged grids in a row)."""
     grids = [cand.X.shape[0] - 1]
     actions = [spline_action(system, cand.X)]
     iters = [cand.iterations]
+    ok = [cand.success]
     precision = np.inf
-    while 2 * (cand.X.shape[0] - 1) + 1 <= max_nodes:
-        finer = _resolve(system, refined(system, cand.X), cand.kind, 2.0 * mu, saddle_tol)
-        if not finer.success:
-            break
-        cand, mu = finer, 2.0 * mu
+    while 2 * (cand.X.shape[0] - 1) + 1 <= max_nodes and (ok[-1] or len(ok) < 2 or ok[-2]):
+        cand = _resolve(system, refined(system, cand.X), cand.kind, 2.0 * mu, saddle_tol)
+        mu *= 2.0
         grids.append(cand.X.shape[0] - 1)
         actions.append(spline_action(system, cand.X))
         iters.append(cand.iterations)
-        precision = abs(actions[-1] - actions[-2]) / max(abs(actions[-1]), 1e-12)
-        if precision <= tol:
-            break
-    record = {"n": grids, "history": actions, "newton_iterations": iters}
+        ok.append(cand.success)
+        precision = np.inf
+        if ok[-1] and ok[-2]:
+            precision = abs(actions[-1] - actions[-2]) / max(abs(actions[-1]), 1e-12)
+            if precision <= tol:
+                break
+    record = {"n": grids, "history": actions, "newton_iterations": iters, "newton_success": ok}
     return cand, record, precision
 
 
