@@ -186,3 +186,33 @@ def test_study_runs_on_a_dask_scheduler(tmp_path):
         )
     assert code == 0
     assert (tmp_path / "drift_diffusion" / "sweep" / "summary.parquet").exists()
+
+
+def test_instanton_continuation_writes_frame_events_and_figure(tmp_path, capsys):
+    code = main(
+        ["instanton", "maier_stein", "--from", "left", "--to", "saddle", "--param", "alpha"]
+        + ["--values", "3.5:4.5:11", "--n", "40", "--out", str(tmp_path)]
+    )
+    assert code == 0
+    assert "stability exchange" in capsys.readouterr().out
+    stem = tmp_path / "continuation_maier_stein_left_saddle_alpha"
+    frame = pd.read_csv(f"{stem}.csv")
+    assert {"param", "branch", "kind", "action", "H", "H_drift"} <= set(frame.columns)
+    events = pd.read_csv(f"{stem}_events.csv")
+    (where,) = events[events.event == "stability exchange"].param
+    assert abs(where - 4.0) < 5e-3  # 40 segments: the grid's error, see the theory test
+    assert (tmp_path / "continuation_maier_stein_left_saddle_alpha.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--param", "alpha"], "--param needs --values"),
+        (["--param", "alpha", "--values", "1:2"], "START:STOP:COUNT"),
+        (["--param", "beta", "--values", "1:2:3"], "no parameter 'beta'"),
+    ],
+)
+def test_instanton_continuation_mistakes(extra, message):
+    result = run_cli("instanton", "maier_stein", "--from", "left", "--to", "saddle", *extra)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr

@@ -12,7 +12,7 @@ from ._fixed_points import FixedPoint, FixedPoints, fixed_points
 from ._hamilton import HamiltonFlow, hamilton_flow
 from ._noether import Charges, charges
 from ._symmetries import Symmetries, find_symmetries
-from .instanton import Instanton, homotopy, instanton
+from .instanton import Continuation, Instanton, continuation, homotopy, instanton
 
 __all__ = [
     "action",
@@ -24,6 +24,8 @@ __all__ = [
     "instanton",
     "Instanton",
     "homotopy",
+    "continuation",
+    "Continuation",
     "charges",
     "Charges",
     "find_symmetries",

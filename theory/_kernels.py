@@ -270,3 +270,158 @@ def scatter_banded_kernel(g, H, q, G, ab):
                 if ib < 0 or ib > ia:
                     continue
                 ab[ia - ib, ib] += H[k, a, b]
+
+
+@nb.njit(inline="always", **JIT)
+def _scatter(k, d, span, gx, Hx, G, ab):
+    """Add a term's gradient gx and Hessian Hx in the nodes k..k+span-1 into the interior
+    gradient G and lower band ab (end nodes fixed; node j has unknowns (j-1)d..)."""
+    size = G.shape[0]
+    for a in range(span * d):
+        ia = (k + a // d - 1) * d + a % d
+        if ia < 0 or ia >= size:
+            continue
+        G[ia] += gx[a]
+        for b in range(span * d):
+            ib = (k + b // d - 1) * d + b % d
+            if ib < 0 or ib > ia:
+                continue
+            ab[ia - ib, ib] += Hx[a, b]
+
+
+@nb.njit(
+    nb.float64(
+        DriftType,
+        JacobianType,
+        _points,
+        _times,
+        _points,
+        nb.float64,
+        nb.float64,
+        nb.boolean,
+        _times,
+        _points,
+    ),
+    **JIT,
+)
+def geometric_terms(drift, jac, X, params, D_inv, mu, chord, want, G, ab):
+    """Midpoint-rule geometric action of the nodes X (n, d) plus the chord penalty,
+
+        S = sum_k 1/2 (a_k b_k - c_k) + mu sum_k (a_k - chord)^2,
+        a_k = |Delta_k|, b_k = |f(m_k)|, c_k = <Delta_k, f(m_k)>   (D^{-1} norms),
+
+    Delta_k = X_{k+1} - X_k, m_k their midpoint; with ``want`` its gradient in the
+    interior nodes into G ((n-2)d) and the lower band (2d, (n-2)d) of its Hessian into ab
+    (both zeroed here). Per chord, with u = M Delta/a, w = M f/b (M = D^{-1}):
+
+        d/dDelta = 1/2 (b u - M f) + 2 mu (a - chord) u,     d/df = 1/2 (a w - M Delta),
+        d2/dDelta2 = (b/2 + 2 mu (a - chord))/a (M - u u^T) + 2 mu u u^T,
+        d2/dDelta df = 1/2 (u w^T - M),                       d2/df2 = a/(2b) (M - w w^T),
+
+    chained through f = f(m) (Jacobian J, curvature sum_i (d/df)_i d2 f_i by central
+    differences of J) and Delta, m to X_k, X_{k+1}. With ``chord`` the mean chord, the
+    penalty and its gradient vanish on equally spaced nodes, whatever the curve's length
+    (see :mod:`theory.instanton._geometric`)."""
+    n, d = X.shape
+    nd = 2 * d
+    m = np.empty(d)
+    f = np.empty(d)
+    delta = np.empty(d)
+    u = np.empty(d)
+    w = np.empty(d)
+    gF = np.empty(d)
+    gD = np.empty(d)
+    gm = np.empty(d)
+    J = np.empty((d, d))
+    xp = np.empty(d)
+    Jp = np.empty((d, d))
+    Jm = np.empty((d, d))
+    K = np.empty((d, d))
+    HDD = np.empty((d, d))
+    HDF = np.empty((d, d))
+    HFF = np.empty((d, d))
+    HDm = np.empty((d, d))
+    Hmm = np.empty((d, d))
+    gx = np.empty(nd)
+    Hx = np.empty((nd, nd))
+    if want:
+        for i in range(G.shape[0]):
+            G[i] = 0.0
+            for j in range(nd):
+                ab[j, i] = 0.0
+    S = 0.0
+    for k in range(n - 1):
+        for i in range(d):
+            m[i] = 0.5 * (X[k + 1, i] + X[k, i])
+            delta[i] = X[k + 1, i] - X[k, i]
+        drift(m, 0.0, params, f)
+        a2 = 0.0
+        b2 = 0.0
+        c = 0.0
+        for i in range(d):
+            Md = 0.0
+            Mf = 0.0
+            for j in range(d):
+                Md += D_inv[i, j] * delta[j]
+                Mf += D_inv[i, j] * f[j]
+            u[i] = Md
+            w[i] = Mf
+            a2 += delta[i] * Md
+            b2 += f[i] * Mf
+            c += delta[i] * Mf
+        a = np.sqrt(max(a2, 0.0))
+        b = np.sqrt(max(b2, 0.0))
+        e = a - chord
+        S += 0.5 * (a * b - c) + mu * e * e
+        if not want:
+            continue
+        ia = max(a, 1e-300)
+        ib = max(b, 1e-300)
+        for i in range(d):
+            u[i] /= ia
+            gD[i] = 0.5 * (b * u[i] - w[i]) + 2.0 * mu * e * u[i]
+            gF[i] = 0.5 * (a * w[i] / ib - u[i] * a)
+        for i in range(d):
+            w[i] /= ib
+        bend = (0.5 * b + 2.0 * mu * e) / ia
+        for i in range(d):
+            for j in range(d):
+                uu = u[i] * u[j]
+                HDD[i, j] = bend * (D_inv[i, j] - uu) + 2.0 * mu * uu
+                HDF[i, j] = 0.5 * (u[i] * w[j] - D_inv[i, j])
+                HFF[i, j] = 0.5 * a / ib * (D_inv[i, j] - w[i] * w[j])
+        jac(m, 0.0, params, J)
+        _drift_curvature(jac, m, 0.0, params, gF, 1.0, xp, Jp, Jm, K)
+        for j in range(d):
+            acc = 0.0
+            for i in range(d):
+                acc += J[i, j] * gF[i]
+            gm[j] = acc
+        for i in range(d):
+            for j in range(d):
+                acc = 0.0
+                for l in range(d):
+                    acc += HDF[i, l] * J[l, j]
+                HDm[i, j] = acc
+        for i in range(d):
+            for j in range(d):
+                acc = K[i, j]
+                for l in range(d):
+                    for r in range(d):
+                        acc += J[l, i] * HFF[l, r] * J[r, j]
+                Hmm[i, j] = acc
+        # X_k = m - Delta/2, X_{k+1} = m + Delta/2: d/dX_k = -d/dDelta + 1/2 d/dm
+        for i in range(d):
+            gx[i] = -gD[i] + 0.5 * gm[i]
+            gx[d + i] = gD[i] + 0.5 * gm[i]
+        for i in range(d):
+            for j in range(d):
+                mm = 0.25 * Hmm[i, j]
+                cij = 0.5 * HDm[i, j]
+                cji = 0.5 * HDm[j, i]
+                Hx[i, j] = HDD[i, j] - cij - cji + mm
+                Hx[d + i, d + j] = HDD[i, j] + cij + cji + mm
+                Hx[i, d + j] = -HDD[i, j] - cij + cji + mm
+                Hx[d + j, i] = Hx[i, d + j]
+        _scatter(k, d, 2, gx, Hx, G, ab)
+    return S

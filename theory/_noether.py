@@ -71,6 +71,16 @@ class Charges:
         ]
         return block(f"Charges({n} points, {span})", rows, "more charges")
 
+    def holds(self, tol: float) -> dict:
+        """Whether each charge is conserved within ``tol``: predicted by theory
+        (``conserved``) and its drift at most ``tol`` times the terms that make it
+        (``scaled_drift``; the relative drift of a charge near zero only measures the
+        cancellation). A charge the theory conserves but whose drift exceeds ``tol`` is
+        not called conserved."""
+        if not (np.isfinite(tol) and tol >= 0):
+            raise ValueError(f"`tol` must be finite and >= 0, got {tol!r}")
+        return {k: bool(self.conserved[k] and self.scaled_drift[k] <= tol) for k in self.values}
+
     def mean(self, name: str) -> float:
         """The mean of charge ``name`` along the path."""
         return float(np.mean(self.values[name]))

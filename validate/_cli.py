@@ -210,6 +210,8 @@ def cmd_instanton(args: argparse.Namespace) -> int:
     x1 = resolve_point(system, args.end, "--to")
     via = [resolve_point(system, v, "--via") for v in args.via or ()]
     out = writable_dir(args.out)
+    if args.param is not None or args.values is not None:
+        return _instanton_continuation(args, system, x0, x1, out)
     T = args.T
     if T is None and system.t_span is not None:
         T = float(system.t_span[1] - system.t_span[0])
@@ -229,8 +231,14 @@ def cmd_instanton(args: argparse.Namespace) -> int:
         f"action S = {inst.action:.8g}   ({'' if inst.success else 'NOT CONVERGED: '}"
         f"{inst.message})"
     )
+    holds = inst.charges.holds(args.charge_tol)
     for row in inst.charges.summary().itertuples():
-        note = "conserved by theory" if row.conserved else "not conserved by theory"
+        if not row.conserved:
+            note = "not conserved by theory"
+        elif holds[row.charge]:
+            note = f"conserved: drift within {args.charge_tol:g} of its terms"
+        else:
+            note = f"conserved by theory, but drifts by more than {args.charge_tol:g} of its terms"
         print(
             f"  {row.charge:>6} = {row.mean: .8g}   drift {row.drift:.2e} (relative"
             f" {row.relative_drift:.1e}, to its terms {row.scaled_drift:.1e}; {note})"
@@ -269,6 +277,84 @@ def cmd_instanton(args: argparse.Namespace) -> int:
     atomic_write(png, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
     print(f"path: {csv}\nfigure: {png}")
+    return 0
+
+
+def parse_values(text: str | None) -> np.ndarray:
+    """'1:10:91' -> 91 values from 1 to 10; '1,2,4' -> those values."""
+    if text is None:
+        raise UsageError("--param needs --values (e.g. 1:10:91)")
+    if ":" in text:
+        parts = text.split(":")
+        try:
+            start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+        except (ValueError, IndexError):
+            raise UsageError(f"--values {text!r}: expected START:STOP:COUNT") from None
+        if len(parts) != 3 or count < 2:
+            raise UsageError(f"--values {text!r}: expected START:STOP:COUNT, COUNT >= 2")
+        return np.linspace(start, stop, count)
+    return np.asarray(parse_point(text, None, "--values"), dtype=float)
+
+
+def _instanton_continuation(args, system, x0, x1, out: Path) -> int:
+    """``instanton --param P --values ...``: the branches followed across P
+    (:func:`theory.continuation`), their frame and events as CSV, and the bifurcation
+    figure (action of each branch against P; minima solid, saddles dashed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from theory import continuation
+
+    from ._study import atomic_write, write_csv
+
+    if args.param is None:
+        raise UsageError("--values needs --param")
+    if args.T is not None:
+        raise UsageError("--param follows infinite-time instantons: drop --T")
+    values = parse_values(args.values)
+    try:
+        c = continuation(system, x0, x1, param=args.param, values=values, n=args.n)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(c)
+    stem = args.name or (
+        f"continuation_{system.name}_{_slug(args.start)}_{_slug(args.end)}_{args.param}"
+    )
+    csv, events = out / f"{stem}.csv", out / f"{stem}_events.csv"
+    write_csv(c.frame, csv)
+    write_csv(c.events, events)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for branch, rows in c.frame.groupby("branch"):
+        # one line per stretch of constant kind: minima solid, saddles dashed
+        stretch = (rows["kind"] != rows["kind"].shift()).cumsum()
+        for _, part in rows.groupby(stretch):
+            kind = part["kind"].iloc[0]
+            ax.plot(
+                part["param"],
+                part["action"],
+                ls="-" if kind == "minimum" else "--",
+                color=f"C{branch % 10}",
+                label=f"branch {branch}: {kind}",
+            )
+    for row in c.events[c.events.event == "stability exchange"].itertuples():
+        ax.axvline(row.param, color="0.6", lw=0.8)
+        ax.annotate(
+            f"{args.param} = {row.param:.4f} ± {row.error:.0e}",
+            (row.param, ax.get_ylim()[1]),
+            fontsize=8,
+            va="top",
+        )
+    ax.set_xlabel(args.param)
+    ax.set_ylabel("geometric action S")
+    ax.set_title(f"{system.name}: instantons from {args.start} to {args.end}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    png = out / f"{stem}.png"
+    atomic_write(png, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    plt.close(fig)
+    print(f"frame: {csv}\nevents: {events}\nfigure: {png}")
     return 0
 
 
@@ -461,6 +547,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--out", default="data/instantons", help="output folder (default data/instantons)"
+    )
+    p.add_argument(
+        "--charge-tol",
+        type=positive,
+        default=1e-6,
+        help="a charge is called conserved when its drift is within this fraction of its "
+        "terms (default 1e-6)",
+    )
+    p.add_argument(
+        "--param",
+        default=None,
+        help="follow the instantons across this parameter (infinite time; needs --values; "
+        "default: none)",
+    )
+    p.add_argument(
+        "--values",
+        default=None,
+        help="parameter grid START:STOP:COUNT (e.g. 1:10:91) or a list '1,2,4' (default: none)",
     )
     p.set_defaults(run=cmd_instanton)
 

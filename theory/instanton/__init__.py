@@ -13,14 +13,16 @@ Modules, one concept each:
 - :mod:`._bvp`: Hamilton's BVP by collocation, its continuation and :func:`homotopy`;
 - :mod:`._ranking`: candidates merged and sorted into minima, saddles, unconverged;
 - :mod:`._finite_time`: the finite-T solver, an orchestration of the stages above;
-- :mod:`._geometric`: the geometric MAM for infinite-time instantons (``T=None``).
+- :mod:`._geometric`: the geometric MAM for infinite-time instantons (``T=None``);
+- :mod:`._branches`: :func:`continuation`, instantons followed across a parameter.
 
 See ``docs/instanton-notes.md`` for the solver's design and ``docs/conventions.md`` for
 the action, momentum and Hamiltonian conventions.
 """
 
+from ._branches import Continuation, continuation
 from ._bvp import homotopy
 from ._driver import instanton
 from ._result import Instanton
 
-__all__ = ["Instanton", "homotopy", "instanton"]
+__all__ = ["Continuation", "Instanton", "continuation", "homotopy", "instanton"]

@@ -4,7 +4,10 @@ hands them to the finite-T solver (:mod:`theory.instanton._finite_time`) or, for
 
 from __future__ import annotations
 
+from functools import cache, wraps
+
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from .._inputs import as_point, as_times
 from ._finite_time import Settings, finite_time
@@ -13,6 +16,28 @@ from ._initial_paths import initial_paths
 from ._result import Instanton
 
 
+@cache
+def _blas() -> ThreadpoolController:
+    """The BLAS thread pools of this process, looked up once (~10 ms)."""
+    return ThreadpoolController()
+
+
+def _single_threaded_blas(fn):
+    """Run ``fn`` with BLAS on one thread. The solvers' dense algebra is small (banded
+    factorisations of bandwidth 2d, L-BFGS-B's updates): threads only add contention
+    (8-26 s against 2.3 s on 2 cores for the former L-BFGS-B stage), and a reduction split
+    differently across threads changes the last bits, so results would depend on the
+    machine's thread count."""
+
+    @wraps(fn)
+    def limited(*args, **kwargs):
+        with _blas().limit(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return limited
+
+
+@_single_threaded_blas
 def instanton(
     system,
     x_start,
@@ -69,14 +94,15 @@ def instanton(
         polish (see ``order``), else Hamilton's BVP by collocation.
     tol
         Finite T: the relative precision of the polished action (Galerkin: change under
-        the last refinement; BVP: collocation tolerance). T = None: of the geometric
-        action.
+        the last refinement; BVP: collocation tolerance). T = None: largest relative
+        change of the geometric action under the last grid doubling; ``success`` is
+        False when it was not met within ``max_nodes``.
     refine
         Grid halvings of the MAM minimiser (after the split where the drift jumps) where
         the Galerkin polish is not used or fails (its grid convergence decides whether it
         stands, see ``mam_tol``).
     max_nodes
-        Mesh limit of the BVP.
+        Mesh limit of the BVP; T = None: of the grid doubling.
     continuation
         Finite T: a sequence of systems ending near (or at) ``system``, e.g.
         :func:`homotopy` in a steepness parameter. The MAM and the first BVP solve use the
@@ -111,9 +137,17 @@ def instanton(
         minimisers when f and D do not depend on t; the Noether charges p . xi(x) use
         the same momenta. Needs an analytic Jacobian; Galerkin polish only.
     saddle_tol
-        Finite T: a candidate whose discrete Hessian (of the polished discretisation where
-        the polish converged) has an eigenvalue below -saddle_tol times its largest
-        diagonal entry is a saddle, reported in ``.saddles``.
+        A candidate whose discrete Hessian (finite T: of the polished discretisation
+        where the polish converged; T = None: of the penalised geometric action, see
+        :mod:`theory.instanton._geometric`) has an eigenvalue below -saddle_tol times its
+        largest diagonal entry is a saddle, reported in ``.saddles``. T = None: a saddle
+        is also left along its negative curvature, both ways, and the minima reached
+        are returned.
+
+    The finite-T options (``t0``, ``polish``, ``refine``, ``continuation``,
+    ``continuation_nodes``, ``mam_tol``, ``order``, ``lagrangian``) are refused with
+    ``T=None``. BLAS runs on one thread throughout (results do not depend on the
+    machine's thread count).
 
     Returns
     -------
@@ -136,6 +170,16 @@ def instanton(
     if int(n_random) < 0:
         raise ValueError(f"`n_random` must be >= 0, got {n_random!r}")
     if T is None and t is None:
+        _refuse_finite_time_options(
+            t0=t0,
+            polish=polish,
+            refine=refine,
+            continuation=continuation,
+            continuation_nodes=continuation_nodes,
+            mam_tol=mam_tol,
+            order=order,
+            lagrangian=lagrangian,
+        )
         return geometric(
             system,
             x0,
@@ -147,6 +191,8 @@ def instanton(
             amplitude=amplitude,
             seed=seed,
             tol=tol,
+            saddle_tol=float(saddle_tol),
+            max_nodes=int(max_nodes),
         )
     grid = _grid(system, T, n, t, t0)
     s = (grid - grid[0]) / (grid[-1] - grid[0])
@@ -173,6 +219,39 @@ def instanton(
         lagrangian=lagrangian,
     )
     return finite_time(system, x0, x1, grid, starts, settings, continuation)
+
+
+#: The finite-T options and their defaults: T = None refuses any other value.
+_FINITE_TIME_ONLY = {
+    "t0": None,
+    "polish": True,
+    "refine": 1,
+    "continuation": None,
+    "continuation_nodes": 4000,
+    "mam_tol": 1e-5,
+    "order": 3,
+    "lagrangian": "fw",
+}
+
+
+def _refuse_finite_time_options(**given) -> None:
+    """ValueError naming every finite-T option given a value other than its default with
+    ``T=None``, where it would have no effect."""
+    unused = [k for k, v in given.items() if not _same(v, _FINITE_TIME_ONLY[k])]
+    if unused:
+        raise ValueError(
+            f"{', '.join(f'`{k}`' for k in unused)} only apply to a finite `T` (or `t`);"
+            " the infinite-time (T=None) solver cannot use them"
+        )
+
+
+def _same(value, default) -> bool:
+    if default is None:
+        return value is None
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False
 
 
 def _grid(system, T, n, t, t0) -> np.ndarray:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg import eig_banded
 from scipy.optimize import OptimizeResult
 
 from .._noether import charges, charges_of
@@ -105,7 +106,10 @@ def finite_time(
     galerkin = settings.polish and not continuation and system.jac is not None
     galerkin = galerkin and settings.order > 1
     results = []
-    for mam in merge_minima(coarse, scale):
+    queue = merge_minima(coarse, scale)
+    escapes = 0
+    while queue:
+        mam = queue.pop(0)
         refined = refine_and_polish(system, x0, x1, mam, settings, galerkin)
         refined.diagnostics.update(curvature(system, refined, settings))
         path = continuum_path(system, target, steps, x0, x1, refined, settings)
@@ -123,7 +127,32 @@ def finite_time(
                 label=mam.label,
             )
         )
+        if refined.diagnostics["kind"] == "saddle" and escapes < _MAX_ESCAPES:
+            escapes += 1
+            queue += escape_saddle(system, mam, settings.lagrangian)
     return rank_candidates(results, scale)
+
+
+#: saddles left along their negative curvature per call (each costs two solves)
+_MAX_ESCAPES = 4
+
+
+def escape_saddle(system, mam: MamPath, lagrangian: str) -> list[MamPath]:
+    """The MAM minimisers reached from a saddle's MAM path displaced along the eigenvector
+    of its discrete Hessian's smallest eigenvalue, both ways, by a tenth of the path's
+    extent: a saddle is never the answer while a descent direction exists."""
+    ab = galerkin_hessian(system, mam.path, mam.t, 1, lagrangian)
+    _, vec = eig_banded(ab, lower=True, select="i", select_range=(0, 0))
+    n, d = mam.path.shape
+    v = vec[:, 0].reshape(n - 2, d)
+    v *= 0.1 * max(float(np.ptp(mam.path)), 1e-12) / max(float(np.max(np.abs(v))), 1e-300)
+    out = []
+    for sign, tag in ((1.0, "+"), (-1.0, "-")):
+        Y = mam.path.copy()
+        Y[1:-1] += sign * v
+        X, S, res = minimise_discrete(system, Y, mam.t, lagrangian)
+        out.append(MamPath(X, mam.t, S, res, f"{mam.label}+escape{tag}"))
+    return out
 
 
 def _charges(path: Continuum, lagrangian: str):

@@ -47,8 +47,8 @@ class Instanton:
     saddles : tuple of Instanton
         The critical paths found that are not minima (e.g. a path held on a symmetry axis
         by a symmetric start). Finite T: negative eigenvalue of the discrete action's
-        Hessian; T = None: of the geometric action's Hessian in the perturbations normal to
-        the path (:func:`theory.instanton._geometric.classify`).
+        Hessian; T = None: of the penalised geometric action's Hessian
+        (:mod:`theory.instanton._geometric`), whose negative direction crosses the path.
     unconverged : tuple of Instanton
         Candidates whose solve did not converge (``success`` False, see ``message``) and
         that match no converged one: kept for inspection, never counted as minima while
