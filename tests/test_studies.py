@@ -11,6 +11,7 @@ from validate import _catalogue
 from validate._catalogue import parts
 from validate._report import extrapolate, write_report
 from validate._runner import ReferenceStudy
+from validate._study import read_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,7 +51,7 @@ def test_report_states_verdicts_with_uncertainty(tiny_study):
     assert (verdicts.loc[ok, "theory_inside"] == True).all()  # noqa: E712
     assert "docs/verdicts.md" in text
     # the theory column of a probability is a probability (none here), -eps log P's the action
-    summary = pd.read_csv(tiny_study / "T=1" / "summary.csv")
+    summary = read_table(tiny_study / "T=1" / "summary")
     assert summary.loc[summary["statistic"] == "probability", "theory"].isna().all()
     assert summary.loc[summary["statistic"] == "neg_eps_log_p", "theory"].notna().all()
 
