@@ -4,6 +4,7 @@ exact finite-noise references, and studies that write tables and figures to ``da
 Convention (DESIGN.md §2): dX = f(X, t) dt + sqrt(2 eps D(t)) dW, p = 1/2 D^{-1}(xdot - f).
 """
 
+from ._coverage import COVERAGE_COLUMNS, Interval, coverage, rep_seed
 from ._empirical_charges import (
     DEFAULT_WINDOW,
     EmpiricalCharges,
@@ -31,6 +32,10 @@ from ._sweep import Level, level_seed, noise_sweep, run_level
 from ._tubes import Tube, tube_statistics
 
 __all__ = [
+    "coverage",
+    "Interval",
+    "rep_seed",
+    "COVERAGE_COLUMNS",
     "noise_sweep",
     "Study",
     "StudyConfig",
