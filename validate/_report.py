@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._scaling import extrapolate
 from ._study import atomic_write, write_csv
 
 VERDICT_COLUMNS = [
@@ -43,30 +44,6 @@ VERDICT_COLUMNS = [
     "converges",
     "statement",
 ]
-
-
-def extrapolate(eps, value, se) -> tuple[float, float, float]:
-    """Weighted least-squares line value = a + b eps; returns (a, se(a), chi2/dof).
-
-    The standard error comes from the levels' standard errors, inflated by sqrt(chi2/dof)
-    when the scatter about the line exceeds them (three or more levels). With one level
-    the 'limit' is that level's value."""
-    eps, value, se = (np.asarray(v, dtype=float) for v in (eps, value, se))
-    ok = np.isfinite(value) & np.isfinite(se) & (se > 0)
-    eps, value, se = eps[ok], value[ok], se[ok]
-    if eps.size == 0:
-        return np.nan, np.nan, np.nan
-    if eps.size == 1:
-        return float(value[0]), float(se[0]), np.nan
-    w = 1.0 / se**2
-    X = np.column_stack([np.ones_like(eps), eps])
-    cov = np.linalg.inv(X.T @ (w[:, None] * X))
-    beta = cov @ (X.T @ (w * value))
-    resid = value - X @ beta
-    dof = eps.size - 2
-    chi2 = float(np.sum(w * resid**2) / dof) if dof > 0 else np.nan
-    inflate = max(1.0, np.sqrt(chi2)) if dof > 0 else 1.0
-    return float(beta[0]), float(np.sqrt(cov[0, 0]) * inflate), chi2
 
 
 def verdicts(
