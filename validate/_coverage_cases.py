@@ -47,7 +47,7 @@ from ._references import (
 )
 from ._samplers import AMS, Endpoint
 from ._scaling import extrapolate, fit_action, fit_scaling
-from ._statistics import weighted_mean_se
+from ._statistics import t_interval, weighted_mean_se
 from ._sweep import level_seed
 from ._tubes import tube_statistics
 
@@ -66,8 +66,15 @@ def _ams_level(eps, seed, n_replicas):
 
 
 def _weighted(sample, x):
+    """The AMS-weighted mean with its run-clustered error and t interval (as in a sweep)."""
     m, se, _ = weighted_mean_se(x, sample.weights, groups=sample.groups)
-    return Interval(float(m), float(se))
+    return Interval(float(m), float(se), *t_interval(float(m), float(se), sample.dof))
+
+
+def _probability(sample):
+    """The AMS probability with its log-scale t interval (as in a sweep)."""
+    p, se = sample.probability, sample.probability_se
+    return Interval(p, se, *t_interval(p, se, sample.dof, log=True))
 
 
 def double_well(eps_grid=(0.1, 0.07, 0.05, 0.035), at=0.05, n_replicas=10):
@@ -79,14 +86,13 @@ def double_well(eps_grid=(0.1, 0.07, 0.05, 0.035), at=0.05, n_replicas=10):
         eps = np.array(eps_grid)
         p = np.array([samples[e].probability for e in eps_grid])
         p_se = np.array([samples[e].probability_se for e in eps_grid])
+        dof = np.array([samples[e].dof for e in eps_grid])
         return {
-            f"P(eps={at:g})": (s.probability, s.probability_se),
+            f"P(eps={at:g})": _probability(s),
             f"duration(eps={at:g})": _weighted(s, s.duration),
             f"int x dt(eps={at:g})": _weighted(s, _path_integral(s.paths, s.t)),
-            "S: -eps log P, line": fit_action(eps, p, se=p_se, dof=N_RUNS - 1, model="linear"),
-            "S: -eps log P, eps log eps": fit_action(
-                eps, p, se=p_se, dof=N_RUNS - 1, model="eps_log_eps"
-            ),
+            "S: -eps log P, line": fit_action(eps, p, se=p_se, dof=dof, model="linear"),
+            "S: -eps log P, eps log eps": fit_action(eps, p, se=p_se, dof=dof, model="eps_log_eps"),
         }
 
     x, q = committor_1d(dw, A_SET, B_SET, at, n=200001)
@@ -107,7 +113,7 @@ def double_well_small(eps=0.02, n_replicas=10):
     def estimate(seed):
         s = _ams_level(eps, seed, n_replicas)
         return {
-            f"P(eps={eps:g})": (s.probability, s.probability_se),
+            f"P(eps={eps:g})": _probability(s),
             f"duration(eps={eps:g})": _weighted(s, s.duration),
         }
 

@@ -28,6 +28,8 @@ from simulate import System, ensemble
 from simulate._config import DRIFT_SIGNATURE
 from simulate._sets import resolve_set
 
+from ._statistics import independent_dof
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -44,6 +46,10 @@ class Sample:
     duration : (n,) duration of each path (absorption time, reactive duration)
     groups : (n,) labels of dependent paths (the AMS run of each replica) or None; the
         bootstrap resamples whole groups
+    dof : degrees of freedom of the standard errors (``probability_se`` and the
+        run-clustered errors of path statistics): for AMS the Kish effective number of
+        runs minus one (:func:`validate._statistics.independent_dof`); None: many
+        independent paths (normal quantiles)
     """
 
     paths: object
@@ -57,6 +63,7 @@ class Sample:
     duration: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
     groups: np.ndarray | None = None
+    dof: float | None = None
 
     @property
     def n(self) -> int:
@@ -244,7 +251,7 @@ class Endpoint:
         )
 
 
-def _from_transitions(res, eps, probability, probability_se, groups=None) -> Sample:
+def _from_transitions(res, eps, probability, probability_se, groups=None, dof=None) -> Sample:
     plist, tlist = [], []
     for s in range(res.n_segments):
         ts, xs = res.segment(s)
@@ -263,6 +270,7 @@ def _from_transitions(res, eps, probability, probability_se, groups=None) -> Sam
         duration=np.asarray(res.duration),
         meta={"method": res.method},
         groups=groups,
+        dof=dof,
     )
 
 
@@ -328,7 +336,9 @@ class AMS:
         # replicas of one run descend from common ancestors: bootstrap whole runs
         groups = getattr(ens, "source", None)
         groups = None if groups is None else np.asarray(groups)
-        return _from_transitions(ens, eps, float(p), float(p_se), groups=groups)
+        runs = getattr(res, "run_estimates", None)
+        dof = None if runs is None else independent_dof(runs)
+        return _from_transitions(ens, eps, float(p), float(p_se), groups=groups, dof=dof)
 
 
 SAMPLERS = {"endpoint": Endpoint, "reactive": Reactive, "ams": AMS}

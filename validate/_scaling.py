@@ -257,6 +257,13 @@ def fit_action(
     )
 
 
+def _level_dof(sub: pd.DataFrame):
+    """The levels' degrees of freedom (sweep column ``dof``; None when absent or NaN)."""
+    if "dof" not in sub or not np.all(np.isfinite(sub["dof"])):
+        return None
+    return sub["dof"].to_numpy(dtype=float)
+
+
 def scaling_table(frame: pd.DataFrame, replicates: pd.DataFrame | None = None, seed: int = 0):
     """Scaling fits for every tube statistic (theory exponent 1/2), every charge spread
     (exponent reported, theory 1/2) and -eps log P of a :func:`noise_sweep` frame; uses the
@@ -295,7 +302,7 @@ def scaling_table(frame: pd.DataFrame, replicates: pd.DataFrame | None = None, s
                 sub["eps"],
                 sub["value"],
                 se=sub["se"],
-                dof=np.maximum(sub["n"].to_numpy(dtype=float) - 1, 1),
+                dof=_level_dof(sub),
                 theory=float(sub["theory"].iloc[0]),
             ).to_frame()
         )

@@ -9,6 +9,8 @@ taken as sd_w / sqrt(ESS), with ESS = (sum w)^2 / sum w^2 the Kish effective sam
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import norm
+from scipy.stats import t as student_t
 
 
 def normalise_weights(weights, n: int) -> np.ndarray:
@@ -62,6 +64,39 @@ def weighted_mean_se(x, weights=None, axis: int = 0, groups=None):
             se = np.sqrt(g / max(g - 1, 1) * np.sum(sums**2, 0))
     mean = np.where(tot > 0, mean, np.nan)
     return mean, se, n_eff
+
+
+def independent_dof(unit_totals) -> float:
+    """Degrees of freedom of a standard error estimated from independent units (AMS runs)
+    whose contributions are the non-negative ``unit_totals`` (a run's probability
+    estimate, or its total weight): the Kish effective number of units minus one,
+    (sum T)^2 / sum T^2 - 1 (at least 1).
+
+    With heavy-tailed unit totals (an AMS run's estimate is roughly log-normal, of
+    log-variance ~ log(1/p) / n_replicas) a few runs carry most of the weight, and the
+    spread of n_runs runs estimates the error with far fewer than n_runs - 1 degrees of
+    freedom; ``docs/statistics.md`` shows the coverage this restores.
+    """
+    tot = np.asarray(unit_totals, dtype=float)
+    if tot.size < 2 or not np.any(tot > 0):
+        return np.nan
+    return float(max(tot.sum() ** 2 / np.sum(tot * tot) - 1.0, 1.0))
+
+
+def t_interval(value, se, dof=None, level: float = 0.95, log: bool = False):
+    """Interval value ± q se with q the Student-t quantile (``dof``; None or inf: normal).
+    ``log=True``: the delta method on the log scale, value exp(± q se / value), for a
+    positive, right-skewed estimate (a probability)."""
+    value, se = np.asarray(value, dtype=float), np.asarray(se, dtype=float)
+    if dof is None or not np.all(np.isfinite(dof)):
+        q = norm.ppf(0.5 + level / 2)
+    else:
+        q = student_t.ppf(0.5 + level / 2, dof)
+    if log:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.exp(q * se / value)
+        return value / f, value * f
+    return value - q * se, value + q * se
 
 
 def weighted_quantile(x, q, weights=None, axis: int = 0):

@@ -3,7 +3,9 @@
 For each noise level the sampler gives a (weighted) ensemble; the tube statistics
 (:func:`tube_statistics`), the empirical charges (:func:`empirical_charges`) and the
 probability of the conditioning event are computed and collected in one tidy frame with
-columns system, eps, statistic, value, se, ci_low, ci_high, theory, n, ess. Levels are
+columns system, eps, statistic, value, se, ci_low, ci_high, theory, n, ess, dof (the
+degrees of freedom of se: for AMS the effective number of independent runs minus one,
+see :func:`validate._statistics.independent_dof`; NaN: normal quantiles). Levels are
 independent (each has its own seed, derived from the sweep's seed and eps only), so they
 run in parallel with joblib and a study can resume with any subset of them.
 """
@@ -18,10 +20,12 @@ import pandas as pd
 
 from ._empirical_charges import DEFAULT_WINDOW, empirical_charges
 from ._samplers import make_sampler
-from ._statistics import bootstrap, normalise_weights, weighted_mean_se
+from ._statistics import bootstrap, normalise_weights, t_interval, weighted_mean_se
 from ._tubes import as_path_list, tube_statistics
 
-COLUMNS = ["system", "eps", "statistic", "value", "se", "ci_low", "ci_high", "theory", "n", "ess"]
+COLUMNS = [
+    "system", "eps", "statistic", "value", "se", "ci_low", "ci_high", "theory", "n", "ess", "dof",
+]  # fmt: skip
 
 
 def level_seed(seed: int, eps: float) -> int:
@@ -89,7 +93,11 @@ def run_level(
     sample = sampler.sample(system, eps, n_paths, level_seed(seed, eps), n_jobs=n_jobs)
     rows = []
 
+    dof = np.nan if sample.dof is None else float(sample.dof)
+
     def row(stat, value, se=np.nan, lo=np.nan, hi=np.nan, th=np.nan, n=sample.n, ess=np.nan):
+        if np.isnan(lo) and np.isfinite(se):  # value ± t se (AMS: few effective runs)
+            lo, hi = t_interval(value, se, dof)
         rows.append(
             {
                 "statistic": stat,
@@ -100,6 +108,7 @@ def run_level(
                 "theory": th,
                 "n": n,
                 "ess": ess,
+                "dof": dof,
             }
         )
 
@@ -110,6 +119,7 @@ def run_level(
             "probability",
             p,
             p_se,
+            *t_interval(p, p_se, dof, log=True),  # delta method on the log scale
             th=theory.get("action", _theory_value(reference, "action")),
             n=sample.n_trials,
         )
@@ -129,7 +139,7 @@ def run_level(
         return Level(float(eps), summary[COLUMNS], empty, empty, empty, empty)
     w = None if sample.weights is None else normalise_weights(sample.weights, sample.n)
     if sample.duration is not None:
-        m, se, ne = weighted_mean_se(sample.duration, w)
+        m, se, ne = weighted_mean_se(sample.duration, w, groups=sample.groups)
         row("duration", float(m), float(se), th=theory.get("duration", np.nan), ess=float(ne))
     replicates = []
     profile = empty

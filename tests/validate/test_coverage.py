@@ -79,3 +79,76 @@ def test_bad_arguments():
         coverage(normal_mean(), 1.0, n_rep=10, seed=0, level=1.5)
     with pytest.raises(ValueError, match="truth"):
         coverage(normal_mean(), {"other": 1.0}, n_rep=3, seed=0)
+
+
+# --- the intervals the coverage cases call for -------------------------------------
+
+
+def test_independent_dof_and_t_interval():
+    from validate._statistics import independent_dof, t_interval
+
+    assert independent_dof(np.ones(10)) == 9.0
+    assert independent_dof([1.0, 0.0, 0.0, 0.0]) == 1.0  # one run carries everything
+    assert np.isnan(independent_dof([0.0, 0.0]))
+    lo, hi = t_interval(1.0, 0.1, 9)
+    assert abs(hi - 1.0 - 0.1 * 2.2621571627) < 1e-9 and abs(1.0 - lo - (hi - 1.0)) < 1e-12
+    lo, hi = t_interval(1.0, 0.1)  # normal
+    assert abs(hi - 1.0 - 0.1 * 1.959963985) < 1e-9
+    lo, hi = t_interval(2.0, 0.2, None, log=True)  # log scale: symmetric in log
+    assert abs(np.log(hi / 2.0) + np.log(lo / 2.0)) < 1e-12
+    assert abs(np.log(hi / 2.0) - 1.959963985 * 0.1) < 1e-9
+
+
+def test_fit_action_models_recover_the_limit_exactly():
+    from validate import fit_action
+    from validate._scaling import extrapolate
+
+    eps = np.array([0.1, 0.07, 0.05, 0.035])
+    S, alpha, logC = 0.2176, 0.5, 0.3
+    p = np.exp(logC) * eps**alpha * np.exp(-S / eps)
+    se = 0.1 * p
+    fit = fit_action(eps, p, se=se, dof=9)
+    assert abs(fit.estimate - S) < 1e-12 and fit.ci_low < S < fit.ci_high
+    line = fit_action(eps, p, se=se, model="linear")
+    assert abs(line.estimate - S) > 0.01  # the eps log eps term biases the line
+    # the interval is S ± t se, se propagated from the levels' relative errors
+    rows = np.linalg.pinv(np.column_stack([np.ones(4), eps * np.log(eps), eps]))[0]
+    assert abs(fit.se - np.sqrt(np.sum((rows * eps * 0.1) ** 2))) < 1e-12
+    wide = fit_action(eps, p, se=se, dof=2)
+    assert wide.ci_high - wide.ci_low > fit.ci_high - fit.ci_low
+    y = 1.0 + 0.5 * eps * np.log(eps) - 2 * eps
+    a, a_se, _ = extrapolate(eps, y, np.full(4, 0.01), model="eps_log_eps")
+    assert abs(a - 1.0) < 1e-10 and a_se > 0
+    with pytest.raises(ValueError, match="model"):
+        fit_action(eps, p, se=se, model="cubic")
+    with pytest.raises(ValueError, match="dof"):
+        fit_action(eps, p, se=se, dof=0)
+
+
+# --- measured coverage of the project's intervals (slow) ---------------------------
+
+
+def _assert_calibrated(frame, n_rep):
+    tol = 4 * np.sqrt(0.95 * 0.05 / n_rep)  # 4 binomial standard errors
+    for r in frame.itertuples():
+        assert r.n_failed == 0, r.quantity
+        assert abs(r.coverage - 0.95) < tol, (r.quantity, r.coverage)
+        assert abs(r.bias) < 4.5 * r.bias_se, (r.quantity, r.bias, r.bias_se)
+
+
+@pytest.mark.slow
+def test_coverage_of_the_ams_probability():
+    from validate._coverage_cases import double_well_small
+
+    estimate, truth = double_well_small(eps=0.05)
+    out = coverage(estimate, truth, n_rep=120, seed=11, n_jobs=2)
+    _assert_calibrated(out, 120)
+
+
+@pytest.mark.slow
+def test_coverage_of_the_charge_means():
+    from validate._coverage_cases import monostable_charges
+
+    estimate, truth = monostable_charges(eps_grid=(0.2, 0.05), n_paths=300)
+    out = coverage(estimate, truth, n_rep=120, seed=12, n_jobs=2)
+    _assert_calibrated(out, 120)
