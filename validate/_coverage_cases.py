@@ -8,7 +8,7 @@ listed in :data:`CASES`. Cases:
 
 - ``double_well``: AMS (:class:`validate.AMS`, 10 runs of 10 replicas, dt = 1e-3 with
   the Brownian-bridge test) on f = x - x^3, A = (-inf, -0.9], B = [0.9, inf), x0 = -0.8,
-  at eps = 0.1, 0.07, 0.05, 0.035. Rows: the probability at eps = 0.05 (exact committor
+  at eps = 0.1, 0.07, 0.05. Rows: the probability at eps = 0.05 (exact committor
   by quadrature); the AMS-weighted mean duration of the paths from x0 to B and the
   weighted mean of their time integral of x (exact by quadrature on the conditioned,
   h-transformed diffusion); the eps -> 0 limit of -eps log P (exactly the barrier
@@ -17,7 +17,7 @@ listed in :data:`CASES`. Cases:
 - ``double_well_eps0.02``: the AMS probability and the weighted mean duration at
   eps = 0.02.
 - ``monostable_charges``: f = -x in R^2, D = I, paths (-2, 2) -> ball of radius eps about
-  (2, 2) at T = 1 (dt = 0.01), importance-sampled along the instanton, 500 paths per
+  (2, 2) at T = 1 (dt = 0.01), importance-sampled along the instanton, 300 paths per
   level at eps = 0.2, 0.1, 0.05, as in the monostable study. Rows: the mean charges H
   and L at eps = 0.2 and 0.05 (exact: the Gaussian bridge of the Euler–Maruyama chain,
   averaged over the endpoint law on the ball by quadrature) and their eps -> 0 limits
@@ -25,7 +25,7 @@ listed in :data:`CASES`. Cases:
   problem).
 - ``linear_tube``: the same system without endpoint condition (its instanton is the
   relaxation path); the exponent of the median L2 tube radius ~ eps^beta over
-  eps = 0.2, 0.1, 0.05 (400 paths each), exactly 1/2 (``docs/statistics.md``).
+  eps = 0.2, 0.1, 0.05 (200 paths and 100 bootstrap replicates each), exactly 1/2 (``docs/statistics.md``).
 
 The discretisation bias of the AMS cases (dt = 1e-3, truth of the continuous process)
 shows in the ``bias`` column: it is far below one estimate's standard error.
@@ -72,12 +72,11 @@ def _weighted(sample, x):
 
 
 def _probability(sample):
-    """The AMS probability with its log-scale t interval (as in a sweep)."""
-    p, se = sample.probability, sample.probability_se
-    return Interval(p, se, *t_interval(p, se, sample.dof, log=True))
+    """The AMS probability with its interval from the runs' logs (as in a sweep)."""
+    return Interval(sample.probability, sample.probability_se, *sample.probability_ci)
 
 
-def double_well(eps_grid=(0.1, 0.07, 0.05, 0.035), at=0.05, n_replicas=10):
+def double_well(eps_grid=(0.1, 0.07, 0.05), at=0.05, n_replicas=10):
     dw = zoo.double_well()
 
     def estimate(seed):
@@ -85,14 +84,16 @@ def double_well(eps_grid=(0.1, 0.07, 0.05, 0.035), at=0.05, n_replicas=10):
         s = samples[at]
         eps = np.array(eps_grid)
         p = np.array([samples[e].probability for e in eps_grid])
-        p_se = np.array([samples[e].probability_se for e in eps_grid])
-        dof = np.array([samples[e].dof for e in eps_grid])
+        log_se = np.array([samples[e].log_probability_se for e in eps_grid])
+        dof = np.array([samples[e].log_probability_dof for e in eps_grid])
         return {
             f"P(eps={at:g})": _probability(s),
             f"duration(eps={at:g})": _weighted(s, s.duration),
             f"int x dt(eps={at:g})": _weighted(s, _path_integral(s.paths, s.t)),
-            "S: -eps log P, line": fit_action(eps, p, se=p_se, dof=dof, model="linear"),
-            "S: -eps log P, eps log eps": fit_action(eps, p, se=p_se, dof=dof, model="eps_log_eps"),
+            "S: -eps log P, line": fit_action(eps, p, log_se=log_se, dof=dof, model="linear"),
+            "S: -eps log P, eps log eps": fit_action(
+                eps, p, log_se=log_se, dof=dof, model="eps_log_eps"
+            ),
         }
 
     x, q = committor_1d(dw, A_SET, B_SET, at, n=200001)
@@ -140,7 +141,7 @@ def _ball_law(eps, dt, T, radius, n_r=40, n_theta=128):
     return ends, dens * (wr[:, None] * R).ravel()
 
 
-def monostable_charges(eps_grid=(0.2, 0.1, 0.05), n_paths=500, T=1.0, dt=0.01):
+def monostable_charges(eps_grid=(0.2, 0.1, 0.05), n_paths=300, T=1.0, dt=0.01):
     import theory
 
     ms = zoo.monostable()
@@ -186,7 +187,7 @@ def monostable_charges(eps_grid=(0.2, 0.1, 0.05), n_paths=500, T=1.0, dt=0.01):
     return estimate, truth
 
 
-def linear_tube(eps_grid=(0.2, 0.1, 0.05), n_paths=400, T=1.0, dt=0.01, n_boot=200):
+def linear_tube(eps_grid=(0.2, 0.1, 0.05), n_paths=200, T=1.0, dt=0.01, n_boot=100):
     ms = zoo.monostable()
     n = int(round(T / dt))
     t = np.linspace(0.0, T, n + 1)

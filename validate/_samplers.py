@@ -28,7 +28,7 @@ from simulate import System, ensemble
 from simulate._config import DRIFT_SIGNATURE
 from simulate._sets import resolve_set
 
-from ._statistics import independent_dof
+from ._statistics import independent_dof, run_mean_interval
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,13 @@ class Sample:
     duration : (n,) duration of each path (absorption time, reactive duration)
     groups : (n,) labels of dependent paths (the AMS run of each replica) or None; the
         bootstrap resamples whole groups
-    dof : degrees of freedom of the standard errors (``probability_se`` and the
-        run-clustered errors of path statistics): for AMS the Kish effective number of
-        runs minus one (:func:`validate._statistics.independent_dof`); None: many
-        independent paths (normal quantiles)
+    probability_ci : 95 % interval of ``probability`` when it is not p ± 1.96 se (AMS:
+        :func:`validate._statistics.run_mean_interval`), else None
+    log_probability_se, log_probability_dof : standard error of log P and its degrees of
+        freedom (AMS: from the logs of the run estimates), else None (se / p, normal)
+    dof : degrees of freedom of the run-clustered standard errors of path statistics:
+        for AMS the Kish effective number of runs minus one
+        (:func:`validate._statistics.independent_dof`); None: many independent paths
     """
 
     paths: object
@@ -63,6 +66,9 @@ class Sample:
     duration: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
     groups: np.ndarray | None = None
+    probability_ci: tuple | None = None
+    log_probability_se: float | None = None
+    log_probability_dof: float | None = None
     dof: float | None = None
 
     @property
@@ -251,7 +257,7 @@ class Endpoint:
         )
 
 
-def _from_transitions(res, eps, probability, probability_se, groups=None, dof=None) -> Sample:
+def _from_transitions(res, eps, probability, probability_se, **fields) -> Sample:
     plist, tlist = [], []
     for s in range(res.n_segments):
         ts, xs = res.segment(s)
@@ -269,8 +275,7 @@ def _from_transitions(res, eps, probability, probability_se, groups=None, dof=No
         eps=float(eps),
         duration=np.asarray(res.duration),
         meta={"method": res.method},
-        groups=groups,
-        dof=dof,
+        **fields,
     )
 
 
@@ -336,9 +341,18 @@ class AMS:
         # replicas of one run descend from common ancestors: bootstrap whole runs
         groups = getattr(ens, "source", None)
         groups = None if groups is None else np.asarray(groups)
+        fields = {"groups": groups}
         runs = getattr(res, "run_estimates", None)
-        dof = None if runs is None else independent_dof(runs)
-        return _from_transitions(ens, eps, float(p), float(p_se), groups=groups, dof=dof)
+        if runs is not None:
+            # the run is the unit of independence: intervals from the runs' spread
+            lo, hi, log_se, log_dof = run_mean_interval(runs)
+            fields |= {
+                "probability_ci": (lo, hi),
+                "log_probability_se": log_se,
+                "log_probability_dof": log_dof,
+                "dof": independent_dof(runs),
+            }
+        return _from_transitions(ens, eps, float(p), float(p_se), **fields)
 
 
 SAMPLERS = {"endpoint": Endpoint, "reactive": Reactive, "ams": AMS}

@@ -192,7 +192,8 @@ def fit_action(
     eps,
     probability,
     *,
-    se,
+    se=None,
+    log_se=None,
     dof=None,
     theory: float = np.nan,
     model: str = "eps_log_eps",
@@ -208,26 +209,30 @@ def fit_action(
 
     The fit is ordinary least squares (weights from estimated standard errors would
     correlate with the errors: an AMS level whose runs fell low also reports a small
-    error). Each level's y has se(y) = eps se(P) / P (the delta method on the log
-    scale); the limit's se propagates them, se^2 = sum_i c_i^2 se(y_i)^2 with c the
-    least-squares weights of the intercept, and its interval is S ± t se with the
-    Welch–Satterthwaite degrees of freedom nu = se^4 / sum_i (c_i se(y_i))^4 / dof_i
-    (``dof`` per level: runs - 1 for AMS; None: normal quantiles).
+    error). Each level's y has se(y) = eps se(log P): ``log_se`` when given (AMS: from the
+    logs of the run estimates, :func:`validate._statistics.run_mean_interval`), else
+    se(P) / P (the delta method on the log scale); the limit's se propagates them,
+    se^2 = sum_i c_i^2 se(y_i)^2 with c the least-squares weights of the intercept, and
+    its interval is S ± t se with the Welch–Satterthwaite degrees of freedom
+    nu = se^4 / sum_i (c_i se(y_i))^4 / dof_i (``dof`` per level: runs - 1 for AMS;
+    None: normal quantiles).
     """
     eps = np.asarray(eps, dtype=float)
     p = np.asarray(probability, dtype=float)
-    se = np.asarray(se, dtype=float)
-    if eps.size < 2 or eps.shape != p.shape or se.shape != p.shape:
-        raise ValueError("`eps`, `probability` and `se` must have one value per level (>= 2)")
+    if (se is None) == (log_se is None):
+        raise ValueError("give one of `se` (of P) and `log_se` (of log P)")
     if np.any(p <= 0):
         raise ValueError("every level needs a positive probability estimate")
-    if not np.all(np.isfinite(se) & (se >= 0)):
-        raise ValueError("`se` must be finite and non-negative")
+    rel = np.asarray(log_se if se is None else np.asarray(se, dtype=float) / p, dtype=float)
+    if eps.size < 2 or eps.shape != p.shape or rel.shape != p.shape:
+        raise ValueError("`eps`, `probability` and its errors must have one value per level (>= 2)")
+    if not np.all(np.isfinite(rel) & (rel >= 0)):
+        raise ValueError("the standard errors must be finite and non-negative")
     _design(eps, model)  # validates the model name
     if eps.size < 3:
         model = "linear"
     y = -eps * np.log(p)
-    y_se = eps * se / p
+    y_se = eps * rel
     X = _design(eps, model)
     rows = np.linalg.pinv(X)  # (params, levels): least-squares coefficients
     coef = rows @ y
@@ -296,13 +301,17 @@ def scaling_table(frame: pd.DataFrame, replicates: pd.DataFrame | None = None, s
             ).to_frame()
         )
     sub = frame[frame["statistic"] == "probability"].sort_values("eps")
+    logs = frame[frame["statistic"] == "neg_eps_log_p"].sort_values("eps")
     if len(sub) >= 2 and np.all(sub["value"] > 0):
+        same = len(logs) == len(sub) and np.allclose(logs["eps"].values, sub["eps"].values)
         fits.append(
             fit_action(
                 sub["eps"],
                 sub["value"],
-                se=sub["se"],
-                dof=_level_dof(sub),
+                # se of log P from the -eps log P rows (AMS: from the runs' logs)
+                log_se=(logs["se"] / logs["eps"]).to_numpy() if same else None,
+                se=None if same else sub["se"],
+                dof=_level_dof(logs if same else sub),
                 theory=float(sub["theory"].iloc[0]),
             ).to_frame()
         )

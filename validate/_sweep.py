@@ -95,9 +95,11 @@ def run_level(
 
     dof = np.nan if sample.dof is None else float(sample.dof)
 
-    def row(stat, value, se=np.nan, lo=np.nan, hi=np.nan, th=np.nan, n=sample.n, ess=np.nan):
+    def row(
+        stat, value, se=np.nan, lo=np.nan, hi=np.nan, th=np.nan, n=sample.n, ess=np.nan, dof=dof
+    ):
         if np.isnan(lo) and np.isfinite(se):  # value ± t se (AMS: few effective runs)
-            lo, hi = t_interval(value, se, dof)
+            lo, hi = t_interval(value, se, None if np.isnan(dof) else dof)
         rows.append(
             {
                 "statistic": stat,
@@ -115,21 +117,24 @@ def run_level(
     p, p_se = sample.probability, sample.probability_se
     row("n_accepted", float(sample.n), th=np.nan, n=sample.n_trials)
     if np.isfinite(p):
-        row(
-            "probability",
-            p,
-            p_se,
-            *t_interval(p, p_se, dof, log=True),  # delta method on the log scale
-            th=theory.get("action", _theory_value(reference, "action")),
-            n=sample.n_trials,
-        )
+        # AMS: the interval and log P's error come from the logs of the run estimates
+        ci = sample.probability_ci or t_interval(p, p_se)
+        log_se = sample.log_probability_se if sample.log_probability_se is not None else p_se / p
+        log_dof = sample.log_probability_dof if sample.log_probability_dof is not None else np.nan
+        action = theory.get("action", _theory_value(reference, "action"))
+        row("probability", p, p_se, *ci, th=action, n=sample.n_trials, dof=log_dof)
         if p > 0:
+            with np.errstate(divide="ignore"):
+                hi, lo = -eps * np.log(np.asarray(ci, dtype=float))
             row(
                 "neg_eps_log_p",
                 -eps * np.log(p),
-                eps * p_se / p,
-                th=theory.get("action", _theory_value(reference, "action")),
+                eps * log_se,
+                lo,
+                hi,
+                th=action,
                 n=sample.n_trials,
+                dof=log_dof,
             )
     empty = pd.DataFrame()
     if sample.n < 2:

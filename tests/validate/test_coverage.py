@@ -152,3 +152,33 @@ def test_coverage_of_the_charge_means():
     estimate, truth = monostable_charges(eps_grid=(0.2, 0.05), n_paths=300)
     out = coverage(estimate, truth, n_rep=120, seed=12, n_jobs=2)
     _assert_calibrated(out, 120)
+
+
+def test_run_mean_interval_is_calibrated_on_log_normal_runs():
+    """Ten log-normal 'runs' (log-sd 1.2, like AMS with 10 replicas at p ~ 1e-6): the
+    interval from the runs' logs (generalised CI) covers their mean; p ± t se from the
+    raw spread does not."""
+    from validate._statistics import run_mean_interval, t_interval
+
+    sigma, m = 1.2, 10
+    truth = np.exp(sigma**2 / 2)
+
+    def estimate(seed):
+        r = np.exp(np.random.default_rng(seed).normal(0.0, sigma, m))
+        mean, se = r.mean(), r.std(ddof=1) / np.sqrt(m)
+        lo, hi, log_se, dof = run_mean_interval(r)
+        assert dof == m - 1 and lo < hi and log_se > 0
+        return {
+            "logs": Interval(mean, se, lo, hi),
+            "raw": Interval(mean, se, *t_interval(mean, se, 9)),
+        }
+
+    out = coverage(estimate, {"logs": truth, "raw": truth}, n_rep=1500, seed=8).set_index(
+        "quantity"
+    )
+    # measured 0.937 at 3000 repetitions: within 2 % of nominal, the raw one 16 % below
+    assert abs(out.loc["logs", "coverage"] - 0.95) < 0.025, out.loc["logs", "coverage"]
+    assert out.loc["raw", "coverage_high"] < 0.85
+    # an extinct run (estimate 0): the fallback interval still exists and is finite
+    lo, hi, _, dof = run_mean_interval([0.0, 1.0, 2.0, 0.5])
+    assert 0 < lo < 0.875 < hi and dof >= 1
