@@ -25,7 +25,8 @@ listed in :data:`CASES`. Cases:
   problem).
 - ``linear_tube``: the same system without endpoint condition (its instanton is the
   relaxation path); the exponent of the median L2 tube radius ~ eps^beta over
-  eps = 0.2, 0.1, 0.05 (200 paths and 100 bootstrap replicates each), exactly 1/2 (``docs/statistics.md``).
+  eps = 0.2, 0.1, 0.05 (200 paths and 100 bootstrap replicates each), exactly 1/2
+  (``docs/statistics.md``).
 
 The discretisation bias of the AMS cases (dt = 1e-3, truth of the continuous process)
 shows in the ``bias`` column: it is far below one estimate's standard error.

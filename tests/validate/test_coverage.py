@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from validate import Interval, coverage, rep_seed
+from validate import Interval, coverage, level_seed, rep_seed
 
 
 def normal_mean(n=25, sigma=2.0, shrink=1.0):
@@ -182,3 +182,27 @@ def test_run_mean_interval_is_calibrated_on_log_normal_runs():
     # an extinct run (estimate 0): the fallback interval still exists and is finite
     lo, hi, _, dof = run_mean_interval([0.0, 1.0, 2.0, 0.5])
     assert 0 < lo < 0.875 < hi and dof >= 1
+
+
+def test_ams_sweep_rows_carry_run_based_intervals():
+    from simulate import zoo
+    from validate import AMS, run_level, weighted_mean_se
+    from validate._statistics import independent_dof
+
+    dw = zoo.double_well()
+    smp = AMS(A="A", B="B", x0=[-0.8], dt=1e-3, options={"n_runs": 6, "progress": False})
+    lv = run_level(dw, 0.1, smp, n_paths=10, seed=3, n_boot=20)
+    s = smp.sample(dw, 0.1, 10, level_seed(3, 0.1))
+    rows = lv.summary.set_index("statistic")
+    assert s.probability_ci is not None and s.log_probability_dof == 5.0
+    p = rows.loc["probability"]
+    assert (p["ci_low"], p["ci_high"]) == s.probability_ci and p["dof"] == 5.0
+    assert p["ci_low"] < p["value"] < p["ci_high"]
+    y = rows.loc["neg_eps_log_p"]
+    assert abs(y["se"] - 0.1 * s.log_probability_se) < 1e-15
+    assert abs(y["ci_high"] + 0.1 * np.log(s.probability_ci[0])) < 1e-12
+    # path statistics: errors clustered by run (replicas of a run share ancestors)
+    m, se, _ = weighted_mean_se(s.duration, s.weights, groups=s.groups)
+    d = rows.loc["duration"]
+    assert d["value"] == m and d["se"] == se and d["dof"] == s.dof
+    assert 1.0 <= s.dof <= 5.0 and s.dof == independent_dof(np.bincount(s.groups, s.weights))
