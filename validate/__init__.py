@@ -4,6 +4,7 @@ exact finite-noise references, and studies that write tables and figures to ``da
 Conventions (docs/conventions.md): dX = f(X, t) dt + sqrt(2 eps D(t)) dW, p = 1/2 D^{-1}(xdot - f).
 """
 
+from ._coverage import COVERAGE_COLUMNS, Interval, coverage, rep_seed
 from ._empirical_charges import (
     DEFAULT_WINDOW,
     EmpiricalCharges,
@@ -16,6 +17,7 @@ from ._references import (
     GaussianBridge,
     absorbed_density,
     committor_1d,
+    conditioned_occupation_1d,
     drift_diffusion_bridge,
     expected_statistic,
     gaussian_bridge,
@@ -31,6 +33,10 @@ from ._sweep import Level, level_seed, noise_sweep, run_level
 from ._tubes import Tube, tube_statistics
 
 __all__ = [
+    "coverage",
+    "Interval",
+    "rep_seed",
+    "COVERAGE_COLUMNS",
     "noise_sweep",
     "Study",
     "StudyConfig",
@@ -57,6 +63,7 @@ __all__ = [
     "hitting_cdf",
     "hitting_density",
     "committor_1d",
+    "conditioned_occupation_1d",
     "reactive_duration_1d",
     "Endpoint",
     "Reactive",

@@ -32,6 +32,8 @@ SWEEP_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "theory": "the instanton's (small-noise) value; empty when theory has none",
             "n": "number of accepted paths behind the estimate",
             "ess": "effective sample size of the weighted ensemble",
+            "dof": "degrees of freedom of the estimate's t interval (AMS: from the number of "
+            "independent runs); empty where the interval is normal",
         },
     ),
     "replicates": (

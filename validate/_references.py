@@ -435,3 +435,34 @@ def reactive_duration_1d(system, a: float, b: float, eps: float, n: int = 20001)
     i1 = np.trapezoid(np.exp(-(phi - m1) / eps) * q * (1 - q), x)
     i2 = np.trapezoid(np.exp((phi - m2) / eps), x)
     return float(i1 * i2 * np.exp((m2 - m1) / eps) / (eps * D))
+
+
+def conditioned_occupation_1d(
+    system, a: float, b: float, eps: float, x0: float, g=None, n: int = 20001
+) -> float:
+    """E[int_0^tau g(X_t) dt | X_0 = x0, X reaches b before a] in 1-D, by quadrature.
+
+    Conditioned on reaching b first, X is the Doob h-transform of the diffusion by the
+    committor q (drift f + 2 eps D q'/q, never reaching a); for it, with scale density
+    s = e^{Phi/eps} / q^2 and speed density m = q^2 e^{-Phi/eps} / (eps D),
+
+        E_x0[int_0^tau g] = int_x0^b s(y) int_a^y g(z) m(z) dz dy.
+
+    ``g`` None is g = 1: the mean duration of the paths from x0 that reach b before a
+    (from x0 = a: the mean reactive duration, :func:`reactive_duration_1d`). ``g`` maps
+    an array of points x to values.
+    """
+    if not a < x0 < b:
+        raise ValueError(f"`x0` must lie in (a, b) = ({a}, {b}), got {x0}")
+    x, phi, D = _potential_1d(system, a, b, n)
+    _, q = committor_1d(system, a, b, eps, n)
+    gx = np.ones_like(x) if g is None else np.asarray(g(x), dtype=float)
+    m1, m2 = phi.min(), phi.max()
+    inner = _cumtrapz(q * q * np.exp(-(phi - m1) / eps) * gx, x)  # times e^{-m1/eps}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # at y = a both factors vanish: q^2 ~ (y - a)^2, the inner integral ~ (y - a)^3
+        outer = np.where(q > 0, np.exp((phi - m2) / eps) * inner / (q * q), 0.0)
+    keep = x >= x0
+    xs = np.concatenate([[x0], x[keep]])
+    ys = np.concatenate([[np.interp(x0, x, outer)], outer[keep]])
+    return float(np.trapezoid(ys, xs) * np.exp((m2 - m1) / eps) / (eps * D))

@@ -9,12 +9,13 @@ quantity that theory predicts, each judged by the one rule of ``docs/verdicts.md
   bias of a path-mean charge is O(eps) for smooth statistics); the quantity is the limit a.
 - **tube** (the median L2 distance to the instanton, ``tube_l2_q0.5``): the exponent beta
   of tube ~ c eps^beta (:func:`validate.fit_scaling`, bootstrap interval); theory 1/2.
-- **action** (when P is estimated): the eps -> 0 limit of -eps log P
-  (:func:`validate.fit_action`) against the instanton action.
+- **action** (when P is estimated): the eps -> 0 limit of -eps log P in the model
+  S + a eps log eps + b eps (:func:`validate.fit_action`) against the instanton action.
 
 The rule: a check is *consistent* iff the theory value lies inside the 95 % interval of
 the quantity, *and* the levels are in the asymptotic regime: the model the quantity is
-extrapolated with (a + b eps, or log c + beta log eps for the tube) fits the levels, by a
+extrapolated with (:func:`regime`: a + b eps, log c + beta log eps for the tube,
+S + a eps log eps + b eps for -eps log P) fits the levels, by a
 chi-square test at the 1 % level (:func:`regime`). Where the levels are not in that
 regime the verdict is "not yet asymptotic" with the reason, whatever the interval says.
 
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._scaling import _design, extrapolate
 from ._study import atomic_write, read_table, write_csv
 
 LEVEL = 0.95  # every verdict's interval is a 95 % interval
@@ -68,51 +70,45 @@ def _wls(X, y, se):
     return b, cov, chi2
 
 
-def extrapolate(eps, value, se) -> tuple[float, float, float]:
-    """Weighted least-squares line value = a + b eps; returns (a, se(a), chi2/dof).
-
-    The standard error comes from the levels' standard errors, inflated by sqrt(chi2/dof)
-    when the scatter about the line exceeds them (three or more levels). With one level
-    the 'limit' is that level's value."""
-    eps, value, se = (np.asarray(v, dtype=float) for v in (eps, value, se))
-    ok = np.isfinite(value) & np.isfinite(se) & (se > 0)
-    eps, value, se = eps[ok], value[ok], se[ok]
-    if eps.size == 0:
-        return np.nan, np.nan, np.nan
-    if eps.size == 1:
-        return float(value[0]), float(se[0]), np.nan
-    beta, cov, chi2 = _wls(np.column_stack([np.ones_like(eps), eps]), value, se)
-    dof = eps.size - 2
-    chi2 = chi2 / dof if dof > 0 else np.nan
-    inflate = max(1.0, np.sqrt(chi2)) if dof > 0 else 1.0
-    return float(beta[0]), float(np.sqrt(cov[0, 0]) * inflate), chi2
+_FORMS = {
+    "line": "a + b eps",
+    "power": "c eps^beta",
+    "eps_log_eps": "a + a' eps log eps + b eps",
+}
 
 
 def regime(eps, value, se, model: str = "line") -> tuple[bool, str]:
     """Are the levels in the asymptotic regime of the extrapolation model?
 
-    ``model="line"``: value = a + b eps (charges, -eps log P); ``model="power"``:
-    log value = log c + beta log eps (tubes; se of log value = se / value). The model is
-    fitted by weighted least squares and its chi-square, chi2 = sum (residual / se)^2 on
-    n - 2 degrees of freedom, is tested: the levels are asymptotic iff its p-value is at
-    least ``P_REGIME`` (1 %), i.e. the levels differ from what the fitted model predicts
-    by no more than their uncertainties allow. Two levels (no degree of freedom) cannot
-    test the model: not asymptotic. Returns (asymptotic, reason)."""
+    ``model="line"``: value = a + b eps (charges); ``model="power"``: log value = log c +
+    beta log eps (tubes; se of log value = se / value); ``model="eps_log_eps"``: value =
+    a + a' eps log eps + b eps (-eps log P, whose limit is fitted in that model, see
+    :func:`validate.fit_action`). The model is fitted by weighted least squares and its
+    chi-square, chi2 = sum (residual / se)^2 on n - k degrees of freedom (k parameters),
+    is tested: the levels are asymptotic iff its p-value is at least ``P_REGIME`` (1 %),
+    i.e. the levels differ from what the fitted model predicts by no more than their
+    uncertainties allow. Levels that leave no degree of freedom cannot test the model:
+    not asymptotic. For ``"eps_log_eps"`` the nested line is tested first: levels that
+    follow a + b eps follow the larger model too. Returns (asymptotic, reason)."""
+    if model not in _FORMS:
+        raise ValueError(f"`model` must be one of {list(_FORMS)}, got {model!r}")
     eps, value, se = (np.asarray(v, dtype=float) for v in (eps, value, se))
-    if model not in ("line", "power"):
-        raise ValueError(f"`model` must be 'line' or 'power', got {model!r}")
     ok = np.isfinite(value) & np.isfinite(se) & (se > 0) & (eps > 0)
     if model == "power":
         ok &= value > 0
     eps, value, se = eps[ok], value[ok], se[ok]
-    form = "a + b eps" if model == "line" else "c eps^beta"
-    dof = eps.size - 2
-    if dof < 1:
-        return False, f"{eps.size} levels with errors: too few to test the model {form}"
+    if model == "eps_log_eps":
+        line_ok, line_reason = regime(eps, value, se, "line")
+        if line_ok:
+            return True, line_reason
+    form = _FORMS[model]
     if model == "power":
         X, y, s = np.column_stack([np.ones_like(eps), np.log(eps)]), np.log(value), se / value
     else:
-        X, y, s = np.column_stack([np.ones_like(eps), eps]), value, se
+        X, y, s = _design(eps, "linear" if model == "line" else model), value, se
+    dof = eps.size - X.shape[1]
+    if dof < 1:
+        return False, f"{eps.size} levels with errors: too few to test the model {form}"
     _, _, chi2 = _wls(X, y, s)
     p = float(stats.chi2.sf(chi2, dof))
     fit = f"chi2 = {chi2:.3g} on {dof} dof, p = {p:.2g}"
@@ -267,7 +263,7 @@ def verdicts(
             th = float(th.iloc[0]) if len(th) else float(r.theory)
             if not np.isfinite(th):
                 continue
-            asym, reason = regime(sub["eps"], sub["value"], sub["se"], "line")
+            asym, reason = regime(sub["eps"], sub["value"], sub["se"], "eps_log_eps")
             rows.append(
                 verdict_row(
                     part=part,
@@ -281,7 +277,7 @@ def verdicts(
                     eps=sub["eps"],
                     asymptotic=asym,
                     reason=reason,
-                    what="-eps log P -> S (a + b eps), S",
+                    what="-eps log P -> S (S + a eps log eps + b eps), S",
                 )
             )
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)

@@ -29,6 +29,8 @@ from simulate._driver import grid_steps, save_stride
 from simulate._numba_types import DRIFT_SIGNATURE
 from simulate._sets import resolve_set
 
+from ._statistics import independent_dof, run_mean_interval
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -45,6 +47,13 @@ class Sample:
     duration : (n,) duration of each path (absorption time, reactive duration)
     groups : (n,) labels of dependent paths (the AMS run of each replica) or None; the
         bootstrap resamples whole groups
+    probability_ci : 95 % interval of ``probability`` when it is not p ± 1.96 se (AMS:
+        :func:`validate._statistics.run_mean_interval`), else None
+    log_probability_se, log_probability_dof : standard error of log P and its degrees of
+        freedom (AMS: from the logs of the run estimates), else None (se / p, normal)
+    dof : degrees of freedom of the run-clustered standard errors of path statistics:
+        for AMS the Kish effective number of runs minus one
+        (:func:`validate._statistics.independent_dof`); None: many independent paths
     """
 
     paths: object
@@ -58,6 +67,10 @@ class Sample:
     duration: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
     groups: np.ndarray | None = None
+    probability_ci: tuple | None = None
+    log_probability_se: float | None = None
+    log_probability_dof: float | None = None
+    dof: float | None = None
 
     @property
     def n(self) -> int:
@@ -267,7 +280,7 @@ class Endpoint:
         )
 
 
-def _from_transitions(res, eps, probability, probability_se, groups=None) -> Sample:
+def _from_transitions(res, eps, probability, probability_se, **fields) -> Sample:
     plist, tlist = [], []
     for s in range(res.n_segments):
         ts, xs = res.segment(s)
@@ -285,7 +298,7 @@ def _from_transitions(res, eps, probability, probability_se, groups=None) -> Sam
         eps=float(eps),
         duration=np.asarray(res.duration),
         meta={"method": res.method},
-        groups=groups,
+        **fields,
     )
 
 
@@ -342,11 +355,21 @@ class AMS:
             **self.options,
         )
         ens = res.ensemble
-        # replicas of one run descend from common ancestors: bootstrap whole runs
-        sample = _from_transitions(
-            ens, eps, res.probability, res.probability_se, groups=np.asarray(ens.source)
-        )
-        # runs stopped at max_iter are out of the estimate (simulate warned): say so
+        # replicas of one run descend from common ancestors: bootstrap whole runs, and
+        # take the probability's interval from the spread of the independent runs
+        # (runs stopped at max_iter carry NaN: out of the estimate, simulate warned)
+        runs = np.asarray(res.run_estimates, dtype=float)
+        runs = runs[np.isfinite(runs)]
+        fields = {"groups": np.asarray(ens.source)}
+        if runs.size:
+            lo, hi, log_se, log_dof = run_mean_interval(runs)
+            fields |= {
+                "probability_ci": (lo, hi),
+                "log_probability_se": log_se,
+                "log_probability_dof": log_dof,
+                "dof": independent_dof(runs),
+            }
+        sample = _from_transitions(ens, eps, res.probability, res.probability_se, **fields)
         sample.meta.update(status=res.status, success=res.success, message=res.message)
         return sample
 

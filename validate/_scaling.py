@@ -2,12 +2,19 @@
 
 - power laws y ~ c eps^beta (tube radius: theory beta = 1/2; charge spread: gamma) by
   least squares in log-log coordinates;
-- the large-deviation limit -eps log P -> S (the instanton action) by a straight-line fit
-  of -eps log P against eps, extrapolated to eps = 0.
+- eps -> 0 limits by weighted least squares in a small-noise model
+  (:func:`extrapolate`): ``"linear"`` y = y0 + b eps (path-mean charges, whose bias is
+  a power series in eps), ``"eps_log_eps"`` y = y0 + a eps log eps + b eps (the
+  large-deviation limit -eps log P -> S, the instanton action: a prefactor
+  P ~ C eps^alpha exp(-S/eps) gives -eps log P = S - alpha eps log eps - eps log C, and
+  a straight line in eps is biased by the eps log eps term; see ``docs/statistics.md``).
 
-Intervals come from refitting bootstrap replicates: non-parametric replicates of each
-level's statistic when given (paths resampled within each eps level), else parametric
-ones drawn from each level's value and standard error; the seed is fixed.
+Power-law intervals come from refitting bootstrap replicates: non-parametric replicates
+of each level's statistic when given (paths resampled within each eps level), else
+parametric ones drawn from each level's value and standard error; the seed is fixed.
+The action's interval propagates the levels' standard errors through the least-squares
+fit (Student t, Welch–Satterthwaite degrees of freedom from the levels' independent
+units: AMS runs, or paths).
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
+from scipy.stats import t as student_t
 
 from ._statistics import percentile_ci
 
@@ -138,42 +147,126 @@ def fit_scaling(
     )
 
 
+EXTRAPOLATION_MODELS = ("linear", "eps_log_eps")
+
+
+def _design(eps, model):
+    if model == "linear":
+        return np.column_stack([np.ones_like(eps), eps])
+    if model == "eps_log_eps":
+        return np.column_stack([np.ones_like(eps), eps * np.log(eps), eps])
+    raise ValueError(f"`model` must be one of {EXTRAPOLATION_MODELS}, got {model!r}")
+
+
+def extrapolate(eps, value, se, model: str = "linear") -> tuple[float, float, float]:
+    """eps -> 0 limit of ``value`` by weighted least squares in a small-noise model.
+
+    ``"linear"``: value = y0 + b eps; ``"eps_log_eps"``: value = y0 + a eps log eps + b eps
+    (needs three levels). Weights 1 / se^2. Returns (y0, se(y0), chi2/dof): the standard
+    error comes from the levels' standard errors, inflated by sqrt(chi2/dof) when the
+    scatter about the model exceeds them (dof > 0). With one level the 'limit' is that
+    level's value (any model); with fewer levels than the model's parameters, the
+    linear model is used.
+    """
+    eps, value, se = (np.asarray(v, dtype=float) for v in (eps, value, se))
+    ok = np.isfinite(value) & np.isfinite(se) & (se > 0)
+    eps, value, se = eps[ok], value[ok], se[ok]
+    if eps.size == 0:
+        return np.nan, np.nan, np.nan
+    if eps.size == 1:
+        return float(value[0]), float(se[0]), np.nan
+    X = _design(eps, model)
+    if X.shape[1] > eps.size:
+        X = _design(eps, "linear")
+    w = 1.0 / se**2
+    cov = np.linalg.inv(X.T @ (w[:, None] * X))
+    beta = cov @ (X.T @ (w * value))
+    resid = value - X @ beta
+    dof = eps.size - X.shape[1]
+    chi2 = float(np.sum(w * resid**2) / dof) if dof > 0 else np.nan
+    inflate = max(1.0, np.sqrt(chi2)) if dof > 0 else 1.0
+    return float(beta[0]), float(np.sqrt(cov[0, 0]) * inflate), chi2
+
+
 def fit_action(
     eps,
     probability,
     *,
     se=None,
+    log_se=None,
+    dof=None,
     theory: float = np.nan,
-    n_boot: int = 2000,
-    seed: int = 0,
+    model: str = "eps_log_eps",
     level: float = 0.95,
 ) -> ScalingFit:
-    """Extrapolate -eps log P to eps = 0 by a straight-line fit in eps (the prefactor of
-    P ~ C exp(-S/eps) gives the slope -log C); the intercept estimates the action S."""
+    """Extrapolate y = -eps log P to eps = 0; the limit estimates the action S.
+
+    Large deviations with a prefactor, P ~ C eps^alpha exp(-S/eps), give
+    y = S - alpha eps log eps - eps log C + o(eps): ``model="eps_log_eps"`` (default) fits
+    y = S + a eps log eps + b eps (three or more levels; with two, a straight line),
+    ``"linear"`` the straight line y = S + b eps, biased by the eps log eps term when
+    alpha != 0 (alpha = 1/2 for a 1-D escape from a point over a saddle).
+
+    The fit is ordinary least squares (weights from estimated standard errors would
+    correlate with the errors: an AMS level whose runs fell low also reports a small
+    error). Each level's y has se(y) = eps se(log P): ``log_se`` when given (AMS: from the
+    logs of the run estimates, :func:`validate._statistics.run_mean_interval`), else
+    se(P) / P (the delta method on the log scale); the limit's se propagates them,
+    se^2 = sum_i c_i^2 se(y_i)^2 with c the least-squares weights of the intercept, and
+    its interval is S ± t se with the Welch–Satterthwaite degrees of freedom
+    nu = se^4 / sum_i (c_i se(y_i))^4 / dof_i (``dof`` per level: runs - 1 for AMS;
+    None: normal quantiles).
+    """
     eps = np.asarray(eps, dtype=float)
     p = np.asarray(probability, dtype=float)
+    if (se is None) == (log_se is None):
+        raise ValueError("give one of `se` (of P) and `log_se` (of log P)")
     if np.any(p <= 0):
         raise ValueError("every level needs a positive probability estimate")
-    reps = _replicates(p, se, None, n_boot, seed, positive=True)
+    rel = np.asarray(log_se if se is None else np.asarray(se, dtype=float) / p, dtype=float)
+    if eps.size < 2 or eps.shape != p.shape or rel.shape != p.shape:
+        raise ValueError("`eps`, `probability` and its errors must have one value per level (>= 2)")
+    if not np.all(np.isfinite(rel) & (rel >= 0)):
+        raise ValueError("the standard errors must be finite and non-negative")
+    _design(eps, model)  # validates the model name
+    if eps.size < 3:
+        model = "linear"
     y = -eps * np.log(p)
-    slope, icpt = np.polyfit(eps, y, 1)
-    yr = -eps[:, None] * np.log(reps)
-    icpts = np.polyfit(eps, yr, 1)[1]
-    lo, hi = percentile_ci(icpts, level)
+    y_se = eps * rel
+    X = _design(eps, model)
+    rows = np.linalg.pinv(X)  # (params, levels): least-squares coefficients
+    coef = rows @ y
+    parts = (rows[0] * y_se) ** 2
+    s = float(np.sqrt(parts.sum()))
+    if dof is None:
+        q = float(norm.ppf(0.5 + level / 2))
+    else:
+        d = np.broadcast_to(np.asarray(dof, dtype=float), eps.shape)
+        if np.any(d < 1):
+            raise ValueError(f"`dof` must be >= 1 per level, got {dof}")
+        nu = parts.sum() ** 2 / np.sum(parts**2 / d) if parts.sum() > 0 else np.inf
+        q = float(student_t.ppf(0.5 + level / 2, nu))
     return ScalingFit(
         kind="action",
         statistic="neg_eps_log_p",
-        estimate=float(icpt),
-        se=float(np.std(icpts)),
-        ci_low=float(lo),
-        ci_high=float(hi),
+        estimate=float(coef[0]),
+        se=s,
+        ci_low=float(coef[0] - q * s),
+        ci_high=float(coef[0] + q * s),
         level=level,
         n_levels=int(eps.size),
         eps_range=(float(eps.min()), float(eps.max())),
         theory=float(theory),
-        other=float(slope),
-        n_boot=int(n_boot),
+        other=float(coef[-1]),
+        n_boot=0,
     )
+
+
+def _level_dof(sub: pd.DataFrame):
+    """The levels' degrees of freedom (sweep column ``dof``; None when absent or NaN)."""
+    if "dof" not in sub or not np.all(np.isfinite(sub["dof"])):
+        return None
+    return sub["dof"].to_numpy(dtype=float)
 
 
 def scaling_table(frame: pd.DataFrame, replicates: pd.DataFrame | None = None, seed: int = 0):
@@ -208,14 +301,21 @@ def scaling_table(frame: pd.DataFrame, replicates: pd.DataFrame | None = None, s
             ).to_frame()
         )
     sub = frame[frame["statistic"] == "probability"].sort_values("eps")
+    logs = frame[frame["statistic"] == "neg_eps_log_p"].sort_values("eps")
     if len(sub) >= 2 and np.all(sub["value"] > 0):
+        same = len(logs) == len(sub) and np.allclose(logs["eps"].values, sub["eps"].values)
         fits.append(
             fit_action(
                 sub["eps"],
                 sub["value"],
-                se=sub["se"],
-                theory=float(sub["theory"].iloc[0]),
-                seed=seed,
+                # se of log P from the -eps log P rows (AMS: from the runs' logs)
+                log_se=(logs["se"] / logs["eps"]).to_numpy() if same else None,
+                se=None if same else sub["se"],
+                dof=_level_dof(logs if same else sub),
+                # the theory of -eps log P (the action) is on its own rows
+                theory=float(logs["theory"].dropna().iloc[0])
+                if logs["theory"].notna().any()
+                else np.nan,
             ).to_frame()
         )
     return pd.concat(fits, ignore_index=True) if fits else pd.DataFrame()

@@ -3,7 +3,9 @@
 For each noise level the sampler gives a (weighted) ensemble; the tube statistics
 (:func:`tube_statistics`), the empirical charges (:func:`empirical_charges`) and the
 probability of the conditioning event are computed and collected in one tidy frame with
-columns system, eps, statistic, value, se, ci_low, ci_high, theory, n, ess. Levels are
+columns system, eps, statistic, value, se, ci_low, ci_high, theory, n, ess, dof (the
+degrees of freedom of se: for AMS the effective number of independent runs minus one,
+see :func:`validate._statistics.independent_dof`; NaN: normal quantiles). Levels are
 independent (each has its own seed, derived from the sweep's seed and eps only), so they
 run in parallel with joblib and a study can resume with any subset of them.
 """
@@ -19,10 +21,12 @@ import pandas as pd
 
 from ._empirical_charges import DEFAULT_WINDOW, empirical_charges
 from ._samplers import make_sampler
-from ._statistics import bootstrap, normalise_weights, weighted_mean_se
+from ._statistics import bootstrap, normalise_weights, t_interval, weighted_mean_se
 from ._tubes import as_path_list, tube_statistics
 
-COLUMNS = ["system", "eps", "statistic", "value", "se", "ci_low", "ci_high", "theory", "n", "ess"]
+COLUMNS = [
+    "system", "eps", "statistic", "value", "se", "ci_low", "ci_high", "theory", "n", "ess", "dof",
+]  # fmt: skip
 
 
 class DegenerateLevelWarning(UserWarning):
@@ -107,7 +111,13 @@ def run_level(
     sample = sampler.sample(system, eps, n_paths, level_seed(seed, eps), n_jobs=n_jobs)
     rows = []
 
-    def row(stat, value, se=np.nan, lo=np.nan, hi=np.nan, th=np.nan, n=sample.n, ess=np.nan):
+    dof = np.nan if sample.dof is None else float(sample.dof)
+
+    def row(
+        stat, value, se=np.nan, lo=np.nan, hi=np.nan, th=np.nan, n=sample.n, ess=np.nan, dof=dof
+    ):
+        if np.isnan(lo) and np.isfinite(se):  # value ± t se (AMS: few effective runs)
+            lo, hi = t_interval(value, se, None if np.isnan(dof) else dof)
         rows.append(
             {
                 "statistic": stat,
@@ -118,22 +128,36 @@ def run_level(
                 "theory": th,
                 "n": n,
                 "ess": ess,
+                "dof": dof,
             }
         )
 
     p, p_se = sample.probability, sample.probability_se
     row("n_accepted", float(sample.n), th=np.nan, n=sample.n_trials)
     if np.isfinite(p):
-        # the theory of a probability is a probability (none in general); the action is
+        # AMS: the interval and log P's error come from the logs of the run estimates.
+        # The theory of a probability is a probability (none in general); the action is
         # the theory of -eps log P
-        row("probability", p, p_se, th=theory.get("probability", np.nan), n=sample.n_trials)
+        ci = sample.probability_ci or t_interval(p, p_se)
+        log_se = sample.log_probability_se
+        if log_se is None:
+            log_se = p_se / p if p > 0 else np.nan
+        log_dof = sample.log_probability_dof if sample.log_probability_dof is not None else np.nan
+        action = theory.get("action", _theory_value(reference, "action"))
+        th_p = theory.get("probability", np.nan)
+        row("probability", p, p_se, *ci, th=th_p, n=sample.n_trials, dof=log_dof)
         if p > 0:
+            with np.errstate(divide="ignore"):
+                hi, lo = -eps * np.log(np.clip(np.asarray(ci, dtype=float), 0.0, None))
             row(
                 "neg_eps_log_p",
                 -eps * np.log(p),
-                eps * p_se / p,
-                th=theory.get("action", _theory_value(reference, "action")),
+                eps * log_se,
+                lo,
+                hi,
+                th=action,
                 n=sample.n_trials,
+                dof=log_dof,
             )
     empty = pd.DataFrame()
     if sample.n < 2:
@@ -150,7 +174,7 @@ def run_level(
         return Level(float(eps), summary[COLUMNS], empty, empty, empty, empty)
     w = None if sample.weights is None else normalise_weights(sample.weights, sample.n)
     if sample.duration is not None:
-        m, se, ne = weighted_mean_se(sample.duration, w)
+        m, se, ne = weighted_mean_se(sample.duration, w, groups=sample.groups)
         row("duration", float(m), float(se), th=theory.get("duration", np.nan), ess=float(ne))
     replicates = []
     profile = empty

@@ -1,11 +1,13 @@
 """Exact references against closed forms."""
 
 import numpy as np
+import pytest
 from scipy.integrate import quad
 
 from simulate import System, zoo
 from validate import (
     committor_1d,
+    conditioned_occupation_1d,
     drift_diffusion_bridge,
     gaussian_bridge,
     hitting_cdf,
@@ -62,3 +64,25 @@ def test_committor_and_reactive_duration_of_free_diffusion():
     assert abs(reactive_duration_1d(free, 0.0, 2.0, 0.5) - 4 / (6 * 0.5)) < 1e-6
     x, q = committor_1d(zoo.double_well(), -1.0, 1.0, 0.1)
     assert abs(np.interp(0.0, x, q) - 0.5) < 1e-9  # symmetric well
+
+
+def test_conditioned_occupation_closed_forms():
+    # Brownian motion (variance rate s2 = 2 eps D) on (0, L) conditioned to exit at L:
+    # E_x[tau | exit at L] = (L^2 - x^2) / (3 s2)
+    free = System(drift=_free, D=np.eye(1), name="free")
+    eps, L = 0.5, 2.0
+    for x0 in (0.3, 1.0, 1.7):
+        exact = (L**2 - x0**2) / (3 * 2 * eps)
+        assert abs(conditioned_occupation_1d(free, 0.0, L, eps, x0) - exact) < 1e-6
+    # occupation of x (h = x / L, s = L^2 / y^2, m = y^2 / (L^2 eps D)):
+    # E_x[int_0^tau X dt | exit at L] = (L^3 - x^3) / (12 eps D)
+    for x0 in (0.3, 1.0):
+        exact = (L**3 - x0**3) / (12 * eps)
+        assert abs(conditioned_occupation_1d(free, 0.0, L, eps, x0, g=lambda y: y) - exact) < 1e-6
+    # from the boundary of A: the mean reactive duration (an independent formula)
+    dw = zoo.double_well()
+    for e in (0.1, 0.03):
+        r = reactive_duration_1d(dw, -0.9, 0.9, e)
+        assert abs(conditioned_occupation_1d(dw, -0.9, 0.9, e, -0.9 + 1e-5) - r) < 1e-4 * r
+    with pytest.raises(ValueError, match="x0"):
+        conditioned_occupation_1d(dw, -0.9, 0.9, 0.1, 0.95)
