@@ -87,3 +87,25 @@ def test_fixed_points_decision_memory_saddles():
 def test_fixed_points_bad_bounds():
     with pytest.raises(ValueError, match="`bounds`"):
         fixed_points(zoo.get("monostable"), bounds=([1, 1], [0, 0]))
+
+
+def test_oscillator_ring_u1_and_none_for_a_random_rate_network():
+    # 2N = 16: the ring's one continuous symmetry is the global phase rotation
+    ring = zoo.oscillator_ring(n=8)
+    sym = find_symmetries(ring)
+    assert sym.kinds == ("rotation",) and sym.status == ("exact",)
+    np.testing.assert_allclose(sym.generators[0].A, ring.generators[0].A, atol=1e-10)
+    rng = np.random.default_rng(0)
+    net = zoo.rate_network(rng.normal(size=(12, 12)) / np.sqrt(12), rng.normal(size=12))
+    assert len(find_symmetries(net)) == 0
+
+
+def test_symmetries_under_anisotropic_noise():
+    # D = diag(1, 4): x -> rotation is a symmetry of f = -x only in the metric of D,
+    # A = S D^{-1} with S antisymmetric (A D + D A^T = 0)
+    ou = zoo.ornstein_uhlenbeck(K=np.eye(2), D=np.diag([1.0, 4.0]))
+    sym = find_symmetries(ou)
+    assert len(sym) == 1 and sym.status == ("exact",)
+    A = sym.generators[0].A
+    np.testing.assert_allclose(A @ ou.D + ou.D @ A.T, 0.0, atol=1e-12)
+    assert abs(A[0, 1]) > 0.1
