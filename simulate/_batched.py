@@ -17,19 +17,21 @@ block padded with frozen rows), and chunks are whole blocks: each path sits at t
 row of a block of the same shape whatever the chunking, so a BLAS product sums its terms
 in the same order, and results are bit-identical for any ``n_jobs``, ``n_threads`` and
 ``chunk_size``. The step and the noise run in one numba kernel whose signature does not
-depend on d: it is compiled once, not once per dimension. Why this design and its
-throughput: ``docs/networks.md``.
+depend on d: it is compiled once, not once per dimension. Threads take whole blocks.
+Why this design, and its throughput: ``docs/networks.md``.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numba as nb
 import numpy as np
-from numba import prange, types
+from numba import types
 from threadpoolctl import threadpool_limits
 
 from ._driver import (
@@ -42,7 +44,6 @@ from ._driver import (
     chunk_starts,
     dispatch,
     fixed_time_grid,
-    numba_threads,
     progress_bar,
     save_stride,
     worker_layout,
@@ -84,13 +85,12 @@ def _init_streams(states, seed, first_path, rows):
         types.float64[:, :, ::1],  # saved (rows, n_saved, d)
         types.int64,  # saved index of the new state (-1: not saved)
     ),
-    parallel=True,
     **JIT,
 )
 def _advance(x, fx, dt, amp, chol, diagonal, states, z, refills, pos, code, when, t_new,
              saved, slot):  # fmt: skip
     d = x.shape[1]
-    for g in prange(x.shape[0]):
+    for g in range(x.shape[0]):
         if code[g] != RUNNING:
             continue
         if refills:
@@ -161,8 +161,8 @@ def ensemble_batched(
         is bit-identical for any ``n_jobs``, ``n_threads`` and ``chunk_size`` at one
         ``block_paths``.
     n_threads
-        Threads per process for the step kernel and for BLAS (default: all cores
-        divided among the workers).
+        Threads per process, each stepping whole blocks (default: all cores divided
+        among the workers); with one thread, BLAS may use several.
     chunk_size
         Paths per task, rounded up to whole blocks (default: n_paths split in about 4
         chunks per worker; in-process, one chunk).
@@ -241,51 +241,73 @@ def ensemble_batched(
 def _run_chunk(system, x0, eps, t0, dt, n_steps, save_every, n_saved, seed, first, count,
                block, n_threads):  # fmt: skip
     d = system.dim
-    width = WORDS_PER_REFILL * max(1, -(-d // WORDS_PER_REFILL))
-    per_step = 0 if d <= WORDS_PER_REFILL else width // WORDS_PER_REFILL
-    chol = np.ascontiguousarray(system.cholesky)
-    diagonal = not np.any(np.tril(chol, -1))
-    params = system.params
     saved = np.full((count, n_saved, d), np.nan)
     final = np.empty((count, d))
     status = np.empty(count, dtype=np.int8)
     when = np.full(count, np.nan)
-    with numba_threads(n_threads), threadpool_limits(n_threads, user_api="blas"):
-        for b0 in range(0, count, block):
-            rows = min(block, count - b0)
-            x = np.empty((block, d))
-            x[:rows] = x0 if x0.shape[0] == 1 else x0[b0 : b0 + rows]
-            x[rows:] = x[0]  # padding: frozen copies of a finite row
-            fx = np.empty((block, d))
-            states = np.zeros((block, STREAM_SIZE), dtype=np.uint64)
-            _init_streams(states, np.uint64(seed), first + b0, rows)
-            z = np.empty((block, width))
-            code = np.full(block, STOPPED, dtype=np.int8)
-            code[:rows] = RUNNING
-            w = np.full(block, np.nan)
-            out = saved[b0 : b0 + rows]
-            if save_every:
-                out[:, 0] = x[:rows]
-            pos = WORDS_PER_REFILL
-            for n in range(n_steps):
-                t = t0 + n * dt
-                scale = 1.0 if system.schedule is None else system.diffusion_scale(t)
-                amp = math.sqrt(2.0 * eps * scale * dt)
-                if per_step:
-                    refills, pos = per_step, 0
-                elif pos + d > WORDS_PER_REFILL:
-                    refills, pos = 1, 0
-                else:
-                    refills = 0
-                with np.errstate(all="ignore"):  # non-finite rows are flagged, not raised
-                    system.batched_drift(x, t, params, fx)
-                slot = (n + 1) // save_every if save_every and (n + 1) % save_every == 0 else -1
-                _advance(x, fx, dt, amp, chol, diagonal, states, z, refills, pos, code, w,
-                         t0 + (n + 1) * dt, out, slot)  # fmt: skip
-                pos += d
-                if not np.any(code[:rows] == RUNNING):
-                    break
-            final[b0 : b0 + rows] = x[:rows]
-            status[b0 : b0 + rows] = code[:rows]
-            when[b0 : b0 + rows] = w[:rows]
+
+    def run(b0: int) -> None:
+        rows = min(block, count - b0)
+        xs = x0 if x0.shape[0] == 1 else x0[b0 : b0 + rows]
+        sl = slice(b0, b0 + rows)
+        _run_block(system, xs, eps, t0, dt, n_steps, save_every, seed, first + b0, rows, block,
+                   saved[sl], final[sl], status[sl], when[sl])  # fmt: skip
+
+    starts = range(0, count, block)
+    n_threads = min(n_threads or os.cpu_count() or 1, len(starts))
+    # Threads step whole blocks (the kernel and BLAS release the GIL); within a step all
+    # is serial: a parallel region per step waits for every thread, and on a busy
+    # machine that wait costs more than the step. One BLAS thread per block thread.
+    with threadpool_limits(1 if n_threads > 1 else None, user_api="blas"):
+        if n_threads == 1:
+            for b0 in starts:
+                run(b0)
+        else:
+            with ThreadPoolExecutor(n_threads) as pool:
+                list(pool.map(run, starts))
     return saved, final, status, when
+
+
+def _run_block(system, x0, eps, t0, dt, n_steps, save_every, seed, first, rows, block,
+               saved, final, status, when):  # fmt: skip
+    """Step the paths ``first .. first + rows`` as one (block, d) array (rows beyond
+    ``rows`` are frozen padding), writing their results into the given views."""
+    d = system.dim
+    width = WORDS_PER_REFILL * max(1, -(-d // WORDS_PER_REFILL))
+    per_step = 0 if d <= WORDS_PER_REFILL else width // WORDS_PER_REFILL
+    chol = np.ascontiguousarray(system.cholesky)
+    diagonal = not np.any(np.tril(chol, -1))
+    x = np.empty((block, d))
+    x[:rows] = x0
+    x[rows:] = x[0]  # padding: frozen copies of a finite row
+    fx = np.empty((block, d))
+    states = np.zeros((block, STREAM_SIZE), dtype=np.uint64)
+    _init_streams(states, np.uint64(seed), first, rows)
+    z = np.empty((block, width))
+    code = np.full(block, STOPPED, dtype=np.int8)
+    code[:rows] = RUNNING
+    w = np.full(block, np.nan)
+    if save_every:
+        saved[:, 0] = x[:rows]
+    pos = WORDS_PER_REFILL
+    for n in range(n_steps):
+        t = t0 + n * dt
+        scale = 1.0 if system.schedule is None else system.diffusion_scale(t)
+        amp = math.sqrt(2.0 * eps * scale * dt)
+        if per_step:
+            refills, pos = per_step, 0
+        elif pos + d > WORDS_PER_REFILL:
+            refills, pos = 1, 0
+        else:
+            refills = 0
+        with np.errstate(all="ignore"):  # non-finite rows are flagged, not raised
+            system.batched_drift(x, t, system.params, fx)
+        slot = (n + 1) // save_every if save_every and (n + 1) % save_every == 0 else -1
+        _advance(x, fx, dt, amp, chol, diagonal, states, z, refills, pos, code, w,
+                 t0 + (n + 1) * dt, saved, slot)  # fmt: skip
+        pos += d
+        if not np.any(code[:rows] == RUNNING):
+            break
+    final[:] = x[:rows]
+    status[:] = code[:rows]
+    when[:] = w[:rows]
