@@ -76,8 +76,8 @@ def theory_at_network_size(n: int = 32) -> None:
           f"{sym.singular_values[-1]:.1e}")  # fmt: skip
     twists = [k for k in ring.states if k.startswith("twist_")]
     start = time.perf_counter()
-    fps = fixed_points(ring, guesses=twists)
-    print(f"fixed_points, ring d = {2 * n} (guesses: {len(twists)} twisted states): "
+    fps = fixed_points(ring, guesses=["origin", *twists])
+    print(f"fixed_points, ring d = {2 * n} (guesses: the origin and {len(twists)} twisted states): "
           f"{time.perf_counter() - start:.1f} s, {len(fps)} points")  # fmt: skip
     for p in fps:
         r = np.hypot(p.x[0], p.x[1])
