@@ -4,6 +4,7 @@ where it should be, and whatever the chunking)."""
 
 import dataclasses
 
+import joblib
 import numpy as np
 import pytest
 
@@ -129,6 +130,19 @@ def _reproduce(**kwargs):
 def test_batched_bit_identical_whatever_the_parallelism(kwargs):
     ref = _reproduce(n_threads=1)
     for r, g in zip(ref, _reproduce(**kwargs), strict=True):
+        np.testing.assert_array_equal(r, g)
+
+
+def test_batched_bit_identical_on_a_dask_cluster():
+    distributed = pytest.importorskip("distributed")
+    ref = _reproduce(n_threads=1)
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster,
+        distributed.Client(cluster),
+        joblib.parallel_config(backend="dask"),
+    ):
+        got = _reproduce(n_jobs=2, n_threads=1, chunk_size=64)
+    for r, g in zip(ref, got, strict=True):
         np.testing.assert_array_equal(r, g)
 
 
