@@ -9,6 +9,7 @@ Convention (Itô, noise level eps > 0): dX = f(X, t) dt + sqrt(2 eps D(t)) dW.
 
 from . import zoo
 from ._ams import AMSResult, AMSRunWarning, ams
+from ._batched import ensemble_batched
 from ._conditioning import ConditionedResult, condition
 from ._driver import MemoryBudgetError
 from ._ensemble import EnsembleResult, NonFiniteWarning, ensemble
@@ -26,6 +27,7 @@ from ._transitions import TransitionResult, transitions
 
 __all__ = [
     "ensemble",
+    "ensemble_batched",
     "EnsembleResult",
     "MemoryBudgetError",
     "NonFiniteWarning",

@@ -139,6 +139,11 @@ class System:
     t_span
         The system's natural time window, if it has one (e.g. the reverse-diffusion
         window), used as a default by samplers and instanton solvers.
+    batched_drift
+        Optional ``F(X, t, params, out)`` writing the drift of every row of an
+        (n_paths, d) block ``X`` into ``out`` (plain numpy is fine: one matrix product
+        across paths), for :func:`~simulate.ensemble_batched`; checked against ``drift``
+        at the probe point.
     states
         Named points (arrays of shape (d,)) and sets (:class:`StopSet`).
     generators
@@ -166,6 +171,7 @@ class System:
     probe: np.ndarray | None = None
     description: str = ""
     t_span: tuple[float, float] | None = None
+    batched_drift: Callable | None = None
 
     def __post_init__(self) -> None:
         D = np.asarray(self.D, dtype=float)
@@ -236,6 +242,8 @@ class System:
         _check_writes("drift", self.drift, probe, t0, params, (dim,))
         if self.jac is not None:
             _check_writes("jac", self.jac, probe, t0, params, (dim, dim))
+        if self.batched_drift is not None:
+            self._check_batched(probe, self.f(probe, 0.0))
         if self.schedule is not None:
             d0 = _call_checked("schedule", self.schedule, (t0, params.copy()), dim, params)
             if not (np.isfinite(d0) and d0 > 0):
@@ -265,6 +273,23 @@ class System:
             return True
         d = self.diffusion_scale(times)
         return not np.all(d == d[0])
+
+    def _check_batched(self, probe: np.ndarray, value: np.ndarray) -> None:
+        if not callable(self.batched_drift):
+            raise ValueError(
+                f"`batched_drift` must be a callable, got {type(self.batched_drift).__name__}"
+            )
+        block = np.full((2, self.dim), np.nan)
+        try:
+            self.batched_drift(np.stack([probe, probe]), 0.0, self.params, block)
+        except Exception as exc:
+            raise ValueError(f"`batched_drift` failed on a (2, {self.dim}) block: {exc}") from exc
+        scale = max(1.0, float(np.abs(value).max()))
+        if not np.allclose(block, value, rtol=1e-10, atol=1e-10 * scale):
+            raise ValueError(
+                f"`batched_drift` disagrees with `drift` at the probe {probe}: "
+                f"{block[0]} vs {value}"
+            )
 
     # -- evaluation helpers (Python side; kernels call the numba functions directly) --
 
@@ -383,6 +408,7 @@ class System:
             probe=self.probe,
             description=self.description,
             t_span=self.t_span,
+            batched_drift=self.batched_drift,
         )
 
     def __repr__(self) -> str:

@@ -85,6 +85,16 @@ def _classify(eig: np.ndarray, tol: float) -> tuple[str, int]:
     return "saddle", index
 
 
+def _grid(axes: list) -> np.ndarray:
+    """The points (k, d) of the Cartesian grid of ``axes``, the last axis varying fastest
+    (as ``np.meshgrid(..., indexing="ij")``, which refuses more than 32 axes)."""
+    pts = np.zeros((1, 0))
+    for a in axes:
+        a = np.asarray(a, dtype=float)
+        pts = np.hstack([np.repeat(pts, a.size, axis=0), np.tile(a, pts.shape[0])[:, None]])
+    return pts
+
+
 def _scan(system, bases: np.ndarray, axis: int, lo, hi, n_scan: int, t: float) -> list:
     """Zeros of every f_i on the lines through ``bases`` (k, d) parallel to ``axis``,
     sampled at ``n_scan`` points over [lo, hi] and located by Brent's method."""
@@ -118,7 +128,7 @@ def nullcline_points(system, lo, hi, n_lines: int, n_scan: int, t: float) -> lis
     first = []
     for axis in range(d):
         others = [np.linspace(lo[j], hi[j], n_lines) if j != axis else [0.0] for j in range(d)]
-        bases = np.stack(np.meshgrid(*others, indexing="ij"), axis=-1).reshape(-1, d)
+        bases = _grid(others)
         first += _scan(system, bases, axis, lo, hi, n_scan, t)
     if not first or d == 1:
         return first
@@ -220,7 +230,7 @@ def fixed_points(
         raise ValueError(f"`n_grid` must be >= 1, got {n_grid!r}")
     n_grid = min(int(n_grid), max(1, int(round(4000 ** (1 / d)))))
     axes = [np.linspace(a, b, n_grid) for a, b in zip(lo, hi, strict=True)]
-    starts = list(np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d))
+    starts = list(_grid(axes))
     if int(n_scan) >= 2:
         starts += nullcline_points(system, lo, hi, n_grid, int(n_scan), t)
     for i, g in enumerate(guesses or ()):

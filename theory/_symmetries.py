@@ -93,30 +93,52 @@ class Symmetries:
 
 
 def _conditions(system, X: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Rows of the linear conditions on theta = (vec A (row-major), b)."""
+    """Rows of the conditions [xi, f] = 0 on theta = (s, b), A = S D^{-1}.
+
+    A D + D A^T = 0 says exactly that S = A D is antisymmetric, so A = S D^{-1} with S
+    spanned by E_jm - E_mj (j < m, in ``np.triu_indices`` order) satisfies it by
+    construction: d (d + 1) / 2 unknowns instead of d^2 + d, and no rows for it. With
+    y = D^{-1} x and g = D^{-1} f, component r of Df (A x + b) - A f at a point is
+
+        sum_{j<m} s_jm (J_rj y_m - J_rm y_j - delta_rj g_m + delta_rm g_j) + sum_j J_rj b_j,
+
+    one row per (point, r), each point's rows divided by max(1, |f|, |Df|).
+    """
     d = system.dim
     F = system.f(X, t)
     J = system.jacobian(X, t)
-    rows = []
-    for k in range(X.shape[0]):
-        # component r: sum_j J_rj (sum_l A_jl x_l + b_j) - sum_l A_rl f_l
-        R = np.zeros((d, d * d + d))
-        for r in range(d):
-            R[r, : d * d] = np.kron(J[k, r], X[k])  # J_rj x_l at index j*d + l
-            R[r, r * d : (r + 1) * d] -= F[k]
-            R[r, d * d :] = J[k, r]
-        scale = max(1.0, float(np.abs(F[k]).max()), float(np.abs(J[k]).max()))
-        rows.append(R / scale)
-    # A D + D A^T = 0: entry (i, j) = sum_l A_il D_lj + D_il A_jl
-    D = system.D
-    C = np.zeros((d * d, d * d + d))
-    for i in range(d):
-        for j in range(d):
-            for l in range(d):
-                C[i * d + j, i * d + l] += D[l, j]
-                C[i * d + j, j * d + l] += D[i, l]
-    rows.append(C / max(1.0, float(np.abs(D).max())))
-    return np.vstack(rows)
+    Y = X @ system.D_inv.T
+    G = F @ system.D_inv.T
+    j, m = np.triu_indices(d, 1)
+    pairs = np.arange(j.size)
+    S = J[:, :, j] * Y[:, None, m] - J[:, :, m] * Y[:, None, j]
+    S[:, j, pairs] -= G[:, m]
+    S[:, m, pairs] += G[:, j]
+    scale = np.maximum(1.0, np.maximum(np.abs(F).max(axis=1), np.abs(J).max(axis=(1, 2))))
+    M = np.concatenate([S, J], axis=2) / scale[:, None, None]
+    return M.reshape(-1, M.shape[2])
+
+
+def _to_generator_vector(theta: np.ndarray, D_inv: np.ndarray) -> np.ndarray:
+    """(s, b) -> (vec A row-major, b) with A = S D^{-1}."""
+    d = D_inv.shape[0]
+    j, m = np.triu_indices(d, 1)
+    S = np.zeros((d, d))
+    S[j, m] = theta[: j.size]
+    S[m, j] = -theta[: j.size]
+    return np.concatenate([(S @ D_inv).ravel(), theta[j.size :]])
+
+
+def _residual(system, A: np.ndarray, b: np.ndarray, X: np.ndarray, t: np.ndarray) -> float:
+    """RMS over test points and components of Df (A x + b) - A f (each point divided by
+    max(1, |f|, |Df|)), with the norm of A D + D A^T."""
+    F = system.f(X, t)
+    J = system.jacobian(X, t)
+    R = np.einsum("kij,kj->ki", J, X @ A.T + b) - F @ A.T
+    scale = np.maximum(1.0, np.maximum(np.abs(F).max(axis=1), np.abs(J).max(axis=(1, 2))))
+    bracket = np.sum((R / scale[:, None]) ** 2)
+    metric = np.sum((A @ system.D + system.D @ A.T) ** 2) / max(1.0, np.abs(system.D).max()) ** 2
+    return float(np.sqrt((bracket + metric) / R.size))
 
 
 def _canonical(basis: np.ndarray) -> np.ndarray:
@@ -143,7 +165,7 @@ def find_symmetries(
     system,
     bounds=None,
     *,
-    n_points: int = 200,
+    n_points: int | None = None,
     times=None,
     tol: float = 1e-8,
     approximate_tol: float = 1e-3,
@@ -151,11 +173,14 @@ def find_symmetries(
 ) -> Symmetries:
     """Affine generators xi(x) = A x + b with [xi, f] = 0 and A D + D A^T = 0.
 
-    The conditions Df(x, t) (A x + b) = A f(x, t) at ``n_points`` random points of the
-    box ``bounds`` (and, for a non-autonomous system, random times in its ``t_span``)
-    and A D + D A^T = 0 are stacked into a matrix acting on (vec A, b); its right singular
-    vectors with relative singular value below ``tol`` span the exact symmetries, those
-    below ``approximate_tol`` approximate ones. A discovered generator that matches a
+    A D + D A^T = 0 holds exactly when A = S D^{-1} with S antisymmetric, so the unknowns
+    are (S, b), d (d + 1) / 2 of them. The conditions Df(x, t) (A x + b) = A f(x, t) at
+    ``n_points`` random points of the box ``bounds`` (and, for a non-autonomous system,
+    random times in its ``t_span``) are stacked into a matrix acting on them; its right
+    singular vectors with relative singular value below ``tol`` span the exact
+    symmetries, those below ``approximate_tol`` approximate ones. The cost is that of
+    one SVD of an (n_points d) x d (d + 1) / 2 matrix (times at d = 64 in
+    ``docs/networks.md``). A discovered generator that matches a
     declared one marked ``exact=False`` (e.g. a translation broken by absorbing bounds,
     which the drift does not see) is reported as approximate. Each generator's residual
     is measured at fresh test points; each is classified as a translation (A = 0), a
@@ -169,11 +194,13 @@ def find_symmetries(
         (lower, upper) of the sampling box (default: the box of the named points,
         widened by half its size, at least [-2, 2]^d).
     n_points
-        Number of sample points.
+        Number of sample points (default max(d + 16, min(200, 4096 // d)): 200 for
+        small systems, and at least twice as many conditions as unknowns).
     times
         Sample times (default: 0 for autonomous systems, else 7 times in ``t_span``).
     tol, approximate_tol
-        Relative singular-value thresholds.
+        Relative singular-value thresholds (``singular_values`` holds those of the
+        reduced matrix on (S, b)).
     seed
         Seed of the sample points.
 
@@ -182,6 +209,8 @@ def find_symmetries(
     Symmetries
     """
     d = system.dim
+    if n_points is None:
+        n_points = max(d + 16, min(200, 4096 // d))
     if int(n_points) < 1:
         raise ValueError(f"`n_points` must be >= 1, got {n_points!r}")
     lo, hi = search_box(system, bounds)
@@ -201,19 +230,18 @@ def find_symmetries(
 
     X, t = sample(int(n_points))
     M = _conditions(system, X, t)
-    _, sv, Vt = np.linalg.svd(M)
+    _, sv, Vt = np.linalg.svd(M, full_matrices=M.shape[0] < M.shape[1])
     full = np.zeros(Vt.shape[0])
     full[: sv.size] = sv
     rel = full / max(full[0], 1e-300)
     Xt, tt = sample(int(n_points))
-    Mt = _conditions(system, Xt, tt)
     gens, res, kinds, status, notes = [], [], [], [], []
     for level, label in ((tol, "exact"), (approximate_tol, "approximate")):
         lower = 0.0 if label == "exact" else tol
         idx = np.where((rel < level) & (rel >= lower))[0]
         if idx.size == 0:
             continue
-        basis = _canonical(Vt[idx])
+        basis = _canonical(np.array([_to_generator_vector(v, system.D_inv) for v in Vt[idx]]))
         for v in basis:
             v = v / np.max(np.abs(v))
             A0 = v[: d * d].reshape(d, d)
@@ -224,7 +252,7 @@ def find_symmetries(
             ):  # orient rotations as simulate.rotation: L = x_i p_j - x_j p_i
                 v = -v
             A, b = v[: d * d].reshape(d, d), v[d * d :]
-            r = float(np.linalg.norm(Mt @ v) / np.sqrt(Mt.shape[0]))
+            r = _residual(system, A, b, Xt, tt)
             g = Generator(A, b, name="", exact=label == "exact")
             state, note = label, ""
             for h in system.generators:

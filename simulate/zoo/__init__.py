@@ -24,6 +24,14 @@ from ._models import (
     reverse_diffusion_ring,
     rotating_ring,
 )
+from ._networks import (
+    oscillator_ring,
+    phase_rotation,
+    rate_network,
+    twist_is_stable,
+    twisted_spectrum,
+    twisted_state,
+)
 
 _REGISTRY: dict[str, Callable] = {
     f.__name__: f
@@ -36,6 +44,7 @@ _REGISTRY: dict[str, Callable] = {
         maier_stein,
         rotating_ring,
         ornstein_uhlenbeck,
+        oscillator_ring,
     )
 }
 
@@ -52,4 +61,14 @@ def get(name: str, **params):
     return _REGISTRY[name](**params)
 
 
-__all__ = [*_REGISTRY, "names", "get", "bessel_ratio"]
+__all__ = [
+    *_REGISTRY,
+    "names",
+    "get",
+    "bessel_ratio",
+    "rate_network",
+    "phase_rotation",
+    "twisted_state",
+    "twisted_spectrum",
+    "twist_is_stable",
+]

@@ -87,3 +87,41 @@ def test_fixed_points_decision_memory_saddles():
 def test_fixed_points_bad_bounds():
     with pytest.raises(ValueError, match="`bounds`"):
         fixed_points(zoo.get("monostable"), bounds=([1, 1], [0, 0]))
+
+
+def test_oscillator_ring_u1_and_none_for_a_random_rate_network():
+    # 2N = 16: the ring's one continuous symmetry is the global phase rotation
+    ring = zoo.oscillator_ring(n=8)
+    sym = find_symmetries(ring)
+    assert sym.kinds == ("rotation",) and sym.status == ("exact",)
+    np.testing.assert_allclose(sym.generators[0].A, ring.generators[0].A, atol=1e-10)
+    rng = np.random.default_rng(0)
+    net = zoo.rate_network(rng.normal(size=(12, 12)) / np.sqrt(12), rng.normal(size=12))
+    assert len(find_symmetries(net)) == 0
+
+
+def test_symmetries_under_anisotropic_noise():
+    # D = diag(1, 4): x -> rotation is a symmetry of f = -x only in the metric of D,
+    # A = S D^{-1} with S antisymmetric (A D + D A^T = 0)
+    ou = zoo.ornstein_uhlenbeck(K=np.eye(2), D=np.diag([1.0, 4.0]))
+    sym = find_symmetries(ou)
+    assert len(sym) == 1 and sym.status == ("exact",)
+    A = sym.generators[0].A
+    np.testing.assert_allclose(A @ ou.D + ou.D @ A.T, 0.0, atol=1e-12)
+    assert abs(A[0, 1]) > 0.1
+
+
+def test_fixed_points_beyond_32_dimensions():
+    # 2N = 40 > 32 axes (np.meshgrid's limit). Twisted states are circles of equilibria:
+    # one eigenvalue is 0, so the kind is non-hyperbolic and the index says stability.
+    ring = zoo.oscillator_ring(n=20)
+    fp = fixed_points(ring, guesses=["origin", "twist_1", "twist_3"], n_scan=0)
+    by_radius = {round(float(np.hypot(*p.x[:2])), 6): p for p in fp}
+    # at the origin the modes m grow at rate mu - 4 K sin^2(pi m / N), twice each
+    growing = 2 * np.count_nonzero(1.0 - 4.0 * np.sin(np.pi * np.arange(20) / 20) ** 2 > 0)
+    assert by_radius[0.0].kind == "saddle" and by_radius[0.0].index == growing
+    for q in (1, 3):
+        p = by_radius[round(float(np.hypot(*ring.point(f"twist_{q}")[:2])), 6)]
+        assert p.kind == "non-hyperbolic"
+        assert p.index == np.count_nonzero(zoo.twisted_spectrum(q, 20) > 1e-9)
+    assert by_radius[round(float(np.hypot(*ring.point("twist_3")[:2])), 6)].index > 0
