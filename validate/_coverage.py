@@ -21,6 +21,8 @@ import pandas as pd
 from scipy.stats import binomtest, norm
 from tqdm.auto import tqdm
 
+from theory._display import fields_repr
+
 COVERAGE_COLUMNS = [
     "case",
     "quantity",
@@ -52,6 +54,9 @@ class Interval:
     se: float
     ci_low: float = math.nan
     ci_high: float = math.nan
+
+    def __repr__(self) -> str:
+        return fields_repr(self)
 
     def bounds(self, level: float) -> tuple[float, float]:
         if math.isfinite(self.ci_low) and math.isfinite(self.ci_high):

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from theory import charges, momentum
+from theory._display import fields_repr
 
 from ._statistics import normalise_weights, weighted_mean_se
 from ._tubes import as_path_list
@@ -88,6 +89,9 @@ class EmpiricalCharges:
     theory: dict = field(default_factory=dict)
     conserved: dict = field(default_factory=dict)
     groups: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return fields_repr(self)
 
     @property
     def n(self) -> int:

@@ -22,6 +22,8 @@ import pandas as pd
 from scipy.linalg import expm
 from scipy.special import log_ndtr
 
+from theory._display import fields_repr
+
 # --------------------------------------------------------------------------------------
 # Linear Gaussian bridges
 # --------------------------------------------------------------------------------------
@@ -64,6 +66,9 @@ class GaussianBridge:
     eps: float
     discrete: bool
     joint_cov: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return fields_repr(self)
 
     def mean_given(self, ends: np.ndarray) -> np.ndarray:
         """Bridge means (k, n, d) for endpoints ``ends`` (k, d)."""
@@ -301,6 +306,9 @@ class DriftDiffusionBridge:
     momentum_sd: float
     straight: np.ndarray
     eps: float
+
+    def __repr__(self) -> str:
+        return fields_repr(self)
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(

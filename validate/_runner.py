@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from theory._display import fields_repr
+
 from . import _catalogue
 from ._catalogue import DD_NOTE, PAPER, STUDIES, drift_diffusion_exact, instanton_table, instantons
 from ._data_dictionary import write_readme
@@ -94,6 +96,9 @@ class StudyRun:
     report: Path
     seconds: float
     verdicts: pd.DataFrame
+
+    def __repr__(self) -> str:
+        return fields_repr(self)
 
     def summary(self) -> str:
         from ._report import verdict_counts

@@ -28,6 +28,7 @@ from simulate import Status, System, ensemble
 from simulate._driver import grid_steps, save_stride
 from simulate._numba_types import DRIFT_SIGNATURE
 from simulate._sets import resolve_set
+from theory._display import fields_repr
 
 from ._statistics import independent_dof, run_mean_interval
 
@@ -71,6 +72,9 @@ class Sample:
     log_probability_se: float | None = None
     log_probability_dof: float | None = None
     dof: float | None = None
+
+    def __repr__(self) -> str:
+        return fields_repr(self)
 
     @property
     def n(self) -> int:

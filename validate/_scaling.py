@@ -26,6 +26,8 @@ import pandas as pd
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
+from theory._display import fields_repr
+
 from ._statistics import percentile_ci
 
 
@@ -49,6 +51,9 @@ class ScalingFit:
     theory: float
     other: float  # prefactor (power) or slope (action)
     n_boot: int
+
+    def __repr__(self) -> str:
+        return fields_repr(self)
 
     @property
     def contains_theory(self) -> bool:

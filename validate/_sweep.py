@@ -19,6 +19,8 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from theory._display import fields_repr
+
 from ._empirical_charges import DEFAULT_WINDOW, empirical_charges
 from ._samplers import make_sampler
 from ._statistics import bootstrap, normalise_weights, t_interval, weighted_mean_se
@@ -68,6 +70,9 @@ class Level:
     profile: pd.DataFrame
     charges: pd.DataFrame
     paths: pd.DataFrame
+
+    def __repr__(self) -> str:
+        return fields_repr(self)
 
     def tables(self) -> dict:
         return {

@@ -25,6 +25,8 @@ from scipy.linalg import expm
 from scipy.optimize import minimize_scalar
 from scipy.spatial import cKDTree
 
+from theory._display import fields_repr
+
 from ._statistics import (
     bootstrap,
     normalise_weights,
@@ -127,6 +129,9 @@ class Tube:
     theta: np.ndarray
     weights: np.ndarray
     groups: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return fields_repr(self)
 
     @property
     def n(self) -> int:
