@@ -11,6 +11,7 @@ from ._fixed_points import FixedPoint, FixedPoints, fixed_points
 from ._hamilton import HamiltonFlow, hamilton_flow
 from ._instanton import Instanton, homotopy, instanton
 from ._noether import Charges, charges
+from ._rates import Rate, rate
 from ._symmetries import Symmetries, find_symmetries
 
 __all__ = [
@@ -29,4 +30,6 @@ __all__ = [
     "Symmetries",
     "hamilton_flow",
     "HamiltonFlow",
+    "rate",
+    "Rate",
 ]
