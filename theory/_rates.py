@@ -232,7 +232,8 @@ def _shoot(system, m, s, Pm, direction, r0, r1, lam, rtol, stop_at_r1):
 def _heteroclinic(system, m, s, Pm, Ps, first_step, lam, r_end, rtol):
     """The instanton m -> s (on the unstable manifold of (m, 0) in phase space) by
     shooting on its departure direction from m, seeded by the geometric instanton's
-    ``first_step`` (a direction at distance r_end from m). d = 1: the direction is ±1. d = 2: the angle is found by Brent's
+    ``first_step`` (a direction at distance r_end from m). d = 1: the direction is ±1.
+    d = 2: the angle is found by Brent's
     method on the signed miss distance at the closest approach to s, across the arrival
     direction r (the eigenvector of Df(s) + 2 D ∇²V(s) for -λ_s): orbits on either side
     of the heteroclinic pass s on opposite sides. Returns the solve_ivp solution of the
@@ -451,7 +452,6 @@ def rate(
     s = _polish(system, x_saddle, "x_saddle")
     if np.linalg.norm(s - m) < 1e-8:
         raise ValueError("`x_min` and `x_saddle` polish to the same fixed point")
-    D = system.D
     A_m, A_s = system.jacobian(m), system.jacobian(s)
     eig_m, eig_s = np.linalg.eigvals(A_m), np.linalg.eigvals(A_s)
     tol_eig = 1e-9 * max(1.0, float(np.max(np.abs(eig_s))))
