@@ -473,7 +473,13 @@ def rate(
             f"branch of the saddle's unstable manifold falls into x_min (they end near "
             f"{[np.round(e, 6).tolist() for e in ends]}), so s is not on its basin's boundary"
         )
-    gradient = _is_gradient(system, np.concatenate([path, [m, s]]))
+    # test symmetry on the relaxation path and off it (on an invariant line, e.g.
+    # Maier–Stein's axis, Df can be symmetric although f is not a gradient)
+    pts = np.concatenate([path, [m, s]])
+    offsets = (
+        0.1 * np.linalg.norm(s - m) * np.concatenate([np.eye(system.dim), -np.eye(system.dim)])
+    )
+    gradient = _is_gradient(system, (pts[:, None, :] + offsets[None]).reshape(-1, system.dim))
     if method == "auto":
         method = "gradient" if gradient else "general"
     elif method == "gradient" and not gradient:

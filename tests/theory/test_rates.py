@@ -98,3 +98,9 @@ def _tw_drift(x, t, p, out):
 
 def _three_wells():
     return System(drift=_tw_drift, D=np.eye(1), name="three_wells")
+
+
+def test_auto_method_detects_non_gradient_maier_stein():
+    # Df is symmetric on the x-axis (the relaxation path) although f is not a gradient
+    assert rate(zoo.maier_stein(alpha=2.0), "left", "saddle").method == "general"
+    assert rate(zoo.maier_stein(alpha=1.0), "left", "saddle").method == "gradient"
