@@ -11,6 +11,7 @@ from ._action import action, hamiltonian, momentum
 from ._fixed_points import FixedPoint, FixedPoints, fixed_points
 from ._hamilton import HamiltonFlow, hamilton_flow
 from ._noether import Charges, charges
+from ._rates import Rate, rate
 from ._symmetries import Symmetries, find_symmetries
 from .instanton import Continuation, Instanton, continuation, homotopy, instanton
 
@@ -32,4 +33,6 @@ __all__ = [
     "Symmetries",
     "hamilton_flow",
     "HamiltonFlow",
+    "rate",
+    "Rate",
 ]

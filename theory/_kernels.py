@@ -22,12 +22,46 @@ from simulate._numba_types import (
 
 
 def functions(system):
-    """(drift, jac, schedule) of a system as address-cached first-class functions."""
+    """(drift, jac, schedule) of a system as address-cached first-class functions; a
+    system without ``jac`` gets central differences of its drift (:func:`fd_jacobian`)."""
+    jac = system.jac if system.jac is not None else fd_jacobian(system.drift)
     return (
         compiled(system.drift, DRIFT_SIGNATURE),
-        compiled(system.jac, JACOBIAN_SIGNATURE),
+        compiled(jac, JACOBIAN_SIGNATURE),
         compiled(system.schedule_function, SCHEDULE_SIGNATURE),
     )
+
+
+_FD_JACOBIANS: dict = {}
+
+
+def fd_jacobian(drift):
+    """A numba ``jac(x, t, params, out)`` by central differences of ``drift`` with the
+    relative step of :meth:`simulate.System.jacobian` (1e-6 max(1, |x_j|)), so kernels that
+    need Df serve systems given without an analytic Jacobian. Cached per drift (the entry
+    keeps the drift alive, so its id is not reused)."""
+    hit = _FD_JACOBIANS.get(id(drift))
+    if hit is not None:
+        return hit[1]
+
+    @nb.njit(**JIT)
+    def jac(x, t, params, out):
+        d = x.shape[0]
+        xs = x.copy()
+        fp = np.empty(d)
+        fm = np.empty(d)
+        for j in range(d):
+            h = 1e-6 * max(1.0, abs(x[j]))
+            xs[j] = x[j] + h
+            drift(xs, t, params, fp)
+            xs[j] = x[j] - h
+            drift(xs, t, params, fm)
+            xs[j] = x[j]
+            for i in range(d):
+                out[i, j] = (fp[i] - fm[i]) / (2.0 * h)
+
+    _FD_JACOBIANS[id(drift)] = (drift, jac)
+    return jac
 
 
 @nb.njit(inline="always", **JIT)  # inlined into the kernels below

@@ -359,3 +359,18 @@ def test_charges_hold_only_within_tolerance():
     assert ch.holds(1e-6) == {"H": False, "L": False}
     with pytest.raises(ValueError, match="`tol`"):
         ch.holds(-1.0)
+
+
+def test_infinite_time_without_an_analytic_jacobian():
+    # f = -grad U, U = x^4/4 - x^2/2 + y^2: the action from (-1, 0) to the saddle is
+    # U(0) - U(-1) = 1/4; the kernels take central differences of the drift for Df
+    def drift(x, t, p, out):
+        out[0] = x[0] - x[0] ** 3
+        out[1] = -2.0 * x[1]
+
+    from simulate import System
+
+    no_jac = System(drift=drift, D=np.eye(2), name="gradient_no_jac")
+    inst = instanton(no_jac, [-1.0, 0.0], [0.0, 0.0], T=None)
+    assert inst.success
+    assert inst.action == pytest.approx(0.25, rel=1e-6)

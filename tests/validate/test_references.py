@@ -86,3 +86,39 @@ def test_conditioned_occupation_closed_forms():
         assert abs(conditioned_occupation_1d(dw, -0.9, 0.9, e, -0.9 + 1e-5) - r) < 1e-4 * r
     with pytest.raises(ValueError, match="x0"):
         conditioned_occupation_1d(dw, -0.9, 0.9, 0.1, 0.95)
+
+
+def test_mean_first_passage_1d_matches_free_diffusion_and_drift_closed_forms():
+    from validate._references import mean_first_passage_1d
+
+    free = System(drift=_free, D=np.array([[0.5]]), name="free")
+    eps, r = 0.3, 0.0
+    for a, b in ((1.0, 2.0), (0.5, 3.0)):
+        exact = ((b - r) ** 2 - (a - r) ** 2) / (2 * eps * 0.5)
+        assert abs(mean_first_passage_1d(free, a, b, eps, reflect=r) / exact - 1) < 1e-8
+        # mirrored: start at -a, target -b, wall at -r
+        assert abs(mean_first_passage_1d(free, -a, -b, eps, reflect=-r) / exact - 1) < 1e-8
+
+    # constant drift v towards b, wall at r: T(a) = (b - a)/v - (eps D / v^2)
+    # (e^{-v (a - r)/(eps D)} - e^{-v (b - r)/(eps D)})
+    def push(x, t, p, out):
+        out[0] = 0.7
+
+    pushed = System(drift=push, D=np.array([[0.5]]), name="push")
+    a, b, v, k = 1.0, 2.0, 0.7, eps * 0.5
+    exact = (b - a) / v - k / v**2 * (np.exp(-v * (a - r) / k) - np.exp(-v * (b - r) / k))
+    assert abs(mean_first_passage_1d(pushed, a, b, eps, reflect=r) / exact - 1) < 1e-7
+
+
+def test_mean_first_passage_1d_rejects_bad_input():
+    import pytest
+
+    from validate._references import mean_first_passage_1d
+
+    dw = zoo.double_well()
+    with pytest.raises(ValueError, match="`eps`"):
+        mean_first_passage_1d(dw, -1, 1, 0.0)
+    with pytest.raises(ValueError, match="`reflect`"):
+        mean_first_passage_1d(dw, -1, 1, 0.1, reflect=0.0)
+    with pytest.raises(ValueError, match="`a` and `b`"):
+        mean_first_passage_1d(dw, 1, 1, 0.1)

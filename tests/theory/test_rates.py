@@ -1,0 +1,106 @@
+"""Eyring–Kramers and Bouchet–Reygner prefactors against closed forms and an independent
+reference (the transverse Hessian of Maier–Stein's quasipotential along the x-axis)."""
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from simulate import System, zoo
+from theory import rate
+
+
+def test_double_well_eyring_kramers_closed_form():
+    r = rate(zoo.double_well(), "left", "saddle")
+    assert r.method == "gradient" and r.success
+    assert abs(r.barrier - 0.25) < 1e-14
+    assert abs(r.prefactor - np.pi * np.sqrt(2)) < 1e-12
+    assert abs(r.mean_time(0.1) / (np.pi * np.sqrt(2) * np.exp(2.5)) - 1) < 1e-12
+    assert "barrier=0.25" in repr(r)
+
+
+def _aniso_drift(x, t, p, out):
+    # f = -D grad U, U = (x^2 - 1)^2/4 + y^2 + x y / 2, D = [[1, 0.4], [0.4, 0.5]]
+    gx = x[0] ** 3 - x[0] + 0.5 * x[1]
+    gy = 2.0 * x[1] + 0.5 * x[0]
+    out[0] = -(1.0 * gx + 0.4 * gy)
+    out[1] = -(0.4 * gx + 0.5 * gy)
+
+
+def _aniso_jac(x, t, p, out):
+    hxx, hxy, hyy = 3.0 * x[0] ** 2 - 1.0, 0.5, 2.0
+    out[0, 0] = -(1.0 * hxx + 0.4 * hxy)
+    out[0, 1] = -(1.0 * hxy + 0.4 * hyy)
+    out[1, 0] = -(0.4 * hxx + 0.5 * hxy)
+    out[1, 1] = -(0.4 * hxy + 0.5 * hyy)
+
+
+def test_langer_with_anisotropic_non_diagonal_D():
+    D = np.array([[1.0, 0.4], [0.4, 0.5]])
+    sysm = System(drift=_aniso_drift, jac=_aniso_jac, D=D, name="aniso")
+    # fixed points of grad U: y = -x/4, x^3 - x - x/8 = 0
+    xm = -np.sqrt(1.125)
+    m, s = np.array([xm, -xm / 4]), np.zeros(2)
+    H = lambda x: np.array([[3 * x[0] ** 2 - 1, 0.5], [0.5, 2.0]])  # noqa: E731
+    lam = max(np.linalg.eigvals(-D @ H(s)).real)
+    C = 2 * np.pi / lam * np.sqrt(abs(np.linalg.det(H(s))) / np.linalg.det(H(m)))
+    U = lambda x: (x[0] ** 2 - 1) ** 2 / 4 + x[1] ** 2 + x[0] * x[1] / 2  # noqa: E731
+    g = rate(sysm, m + 0.05, s + 0.02)
+    assert g.method == "gradient"
+    assert abs(g.prefactor / C - 1) < 1e-12 and abs(g.barrier - (U(s) - U(m))) < 1e-13
+
+
+def _maier_stein_reference(alpha: float, mu: float = 1.0) -> float:
+    """∫ div l dt along the x-axis instanton of Maier–Stein, from the scalar Riccati
+    equation of g = ∂²V/∂y² in x (x' = x^3 - x, p_x = x^3 - x, p_y = 0):
+    dg/dx = (2 mu (1 + x^2) g - 2 g^2 + 2 alpha x p_x) / x', div l = g - mu (1 + x^2)."""
+
+    def rhs(x, z):
+        g, xd = z[0], x**3 - x
+        return [
+            (2 * mu * (1 + x * x) * g - 2 * g * g + 2 * alpha * x * xd) / xd,
+            (g - mu * (1 + x * x)) / xd,
+        ]
+
+    e = 1e-8
+    sol = solve_ivp(rhs, (-1 + e, -e), [2 * mu, 0.0], method="LSODA", rtol=1e-12, atol=1e-14)
+    return float(sol.y[1, -1])
+
+
+@pytest.mark.parametrize("alpha", [1.0, 2.0, 3.0])
+def test_maier_stein_divergence_integral_against_axis_riccati(alpha):
+    r = rate(zoo.maier_stein(alpha=alpha), "left", "saddle", method="general")
+    assert r.success, r.message
+    ref = _maier_stein_reference(alpha)
+    assert abs(r.divergence_integral - ref) < 5e-6, (r.divergence_integral, ref)
+    assert abs(r.barrier - 0.25) < 1e-8
+    # ∇²V(m) = diag(2, 2 mu), ∇²V(s) = diag(-1, 1), λ_s = 1
+    C = 2 * np.pi * np.sqrt(1.0 / 4.0) * np.exp(ref)
+    assert abs(r.prefactor / C - 1) < 5e-6
+
+
+def test_rate_errors():
+    ms = zoo.maier_stein()
+    with pytest.raises(ValueError, match="index-1 saddle"):
+        rate(ms, "left", "right")
+    with pytest.raises(ValueError, match="`x_min`"):
+        rate(ms, "saddle", "saddle")
+    with pytest.raises(ValueError, match="does not reach"):
+        # the saddle of another basin: x_min = right, saddle between left and a far well
+        rate(_three_wells(), [2.0], [-1.0])
+    with pytest.raises(ValueError, match="`method`"):
+        rate(ms, "left", "saddle", method="nope")
+
+
+def _tw_drift(x, t, p, out):
+    # U' = x (x^2 - 1)(x^2 - 4): minima at 0 and ±2, saddles at ±1
+    out[0] = -x[0] * (x[0] ** 2 - 1.0) * (x[0] ** 2 - 4.0)
+
+
+def _three_wells():
+    return System(drift=_tw_drift, D=np.eye(1), name="three_wells")
+
+
+def test_auto_method_detects_non_gradient_maier_stein():
+    # Df is symmetric on the x-axis (the relaxation path) although f is not a gradient
+    assert rate(zoo.maier_stein(alpha=2.0), "left", "saddle").method == "general"
+    assert rate(zoo.maier_stein(alpha=1.0), "left", "saddle").method == "gradient"
