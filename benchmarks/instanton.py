@@ -40,15 +40,19 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
+
+# the independent Maier–Stein reference lives with the tests' closed forms
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # Small dense algebra (L-BFGS-B's updates): multithreaded BLAS only adds contention.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
-from scipy.optimize import minimize  # noqa: E402
 
 from simulate import zoo  # noqa: E402
+from tests.closed_forms import maier_stein_graph_minimum  # noqa: E402
 from theory import continuation, instanton  # noqa: E402
 from theory._action import discrete_action  # noqa: E402
 from theory.instanton._mam import lbfgs_discrete  # noqa: E402
@@ -102,26 +106,6 @@ def row(name, system, x0, x1, t, steps=60000, **kw):
     )
 
 
-def maier_stein_graph_action(alpha: float, modes: int = 48) -> float:
-    """Independent reference: the geometric action from (-1, 0) to (0, 0) minimised over
-    graphs y(x) = sum_k c_k sin(k pi (x + 1)) (600-point Gauss–Legendre, BFGS); an upper
-    bound of the minimum, converged to ~1e-7 relative with 48 modes at alpha = 6."""
-    g, w = np.polynomial.legendre.leggauss(600)
-    x, w = 0.5 * (g - 1.0), 0.5 * w
-    k = np.arange(1, modes + 1)
-    B = np.sin(np.pi * np.outer(x + 1.0, k))
-    dB = np.pi * k * np.cos(np.pi * np.outer(x + 1.0, k))
-
-    def action(c):
-        y, yp = B @ c, dB @ c
-        f0, f1 = x - x**3 - alpha * x * y**2, -(1 + x**2) * y
-        return 0.5 * np.sum(w * (np.hypot(1.0, yp) * np.hypot(f0, f1) - (f0 + yp * f1)))
-
-    c0 = np.zeros(modes)
-    c0[0] = 0.3
-    return float(minimize(action, c0, method="BFGS", options={"gtol": 1e-12}).fun)
-
-
 def _best(fn, repeats=7):
     """(seconds, result): the best of ``repeats`` warm runs."""
     fn()
@@ -136,7 +120,7 @@ def _best(fn, repeats=7):
 def geometric_rows():
     print(f"load average (1, 5, 15 min): {os.getloadavg()}", flush=True)
     ms = zoo.get("maier_stein", alpha=6.0)
-    ref = maier_stein_graph_action(6.0)
+    ref, _ = maier_stein_graph_minimum(6.0, modes=48, points=600)
     t, r = _best(lambda: instanton(ms, [-1, 0], [0, 0], T=None))
     print(
         f"maier_stein alpha=6 T=None default | {t * 1e3:6.1f} ms S={r.action:.9f}"

@@ -15,13 +15,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import joblib
 import numba as nb
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._system import System
+from ._system import System, as_points
 
 #: Bytes a sampler's result may take unless the caller says otherwise (2 GiB).
 DEFAULT_MEMORY_BUDGET = 2 * 1024**3
@@ -208,3 +209,46 @@ def dispatch(task: Callable, items: Iterable, n_workers: int) -> Iterator[tuple]
         joblib.delayed(task)(item) for item in items
     )
     yield from zip(items, results, strict=True)
+
+
+@dataclass(frozen=True)
+class FixedHorizon:
+    """The checked inputs of a fixed-horizon ensemble (:func:`fixed_horizon`)."""
+
+    eps: float
+    seed: int
+    n_paths: int
+    x0: np.ndarray  # (1, d) or (n_paths, d), contiguous
+    t0: float
+    t1: float
+    n_steps: int
+    dt: float
+    save_every: int  # 0: final state only
+    n_saved: int
+
+
+def fixed_horizon(
+    system, x0, eps, *, seed, n_paths, t_span, dt, save, memory_budget
+) -> FixedHorizon:
+    """Check a fixed-horizon ensemble's inputs (ValueErrors naming them, before any work):
+    the start points, the time grid (:func:`fixed_time_grid`), the save stride, and the
+    memory its saved states, final states and stop data take against ``memory_budget``."""
+    check_system(system)
+    eps = check_eps(eps)
+    seed = check_seed(seed)
+    n_paths = check_count(n_paths, "n_paths")
+    d = system.dim
+    x0 = system.point(x0) if isinstance(x0, str) else as_points(x0, d, "x0")
+    x0 = np.ascontiguousarray(np.atleast_2d(x0))
+    if x0.shape[0] not in (1, n_paths):
+        raise ValueError(f"`x0` has {x0.shape[0]} rows; give 1 or n_paths = {n_paths}")
+    t0, t1, n_steps, dt = fixed_time_grid(system, t_span, dt)
+    save_every = save_stride(save)
+    n_saved = n_steps // save_every + 1 if save_every else 0
+    check_memory(
+        n_paths * (n_saved * d * 8 + d * 8 + 1 + 8 + 8),
+        memory_budget,
+        "this ensemble",
+        "save fewer steps (save='final' or a larger k), use fewer paths, or raise the budget",
+    )
+    return FixedHorizon(eps, seed, n_paths, x0, t0, t1, n_steps, dt, save_every, n_saved)

@@ -28,18 +28,12 @@ from numba import prange, types
 from ._checkpoint import ChunkStore, fingerprint
 from ._driver import (
     DEFAULT_MEMORY_BUDGET,
-    check_count,
-    check_eps,
-    check_memory,
-    check_seed,
-    check_system,
     chunk_starts,
     dispatch,
-    fixed_time_grid,
+    fixed_horizon,
     kernel_prefix,
     numba_threads,
     progress_bar,
-    save_stride,
     worker_layout,
 )
 from ._numba_types import JIT, KERNEL_PREFIX
@@ -58,7 +52,7 @@ from ._sets import (
 )
 from ._status import NON_FINITE, RUNNING, STOPPED, Status, counts
 from ._stepping import contact
-from ._system import System, as_points
+from ._system import System
 
 
 class NonFiniteWarning(RuntimeWarning):
@@ -488,24 +482,20 @@ def ensemble(
         (bit-identical to an uninterrupted run). A folder of another run is refused.
     """
     start = time.perf_counter()
-    check_system(system)
-    eps = check_eps(eps)
-    seed = check_seed(seed)
-    n_paths = check_count(n_paths, "n_paths")
-    d = system.dim
-    x0 = system.point(x0) if isinstance(x0, str) else as_points(x0, d, "x0")
-    x0 = np.ascontiguousarray(np.atleast_2d(x0))
-    if x0.shape[0] not in (1, n_paths):
-        raise ValueError(f"`x0` has {x0.shape[0]} rows; give 1 or n_paths = {n_paths}")
-    t0, t1, n_steps, dt = fixed_time_grid(system, t_span, dt)
-    save_every = save_stride(save)
-    n_saved = n_steps // save_every + 1 if save_every else 0
-    check_memory(
-        n_paths * (n_saved * d * 8 + d * 8 + 1 + 8 + 8),
-        memory_budget,
-        "this ensemble",
-        "save fewer steps (save='final' or a larger k), use fewer paths, or raise the budget",
+    fh = fixed_horizon(
+        system,
+        x0,
+        eps,
+        seed=seed,
+        n_paths=n_paths,
+        t_span=t_span,
+        dt=dt,
+        save=save,
+        memory_budget=memory_budget,
     )
+    eps, seed, n_paths, x0 = fh.eps, fh.seed, fh.n_paths, fh.x0
+    t0, t1, n_steps, dt = fh.t0, fh.t1, fh.n_steps, fh.dt
+    save_every, n_saved, d = fh.save_every, fh.n_saved, system.dim
     sets, set_names = _resolve_stop(system, stop)
     encoded = encode_sets(sets, d) if sets else encode_sets([], d)
     n_workers, n_threads = worker_layout(n_jobs, n_threads)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from simulate import zoo
-from tests.closed_forms import ou_instanton
+from tests.closed_forms import maier_stein_graph_minimum, ou_instanton
 from theory import hamilton_flow, instanton
 
 OU1 = ou_instanton(1.0)
@@ -78,30 +78,6 @@ def test_maier_stein_gradient_barrier():
     assert r.diagnostics["kind"] == "minimum" and not r.saddles
 
 
-def _maier_stein_graph_minimum(alpha: float, modes: int = 32):
-    """An independent minimiser of the geometric action from (-1, 0) to (0, 0): the path as
-    a graph y(x) = sum_k c_k sin(k pi (x + 1)), the action integrated by 400-point
-    Gauss–Legendre in x, minimised by BFGS from an off-axis bump. Any graph's action bounds
-    the minimum from above. Returns (action, y as a function of x)."""
-    from scipy.optimize import minimize
-
-    g, w = np.polynomial.legendre.leggauss(400)
-    x, w = 0.5 * (g - 1.0), 0.5 * w
-    k = np.arange(1, modes + 1)
-    B = np.sin(np.pi * np.outer(x + 1.0, k))
-    dB = np.pi * k * np.cos(np.pi * np.outer(x + 1.0, k))
-
-    def action(c):
-        y, yp = B @ c, dB @ c
-        f0, f1 = x - x**3 - alpha * x * y**2, -(1 + x**2) * y
-        return 0.5 * np.sum(w * (np.hypot(1.0, yp) * np.hypot(f0, f1) - (f0 + yp * f1)))
-
-    c0 = np.zeros(modes)
-    c0[0] = 0.3
-    c = minimize(action, c0, method="BFGS", options={"gtol": 1e-12}).x
-    return action(c), lambda xs: np.sin(np.pi * np.outer(xs + 1.0, k)) @ c
-
-
 @pytest.mark.parametrize("alpha", [4.5, 6.0, 10.0])
 def test_maier_stein_default_call_finds_the_off_axis_minimum(alpha):
     # Must show (issue 14): the plain call, straight start only, leaves the on-axis saddle
@@ -110,7 +86,7 @@ def test_maier_stein_default_call_finds_the_off_axis_minimum(alpha):
     assert r.success, r.message
     assert r.diagnostics["kind"] == "minimum"
     assert all(m.diagnostics["kind"] == "minimum" for m in r.minima)
-    exact, graph = _maier_stein_graph_minimum(alpha)
+    exact, graph = maier_stein_graph_minimum(alpha)
     # the graph minimiser is an upper bound, converged to ~1e-5 relative with 32 modes
     assert exact - 2e-5 * exact <= r.action <= exact + 1e-9
     assert np.max(np.abs(r.path[:, 1])) > 0.1
