@@ -337,7 +337,11 @@ class Reactive:
 @dataclass(frozen=True)
 class AMS:
     """Adaptive multilevel splitting, :func:`simulate.ams`: weighted reactive segments and
-    the probability of reaching B before returning to A."""
+    the probability of reaching B before returning to A.
+
+    The sampler protocol's ``n_paths`` is AMS's ``n_replicas`` (replicas per run); the
+    number of independent runs is ``options["n_runs"]`` (simulate.ams's default if absent).
+    ``Sample.n_trials`` counts every replica the runs created (initial ones and clones)."""
 
     A: object
     B: object

@@ -80,7 +80,10 @@ class StudyConfig:
     sampler : "endpoint", "reactive" or "ams"; ``sampler_options`` its settings (set and
         state names, or lists for points; ``target_radius`` with ``target_center`` makes a
         ball target whose radius is target_radius * eps^target_exponent)
-    n_paths, seed, n_boot : sizes and the master seed
+    n_paths, seed, n_boot : sizes and the master seed. ``n_paths`` is the number of
+        simulated paths per level for "endpoint" and "reactive"; for "ams" it is the
+        number of replicas of each AMS run (``n_replicas``), the runs per level being
+        ``sampler_options["options"]["n_runs"]``
     instanton : how to get the reference: {"x_start", "x_end", "T"} for theory.instanton,
         or {"path": [[...]], "t": [...]} for a given path
     theory : theoretical values overriding the instanton's (e.g. {"H": 0.0})
