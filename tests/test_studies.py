@@ -106,7 +106,7 @@ def test_notebook_draws_its_figures_inline(tiny_study):
         for o in c.outputs
         if "image/png" in o.get("data", {})
     ]
-    assert len(images) == 2
+    assert len(images) == 3  # charges, tube scaling, tube profile per coordinate
     assert _snapshot(tiny_study) == before
 
 

@@ -2,8 +2,10 @@
 
 One source for ``docs/data.md`` (:func:`markdown`, checked against the file by the tests)
 and the ``README.md`` written into each study folder (:func:`write_readme`), so that the
-two cannot drift apart. Columns written ``x{i}`` stand for one column per coordinate
-i = 0 .. d-1; all quantities are dimensionless (the systems are non-dimensionalised).
+two cannot drift apart. Every table is long (tidy): a quantity that has one value per
+coordinate is one row per coordinate i = 0 .. d-1 (a ``coordinate`` column), never one
+column per coordinate; all quantities are dimensionless (the systems are
+non-dimensionalised).
 """
 
 from __future__ import annotations
@@ -46,16 +48,20 @@ SWEEP_TABLES: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "profile": (
-        "one row per noise level and grid point along the reference instanton",
+        "one row per noise level, grid point along the reference instanton and "
+        "coordinate (the rows of one level and coordinate, in grid order, are one profile)",
         {
             "eps": "noise level",
             "t": "time of the grid point (fixed-time references)",
             "s": "normalised arc length of the grid point (infinite-time references)",
-            "ref{i}": "coordinate i of the reference instanton",
-            "mean{i}": "coordinate i of the weighted mean path",
-            "mean_se{i}": "its standard error",
-            "median{i}": "coordinate i of the median path",
-            "radius_q{q}": "q-quantile over paths of the distance to the reference (tube)",
+            "coordinate": "index i = 0 .. d-1 of the coordinate",
+            "reference": "coordinate i of the reference instanton",
+            "mean": "coordinate i of the weighted mean path",
+            "mean_se": "its standard error",
+            "median": "coordinate i of the median path",
+            "radius_q<q>": "q-quantile over paths of the distance (over all coordinates) to "
+            "the reference: the tube's radius at the grid point, the same on each "
+            "coordinate's row",
         },
     ),
     "charges": (
@@ -70,13 +76,17 @@ SWEEP_TABLES: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "paths": (
-        "one row per noise level, shown path and saved time: the first sampled paths of "
-        "each level (at most 40, thinned to at most 2000 points each, float32) for figures",
+        "one row per noise level, shown path, coordinate and saved time: the first sampled "
+        "paths of each level (at most 40, thinned to at most 2000 points each, float32) for "
+        "figures; the rows of one path and coordinate, in time order, are its trajectory "
+        "(wide: `paths.pivot(index=['eps', 'path', 't'], columns='coordinate', "
+        "values='value')`)",
         {
             "eps": "noise level",
             "path": "index of the path in the level's ensemble",
             "t": "time",
-            "x{i}": "coordinate i",
+            "coordinate": "index i = 0 .. d-1 of the coordinate",
+            "value": "coordinate i of the path at time t",
         },
     ),
     "scaling": (
@@ -137,8 +147,10 @@ def markdown() -> str:
         "What a study folder holds and what every column means (generated from",
         "`validate/_data_dictionary.py`; each study folder carries the same text in its",
         "`README.md`). Tables are Parquet files in long (tidy) format: read one with",
-        '`pandas.read_parquet("summary.parquet")`. A column written `x{i}` stands for one',
-        "column per coordinate (`x0`, `x1`, ...). All quantities are dimensionless.",
+        '`pandas.read_parquet("summary.parquet")`. A quantity with one value per coordinate',
+        "is one row per coordinate (a `coordinate` column, 0 .. d-1), not one column per",
+        "coordinate. A column written `radius_q<q>` stands for one column per radius",
+        "quantile q (`radius_q0.5`, ...). All quantities are dimensionless.",
         "",
         "## A prebuilt study (`noisy-noether study NAME`)",
         "",
@@ -170,8 +182,5 @@ def write_readme(folder: Path, kind: str) -> Path:
 
 def undocumented(table: str, columns) -> list[str]:
     """The columns of ``table`` that the dictionary does not describe."""
-    patterns = [
-        re.escape(c).replace(r"\{i\}", r"\d+").replace(r"\{q\}", r"[0-9.e+-]+")
-        for c in SWEEP_TABLES[table][1]
-    ]
+    patterns = [re.escape(c).replace("<q>", r"[0-9.e+-]+") for c in SWEEP_TABLES[table][1]]
     return [c for c in columns if not any(re.fullmatch(p, c) for p in patterns)]

@@ -15,27 +15,35 @@ def _axes(ax):
     return ax
 
 
+def _coordinate(frame: pd.DataFrame, j: int, column: str) -> pd.Series:
+    """Column ``column`` of the rows of coordinate ``j`` of a long table (``coordinate``
+    column: the study tables ``profile`` and ``paths``), in their stored order."""
+    return frame.loc[frame["coordinate"] == j, column].reset_index(drop=True)
+
+
 def plot_tube(paths: pd.DataFrame, profile: pd.DataFrame, ax=None, coord: int = 0, title=""):
     """Sampled paths (thin grey), the reference (dashed black), the mean path with its
     standard-error band and the median-radius tube band, against time (fixed-T) or one
-    coordinate against another (``coord=None``: x1 against x0)."""
+    coordinate against another (``coord=None``: x1 against x0). ``paths`` and ``profile``
+    are the long study tables (one row per point and coordinate, docs/data.md)."""
     ax = _axes(ax)
     key = "t" if "t" in profile.columns else "s"
     rad = [c for c in profile.columns if c.startswith("radius_q")]
     if coord is None:
-        for _, g in paths.groupby("path"):
-            ax.plot(g["x0"], g["x1"], color="0.6", lw=0.4, alpha=0.5)
-        ax.plot(profile["ref0"], profile["ref1"], "k--", lw=2, label="instanton")
-        ax.plot(profile["mean0"], profile["mean1"], color="C0", lw=2, label="mean path")
+        plot_paths_2d(paths, ax=ax, n_max=paths["path"].nunique(), color="0.6", alpha=0.5)
+        for column, style in (("reference", {"ls": "--", "color": "k"}), ("mean", {"color": "C0"})):
+            x, y = (_coordinate(profile, j, column) for j in (0, 1))
+            label = "instanton" if column == "reference" else "mean path"
+            ax.plot(x, y, lw=2, label=label, **style)
         ax.set(xlabel="x0", ylabel="x1", title=title)
     else:
-        for _, g in paths.groupby("path"):
-            ax.plot(g["t"], g[f"x{coord}"], color="0.6", lw=0.4, alpha=0.5)
-        s = profile[key]
-        ref, mean = profile[f"ref{coord}"], profile[f"mean{coord}"]
-        se = profile[f"mean_se{coord}"].fillna(0.0)
+        for _, g in paths[paths["coordinate"] == coord].groupby("path"):
+            ax.plot(g["t"], g["value"], color="0.6", lw=0.4, alpha=0.5)
+        prof = profile[profile["coordinate"] == coord]
+        s, ref, mean = prof[key], prof["reference"], prof["mean"]
+        se = prof["mean_se"].fillna(0.0)
         if rad and key == "t":
-            r = profile[rad[0]]
+            r = prof[rad[0]]
             ax.fill_between(s, ref - r, ref + r, color="C1", alpha=0.2, label=f"tube ({rad[0]})")
         ax.fill_between(s, mean - 2 * se, mean + 2 * se, color="C0", alpha=0.3)
         ax.plot(s, mean, color="C0", lw=2, label="mean path ± 2 se")
@@ -239,12 +247,15 @@ def plot_vector_field(system, ax=None, lim=None, n: int = 21, t: float = 0.0):
 
 
 def plot_paths_2d(paths: pd.DataFrame, ax=None, color="0.6", n_max: int = 40, alpha=0.5):
-    """Sampled paths (tidy: path, x0, x1) in the plane, thin lines."""
+    """Sampled paths in the plane, thin lines: x1 against x0 from the long ``paths`` study
+    table (path, t, coordinate, value), the first ``n_max`` paths."""
     ax = _axes(ax)
     for k, (_, g) in enumerate(paths.groupby("path")):
         if k >= n_max:
             break
-        ax.plot(g["x0"], g["x1"], color=color, lw=0.4, alpha=alpha)
+        ax.plot(
+            _coordinate(g, 0, "value"), _coordinate(g, 1, "value"), color=color, lw=0.4, alpha=alpha
+        )
     return ax
 
 

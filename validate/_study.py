@@ -320,7 +320,7 @@ class Study:
             fig, axes = plt.subplots(
                 1, len(eps_list), figsize=(4 * len(eps_list), 3.5), squeeze=False
             )
-            two_d = "x1" in paths.columns and "t" not in prof.columns
+            two_d = bool((prof["coordinate"] == 1).any()) and "t" not in prof.columns
             for ax, e in zip(axes[0], eps_list, strict=True):
                 P.plot_tube(
                     paths[paths["eps"] == e],

@@ -58,10 +58,10 @@ class Level:
     """Everything a sweep keeps of one noise level, as tidy frames.
 
     summary : rows of the sweep frame; replicates : bootstrap replicates (statistic,
-    replicate, value); profile : the tube profile (mean, median, radii along the
-    reference); charges : per-path charge means and drifts; paths : up to ``n_show``
-    sampled paths (path, t, x0..; at most :data:`SHOW_POINTS` points each, float32) for
-    figures.
+    replicate, value); profile : the tube profile (reference, mean, median, radii along
+    the reference; one row per grid point and coordinate); charges : per-path charge means
+    and drifts; paths : up to ``n_show`` sampled paths (path, t, coordinate, value; at most
+    :data:`SHOW_POINTS` points each, float32) for figures.
     """
 
     eps: float
@@ -249,10 +249,16 @@ def run_level(
     for i in range(min(n_show, len(plist))):
         keep = _thinned(len(tlist[i]), SHOW_POINTS)
         x = plist[i][keep].astype(np.float32)  # for figures: float32 is finer than a pixel
+        n, d = x.shape
+        # long, coordinate-major: the rows of one (path, coordinate) are a time series
         show.append(
             pd.DataFrame(
-                {"path": i, "t": tlist[i][keep].astype(np.float32)}
-                | {f"x{j}": x[:, j] for j in range(x.shape[1])}
+                {
+                    "path": i,
+                    "t": np.tile(tlist[i][keep].astype(np.float32), d),
+                    "coordinate": np.repeat(np.arange(d, dtype=np.int16), n),
+                    "value": x.T.ravel(),
+                }
             )
         )
     paths = pd.concat(show, ignore_index=True)

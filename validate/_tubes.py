@@ -142,8 +142,10 @@ class Tube:
         return float(1.0 / np.sum(self.weights**2))
 
     def to_frame(self, kind: str = "profile") -> pd.DataFrame:
-        """``"profile"``: one row per grid point (reference, mean +- se, median, radii);
-        ``"paths"``: one row per path (sup, l2, theta, weight)."""
+        """``"profile"``: long format, one row per grid point and coordinate (columns
+        ``t`` or ``s``, ``coordinate``, ``reference``, ``mean``, ``mean_se``, ``median`` and
+        the radii ``radius_q<q>``, which do not depend on the coordinate and repeat on each
+        of its rows); ``"paths"``: one row per path (sup, l2, theta, weight)."""
         if kind == "paths":
             return pd.DataFrame(
                 {
@@ -156,15 +158,18 @@ class Tube:
             )
         if kind != "profile":
             raise ValueError(f"`kind` must be 'profile' or 'paths', got {kind!r}")
-        d = self.reference.shape[1]
-        cols = {"s" if self.align == "progress" else "t": self.grid}
-        for j in range(d):
-            cols[f"ref{j}"] = self.reference[:, j]
-            cols[f"mean{j}"] = self.mean[:, j]
-            cols[f"mean_se{j}"] = self.mean_se[:, j]
-            cols[f"median{j}"] = self.median[:, j]
+        m, d = self.reference.shape
+        # coordinate-major: the rows of one coordinate are a profile along the grid
+        cols = {
+            "s" if self.align == "progress" else "t": np.tile(self.grid, d),
+            "coordinate": np.repeat(np.arange(d, dtype=np.int16), m),
+            "reference": self.reference.T.ravel(),
+            "mean": self.mean.T.ravel(),
+            "mean_se": self.mean_se.T.ravel(),
+            "median": self.median.T.ravel(),
+        }
         for q, r in zip(self.quantiles, self.radius, strict=True):
-            cols[f"radius_q{q:g}"] = r
+            cols[f"radius_q{q:g}"] = np.tile(r, d)
         return pd.DataFrame(cols)
 
     def summary(

@@ -150,7 +150,17 @@ def test_tables_are_parquet_stored_once_and_documented(tmp_path):
         assert len(frame), table
         assert undocumented(table, frame.columns) == [], table
     paths = pd.read_parquet(folder / "paths.parquet")
-    assert paths["x0"].dtype == np.float32 and paths.groupby(["eps", "path"]).size().max() <= 2000
+    assert paths["value"].dtype == np.float32 and paths["t"].dtype == np.float32
+    per_path = paths.groupby(["eps", "path", "coordinate"])
+    assert per_path.size().max() <= 2000 and per_path["t"].is_monotonic_increasing.all()
+    # long, not wide: the coordinates are rows, and each starts where the sampler starts
+    assert set(paths["coordinate"]) == {0, 1}
+    start = paths[paths["t"] == 0].groupby("coordinate")["value"]
+    np.testing.assert_array_equal(start.min(), start.max())
+    np.testing.assert_allclose(start.first(), study.system().point("start"), rtol=1e-6)
+    profile = pd.read_parquet(folder / "profile.parquet")
+    assert set(profile["coordinate"]) == {0, 1}
+    assert profile.groupby(["eps", "coordinate"]).size().nunique() == 1  # one grid for all
     assert "`charges.parquet`" in (folder / "README.md").read_text()
     with open(os.path.join(ROOT, "docs", "data.md")) as fh:
         assert fh.read() == markdown() + "\n", "regenerate docs/data.md from markdown()"

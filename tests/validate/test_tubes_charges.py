@@ -27,6 +27,27 @@ def test_time_tube_of_shifted_paths():
     np.testing.assert_allclose(tb.mean[:, 1], -0.1)
 
 
+def test_profile_frame_is_long_one_row_per_grid_point_and_coordinate():
+    t = np.linspace(0, 1, 11)
+    ref = np.column_stack([t, 2 * t, 0 * t])  # three coordinates, each told apart
+    paths = np.stack([ref + [0, 0, 0.1], ref - [0, 0, 0.3], ref + [0.2, 0, 0]])
+    tb = tube_statistics(paths, ref, t=t, ref_t=t, quantiles=(0.5, 0.9))
+    frame = tb.to_frame("profile")
+    assert list(frame.columns) == [
+        "t", "coordinate", "reference", "mean", "mean_se", "median", "radius_q0.5", "radius_q0.9"
+    ]  # fmt: skip
+    assert len(frame) == 11 * 3
+    for j in range(3):
+        rows = frame[frame["coordinate"] == j]
+        np.testing.assert_array_equal(rows["t"], t)
+        np.testing.assert_array_equal(rows["reference"], ref[:, j])
+        np.testing.assert_array_equal(rows["mean"], tb.mean[:, j])
+        np.testing.assert_array_equal(rows["mean_se"], tb.mean_se[:, j])
+        np.testing.assert_array_equal(rows["median"], tb.median[:, j])
+        np.testing.assert_array_equal(rows["radius_q0.9"], tb.radius[1])  # per point
+    np.testing.assert_allclose(frame.loc[frame["coordinate"] == 2, "mean"], -0.2 / 3)
+
+
 def test_debias_removes_the_window_noise_of_h():
     ms = zoo.monostable()
     rng = np.random.Generator(np.random.PCG64(0))
