@@ -9,8 +9,9 @@ import pytest
 
 from validate import _catalogue
 from validate._catalogue import parts
-from validate._report import extrapolate, write_report
+from validate._report import write_report
 from validate._runner import ReferenceStudy
+from validate._scaling import extrapolate
 from validate._study import read_table
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,9 +18,11 @@ listed in :data:`CASES`. Cases:
   eps = 0.02.
 - ``monostable_charges``: f = -x in R^2, D = I, paths (-2, 2) -> ball of radius eps about
   (2, 2) at T = 1 (dt = 0.01), importance-sampled along the instanton, 300 paths per
-  level at eps = 0.2, 0.1, 0.05, as in the monostable study. Rows: the mean charges H
-  and L at eps = 0.2 and 0.05 (exact: the Gaussian bridge of the Euler–Maruyama chain,
-  averaged over the endpoint law on the ball by quadrature) and their eps -> 0 limits
+  level at eps = 0.2, 0.1, 0.05, as in the monostable study; intervals as in a sweep
+  (value ± t se, accepted paths - 1 degrees of freedom; the limit's by
+  Welch–Satterthwaite). Rows: the mean charges H and L at eps = 0.2 and 0.05 (exact:
+  the Gaussian bridge of the Euler–Maruyama chain, averaged over the endpoint law on
+  the ball by quadrature) and their eps -> 0 limits
   (exact: the charges of the chain's noiseless bridge, the instanton of the discretised
   problem).
 - ``linear_tube``: the same system without endpoint condition (its instanton is the
@@ -47,7 +49,7 @@ from ._references import (
     gaussian_bridge,
 )
 from ._samplers import AMS, Endpoint
-from ._scaling import extrapolate, fit_action, fit_scaling
+from ._scaling import fit_action, fit_scaling, limit_interval
 from ._statistics import t_interval, weighted_mean_se
 from ._sweep import level_seed
 from ._tubes import tube_statistics
@@ -159,15 +161,16 @@ def monostable_charges(eps_grid=(0.2, 0.1, 0.05), n_paths=300, T=1.0, dt=0.01):
             w = s.weights / s.weights.sum()
             summ = empirical_charges(ms, s.paths, s.t, eps=e, weights=w).summary()
             summ = summ.set_index("statistic")
+            dof = s.n - 1 if s.n >= 2 else np.nan  # as in a sweep: accepted paths - 1
             for c in ("H", "L"):
                 v, se = summ.loc[f"charge_mean_{c}", ["value", "se"]]
-                rows.append((c, e, v, se))
+                rows.append((c, e, v, se, dof))
                 if e in (max(eps_grid), min(eps_grid)):
-                    out[f"{c}(eps={e:g})"] = (v, se)
+                    out[f"{c}(eps={e:g})"] = Interval(v, se, *t_interval(v, se, dof))
         for c in ("H", "L"):
-            _, e, v, se = zip(*[r for r in rows if r[0] == c], strict=True)
-            lim, lim_se, _ = extrapolate(e, v, se)  # the report's eps -> 0 limit
-            out[f"{c}: eps -> 0"] = (lim, lim_se)
+            _, e, v, se, dof = zip(*[r for r in rows if r[0] == c], strict=True)
+            lim, lim_se, lo, hi, _ = limit_interval(e, v, se, dof)  # the report's limit
+            out[f"{c}: eps -> 0"] = Interval(lim, lim_se, lo, hi)
         return out
 
     truth = {}

@@ -35,7 +35,7 @@ SWEEP_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "n": "number of accepted paths behind the estimate",
             "ess": "effective sample size of the weighted ensemble",
             "dof": "degrees of freedom of the estimate's t interval (AMS: from the number of "
-            "independent runs); empty where the interval is normal",
+            "independent runs; otherwise accepted paths - 1); empty where the interval is normal",
         },
     ),
     "replicates": (

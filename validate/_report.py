@@ -6,7 +6,9 @@ quantity that theory predicts, each judged by the one rule of ``docs/verdicts.md
 
 - **charge** (one per charge with a theoretical value): the sampled path means are
   extrapolated to eps -> 0 by a weighted straight line value = a + b eps (the finite-noise
-  bias of a path-mean charge is O(eps) for smooth statistics); the quantity is the limit a.
+  bias of a path-mean charge is O(eps) for smooth statistics); the quantity is the limit a,
+  its interval a ± t se with the levels' ``dof`` combined by Welch–Satterthwaite
+  (:func:`validate._scaling.limit_interval`).
 - **tube** (the median L2 distance to the instanton, ``tube_l2_q0.5``): the exponent beta
   of tube ~ c eps^beta (:func:`validate.fit_scaling`, bootstrap interval); theory 1/2.
 - **action** (when P is estimated): the eps -> 0 limit of -eps log P in the model
@@ -32,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._scaling import _design, extrapolate
+from ._scaling import _design, limit_interval
 from ._study import atomic_write, read_table, write_csv
 
 LEVEL = 0.95  # every verdict's interval is a 95 % interval
@@ -209,7 +211,8 @@ def verdicts(
             continue
         th = float(theory.iloc[0])
         name = stat.removeprefix("charge_mean_")
-        lim, lim_se, _ = extrapolate(sub["eps"], sub["value"], sub["se"])
+        dof = sub["dof"] if "dof" in sub else None  # the levels' t degrees of freedom
+        lim, lim_se, lim_lo, lim_hi, _ = limit_interval(sub["eps"], sub["value"], sub["se"], dof)
         asym, reason = regime(sub["eps"], sub["value"], sub["se"], "line")
         small = sub.iloc[0]
         z = (small["value"] - th) / small["se"] if small["se"] > 0 else np.nan
@@ -220,8 +223,8 @@ def verdicts(
                 quantity=name,
                 estimate=lim,
                 se=lim_se,
-                ci_low=lim - Z95 * lim_se,
-                ci_high=lim + Z95 * lim_se,
+                ci_low=lim_lo,
+                ci_high=lim_hi,
                 theory=th,
                 eps=sub["eps"],
                 asymptotic=asym,

@@ -3,11 +3,12 @@
 - power laws y ~ c eps^beta (tube radius: theory beta = 1/2; charge spread: gamma) by
   least squares in log-log coordinates;
 - eps -> 0 limits by weighted least squares in a small-noise model
-  (:func:`extrapolate`): ``"linear"`` y = y0 + b eps (path-mean charges, whose bias is
-  a power series in eps), ``"eps_log_eps"`` y = y0 + a eps log eps + b eps (the
-  large-deviation limit -eps log P -> S, the instanton action: a prefactor
-  P ~ C eps^alpha exp(-S/eps) gives -eps log P = S - alpha eps log eps - eps log C, and
-  a straight line in eps is biased by the eps log eps term; see ``docs/statistics.md``).
+  (:func:`extrapolate`; with its t interval :func:`limit_interval`): ``"linear"``
+  y = y0 + b eps (path-mean charges, whose bias is a power series in eps),
+  ``"eps_log_eps"`` y = y0 + a eps log eps + b eps (the large-deviation limit
+  -eps log P -> S, the instanton action: a prefactor P ~ C eps^alpha exp(-S/eps) gives
+  -eps log P = S - alpha eps log eps - eps log C, and a straight line in eps is biased
+  by the eps log eps term; see ``docs/statistics.md``).
 
 Power-law intervals come from refitting bootstrap replicates: non-parametric replicates
 of each level's statistic when given (paths resampled within each eps level), else
@@ -171,15 +172,45 @@ def extrapolate(eps, value, se, model: str = "linear") -> tuple[float, float, fl
     error comes from the levels' standard errors, inflated by sqrt(chi2/dof) when the
     scatter about the model exceeds them (dof > 0). With one level the 'limit' is that
     level's value (any model); with fewer levels than the model's parameters, the
-    linear model is used.
+    linear model is used. :func:`limit_interval` adds the interval.
     """
+    y0, s, chi2, _ = _weighted_limit(eps, value, se, None, model)
+    return y0, s, chi2
+
+
+def limit_interval(
+    eps, value, se, dof=None, model: str = "linear", level: float = 0.95
+) -> tuple[float, float, float, float, float]:
+    """The eps -> 0 limit of :func:`extrapolate` with its interval y0 ± t se.
+
+    The limit is y0 = sum_i c_i y_i (c: the intercept's least-squares weights), so its
+    error has the Welch–Satterthwaite degrees of freedom
+    nu = (sum_i (c_i se_i)^2)^2 / sum_i (c_i se_i)^4 / dof_i, from each level's ``dof``
+    (the degrees of freedom of its se: accepted paths - 1 for an endpoint ensemble, runs -
+    1 for AMS; NaN or None: normal). At a few effective paths per level the normal
+    quantile undercovers (``docs/statistics.md``). Returns (y0, se, ci_low, ci_high, nu).
+    """
+    y0, s, _, nu = _weighted_limit(eps, value, se, dof, model)
+    q = float(
+        norm.ppf(0.5 + level / 2) if not np.isfinite(nu) else student_t.ppf(0.5 + level / 2, nu)
+    )
+    return y0, s, y0 - q * s, y0 + q * s, nu
+
+
+def _weighted_limit(eps, value, se, dof, model):
+    """(y0, se(y0), chi2/dof, Welch–Satterthwaite nu) of the weighted least-squares fit."""
     eps, value, se = (np.asarray(v, dtype=float) for v in (eps, value, se))
+    d = np.full(eps.shape, np.inf) if dof is None else np.asarray(dof, dtype=float)
+    if d.shape != eps.shape:
+        raise ValueError(f"`dof` must have one value per level ({eps.size}), got {d.shape}")
+    if np.any(d < 1):
+        raise ValueError(f"`dof` must be >= 1 per level (NaN: normal), got {dof}")
     ok = np.isfinite(value) & np.isfinite(se) & (se > 0)
-    eps, value, se = eps[ok], value[ok], se[ok]
+    eps, value, se, d = eps[ok], value[ok], se[ok], np.where(np.isnan(d[ok]), np.inf, d[ok])
     if eps.size == 0:
-        return np.nan, np.nan, np.nan
+        return np.nan, np.nan, np.nan, np.nan
     if eps.size == 1:
-        return float(value[0]), float(se[0]), np.nan
+        return float(value[0]), float(se[0]), np.nan, float(d[0])
     X = _design(eps, model)
     if X.shape[1] > eps.size:
         X = _design(eps, "linear")
@@ -187,10 +218,13 @@ def extrapolate(eps, value, se, model: str = "linear") -> tuple[float, float, fl
     cov = np.linalg.inv(X.T @ (w[:, None] * X))
     beta = cov @ (X.T @ (w * value))
     resid = value - X @ beta
-    dof = eps.size - X.shape[1]
-    chi2 = float(np.sum(w * resid**2) / dof) if dof > 0 else np.nan
-    inflate = max(1.0, np.sqrt(chi2)) if dof > 0 else 1.0
-    return float(beta[0]), float(np.sqrt(cov[0, 0]) * inflate), chi2
+    n_dof = eps.size - X.shape[1]
+    chi2 = float(np.sum(w * resid**2) / n_dof) if n_dof > 0 else np.nan
+    inflate = max(1.0, np.sqrt(chi2)) if n_dof > 0 else 1.0
+    parts = ((cov @ (X.T * w))[0] * se) ** 2  # (c_i se_i)^2, summing to cov[0, 0]
+    denom = float(np.sum(parts**2 / d))  # 0 when every level is normal (dof inf)
+    nu = parts.sum() ** 2 / denom if denom > 0 else np.inf
+    return float(beta[0]), float(np.sqrt(cov[0, 0]) * inflate), chi2, float(nu)
 
 
 def fit_action(

@@ -5,9 +5,10 @@ For each noise level the sampler gives a (weighted) ensemble; the tube statistic
 probability of the conditioning event are computed and collected in one tidy frame with
 columns system, eps, statistic, value, se, ci_low, ci_high, theory, n, ess, dof (the
 degrees of freedom of se: for AMS the effective number of independent runs minus one,
-see :func:`validate._statistics.independent_dof`; NaN: normal quantiles). Levels are
-independent (each has its own seed, derived from the sweep's seed and eps only), so they
-run in parallel with joblib and a study can resume with any subset of them.
+see :func:`validate._statistics.independent_dof`, otherwise the accepted paths minus one;
+NaN: normal quantiles). Levels are independent (each has its own seed, derived from the
+sweep's seed and eps only), so they run in parallel with joblib and a study can resume
+with any subset of them.
 """
 
 from __future__ import annotations
@@ -116,7 +117,13 @@ def run_level(
     sample = sampler.sample(system, eps, n_paths, level_seed(seed, eps), n_jobs=n_jobs)
     rows = []
 
-    dof = np.nan if sample.dof is None else float(sample.dof)
+    # the se's degrees of freedom: AMS's from its independent runs; otherwise the accepted
+    # paths - 1 (the Student t of an unweighted mean; for an importance-weighted one it is
+    # the measured calibration, docs/statistics.md: the Kish ESS - 1 over-covers)
+    if sample.dof is not None:
+        dof = float(sample.dof)
+    else:
+        dof = float(sample.n - 1) if sample.n >= 2 else np.nan
 
     def row(
         stat, value, se=np.nan, lo=np.nan, hi=np.nan, th=np.nan, n=sample.n, ess=np.nan, dof=dof

@@ -125,11 +125,67 @@ def test_fit_action_models_recover_the_limit_exactly():
         fit_action(eps, p, se=se, dof=0)
 
 
+def test_limit_interval_combines_the_levels_dof():
+    """The eps -> 0 limit's interval is y0 ± t_nu se, nu the Welch–Satterthwaite
+    combination of the levels' degrees of freedom (closed form on three levels)."""
+    from scipy.stats import t as student_t
+
+    from validate._scaling import extrapolate, limit_interval
+
+    eps = np.array([0.2, 0.1, 0.05])
+    se = np.array([0.1, 0.05, 0.04])
+    y = 1.5 - 2.0 * eps
+    dof = np.array([30.0, 10.0, 4.0])
+    y0, s, lo, hi, nu = limit_interval(eps, y, se, dof)
+    assert (y0, s) == extrapolate(eps, y, se)[:2] and abs(y0 - 1.5) < 1e-12
+    X, w = np.column_stack([np.ones(3), eps]), 1 / se**2
+    c = np.linalg.solve(X.T @ (w[:, None] * X), X.T * w)[0]  # the intercept's weights
+    parts = (c * se) ** 2
+    assert abs(s - np.sqrt(parts.sum())) < 1e-12
+    assert abs(nu - parts.sum() ** 2 / np.sum(parts**2 / dof)) < 1e-9 and 4 < nu < 44
+    q = student_t.ppf(0.975, nu)
+    assert abs(lo - (y0 - q * s)) < 1e-12 and abs(hi - (y0 + q * s)) < 1e-12
+    # no dof (or NaN): the normal interval; one level: its own dof
+    _, _, lo_n, hi_n, nu_n = limit_interval(eps, y, se)
+    assert nu_n == np.inf and abs(hi_n - y0 - norm.ppf(0.975) * s) < 1e-12 and hi_n < hi
+    assert limit_interval(eps, y, se, [np.nan] * 3)[2:] == (lo_n, hi_n, np.inf)
+    assert limit_interval([0.1], [2.0], [0.1], [5.0])[4] == 5.0
+    with pytest.raises(ValueError, match="dof"):
+        limit_interval(eps, y, se, [5.0, 0.5, 5.0])
+    with pytest.raises(ValueError, match="dof"):
+        limit_interval(eps, y, se, [5.0, 5.0])
+
+
+def test_endpoint_sweep_rows_use_t_with_accepted_paths():
+    """An endpoint ensemble's charge means: value ± t se with accepted paths - 1 degrees
+    of freedom (the normal quantile undercovers at a small effective sample size,
+    docs/statistics.md)."""
+    from scipy.stats import t as student_t
+
+    from simulate import Ball, zoo
+    from validate import Endpoint, run_level
+
+    ms = zoo.monostable()
+    smp = Endpoint("start", 1.0, Ball([0.0, 0.0], 1.0), dt=0.02)
+    lv = run_level(ms, 0.5, smp, n_paths=40, seed=5, n_boot=10)
+    rows = lv.summary.set_index("statistic")
+    n = int(rows.loc["n_accepted", "value"])
+    assert 2 <= n < 40
+    for c in ("H", "L"):
+        r = rows.loc[f"charge_mean_{c}"]
+        half = student_t.ppf(0.975, n - 1) * r["se"]
+        assert r["dof"] == n - 1
+        assert abs(r["ci_high"] - r["value"] - half) < 1e-12
+        assert abs(r["value"] - r["ci_low"] - half) < 1e-12
+
+
 # --- measured coverage of the project's intervals (slow) ---------------------------
 
 
 def _assert_calibrated(frame, n_rep):
-    tol = 4 * np.sqrt(0.95 * 0.05 / n_rep)  # 4 binomial standard errors
+    tol = 3.5 * np.sqrt(0.95 * 0.05 / n_rep)  # 3.5 binomial standard errors
+    # honest: the 0.875 measured with the normal interval on the charge means must fail
+    assert 0.95 - tol > 0.875, tol
     for r in frame.itertuples():
         assert r.n_failed == 0, r.quantity
         assert abs(r.coverage - 0.95) < tol, (r.quantity, r.coverage)
@@ -150,8 +206,9 @@ def test_coverage_of_the_charge_means():
     from validate._coverage_cases import monostable_charges
 
     estimate, truth = monostable_charges(eps_grid=(0.2, 0.05), n_paths=300)
-    out = coverage(estimate, truth, n_rep=120, seed=12, n_jobs=2)
-    _assert_calibrated(out, 120)
+    # 300 repetitions: the tolerance (0.044) rejects the 0.90 of the normal interval
+    out = coverage(estimate, truth, n_rep=300, seed=12, n_jobs=2)
+    _assert_calibrated(out, 300)
 
 
 def test_run_mean_interval_is_calibrated_on_log_normal_runs():
