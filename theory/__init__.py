@@ -12,6 +12,7 @@ from ._fixed_points import FixedPoint, FixedPoints, fixed_points
 from ._hamilton import HamiltonFlow, hamilton_flow
 from ._noether import Charges, charges
 from ._rates import Rate, rate
+from ._sharp import SharpProbability, sharp_probability
 from ._symmetries import Symmetries, find_symmetries
 from .instanton import Continuation, Instanton, continuation, homotopy, instanton
 
@@ -35,4 +36,6 @@ __all__ = [
     "HamiltonFlow",
     "rate",
     "Rate",
+    "sharp_probability",
+    "SharpProbability",
 ]
