@@ -8,10 +8,12 @@ p = 1/2 D^{-1}(xdot - f). Along the instanton x(t), p(t) from x_start (t = t0) t
 equation of the Fokker–Planck density gives
 
     Σ' = A Σ + Σ A^T + 2 D(t) + Σ K Σ,   Σ(t0) = 0,
-    ρ_eps(x_end, T) ≈ (2π eps)^{-d/2} det Σ(T)^{-1/2} exp(1/2 ∫ tr(K Σ) dt) e^{-S/eps},
+    ρ_eps(x_end, T) ≈ (2π eps)^{-d/2} det Σ(T)^{-1/2} exp(1/2 ∫ tr(K Σ) dt) e^{-S/eps}
+                    = (2π eps)^{-d/2} det X(T)^{-1/2} exp(-1/2 ∫ tr A dt) e^{-S/eps},
 
-(Σ = (∇²S)^{-1}, the inverse Hessian of the action in the end point), exact for linear
-drifts, where K = 0 and X_T ~ N(m, eps Σ). The probability of the ball |X_T - x_end| < r
+(Σ = (∇²S)^{-1}, the inverse Hessian of the action in the end point; X the Jacobi field
+dx(T)/dp(t0), Σ = X P^{-1}, see :func:`_jacobi`), exact for linear drifts, where K = 0
+and X_T ~ N(m, eps Σ). The probability of the ball |X_T - x_end| < r
 integrates e^{-p(T)·u/eps} (the exponent to first order in u = x - x_end) over the ball:
 
     P ≈ ρ_eps(x_end, T) V_d r^d Γ(d/2 + 1) (2/κ)^{d/2} I_{d/2}(κ),   κ = r |p(T)| / eps,
@@ -43,21 +45,24 @@ class SharpProbability:
     log_probability : float
         log P.
     log_density : float
-        log ρ_eps(x_end, T) = -d/2 log(2π eps) - 1/2 log det Σ(T) + curvature_integral
-        - S/eps.
+        log ρ_eps(x_end, T) = -d/2 log(2π eps) - 1/2 log det X(T)
+        - 1/2 divergence_integral - S/eps.
     action : float
         S of the finite-T instanton.
     sigma : numpy.ndarray
-        Σ(T) (d, d), the Riccati solution (eps Σ is the covariance of X_T in the linear case).
-    curvature_integral : float
-        1/2 ∫ tr(K Σ) dt (0 for linear drifts).
+        Σ(T) = X(T) P(T)^{-1} (d, d), the Riccati solution (eps Σ is the covariance of X_T
+        in the linear case); NaN where P(T) is singular (a pole of Σ, harmless).
+    jacobi : numpy.ndarray
+        X(T) = dx(T)/dp(t0) (d, d); det X(T) = 0 is a conjugate point.
+    divergence_integral : float
+        ∫ tr A dt = ∫ div f dt along the instanton.
     ball_factor : float
         Γ(d/2 + 1) (2/κ)^{d/2} I_{d/2}(κ), the mean of e^{-p(T)·u/eps} over the ball (≥ 1).
     eps, radius, T : float
     success, message
         Whether the instanton and the Riccati solve converged, and how.
     diagnostics : dict
-        ``"instanton"``: the path result; ``"riccati"``: solve_ivp's status and nfev.
+        ``"instanton"``: the path result; ``"jacobi"``: solve_ivp's status and nfev.
     """
 
     probability: float
@@ -65,7 +70,8 @@ class SharpProbability:
     log_density: float
     action: float
     sigma: np.ndarray
-    curvature_integral: float
+    jacobi: np.ndarray
+    divergence_integral: float
     ball_factor: float
     eps: float
     radius: float
@@ -78,28 +84,39 @@ class SharpProbability:
         return fields_repr(self)
 
 
-def _riccati(system, inst, rtol: float):
-    """Σ(T) and 1/2 ∫ tr(K Σ) dt by integrating the Riccati equation along ``inst``, with
-    A and K on the instanton's nodes interpolated by cubic splines in t."""
+def _jacobi(system, inst, rtol: float):
+    """The Jacobi fields X = dx/dp(t0), P = dp/dp(t0) along ``inst`` and ∫ tr A dt.
+
+    X' = A X + 2 D(t) P, P' = -K X - A^T P, X(t0) = 0, P(t0) = I; Σ = X P^{-1} solves the
+    Riccati equation, and det Σ^{-1/2} exp(1/2 ∫ tr(K Σ) dt) = det X^{-1/2} exp(-1/2 ∫ tr A dt)
+    (since (log det P)' = -tr(K Σ) - tr A). The linear form stays finite where Σ has a pole
+    (∇²S passing through 0, e.g. an end point beyond an inflection of the quasipotential).
+    A and K on the instanton's nodes are interpolated by cubic splines in t.
+    """
     d = system.dim
     t = np.asarray(inst.t, dtype=float)
-    A = system.jacobian(np.ascontiguousarray(inst.path), t)
-    K = drift_curvature(system, np.ascontiguousarray(inst.path), t, np.asarray(inst.p))
+    X = np.ascontiguousarray(inst.path)
+    A = system.jacobian(X, t)
+    K = drift_curvature(system, X, t, np.asarray(inst.p))
     A_s = CubicSpline(t, A.reshape(len(t), -1), axis=0)
     K_s = CubicSpline(t, K.reshape(len(t), -1), axis=0)
     D = np.asarray(system.D, dtype=float)
+    n = d * d
 
     def rhs(s, y):
-        S = y[:-1].reshape(d, d)
+        Xs = y[:n].reshape(d, d)
+        Ps = y[n : 2 * n].reshape(d, d)
         a = A_s(s).reshape(d, d)
         k = K_s(s).reshape(d, d)
         sched = float(np.ravel(system.diffusion_scale(s))[0])
-        dS = a @ S + S @ a.T + 2.0 * sched * D + S @ k @ S
-        return np.append(dS.ravel(), 0.5 * np.trace(k @ S))
+        dX = a @ Xs + 2.0 * sched * D @ Ps
+        dP = -k @ Xs - a.T @ Ps
+        return np.concatenate([dX.ravel(), dP.ravel(), [np.trace(a)]])
 
-    sol = solve_ivp(rhs, (t[0], t[-1]), np.zeros(d * d + 1), method="DOP853", rtol=rtol, atol=1e-14)
-    Sigma = sol.y[:-1, -1].reshape(d, d)
-    return 0.5 * (Sigma + Sigma.T), float(sol.y[-1, -1]), sol
+    y0 = np.concatenate([np.zeros(n), np.eye(d).ravel(), [0.0]])
+    sol = solve_ivp(rhs, (t[0], t[-1]), y0, method="DOP853", rtol=rtol, atol=1e-14)
+    yT = sol.y[:, -1]
+    return yT[:n].reshape(d, d), yT[n : 2 * n].reshape(d, d), float(yT[-1]), sol
 
 
 def sharp_probability(
@@ -118,7 +135,8 @@ def sharp_probability(
         P ≈ (2π eps)^{-d/2} det Σ(T)^{-1/2} exp(1/2 ∫ tr(K Σ) dt) e^{-S/eps}
             × V_d r^d Γ(d/2 + 1) (2/κ)^{d/2} I_{d/2}(κ),   κ = r |p(T)| / eps,
 
-    with Σ' = A Σ + Σ A^T + 2 D(t) + Σ K Σ, Σ(t0) = 0 along the finite-T instanton
+    with Σ' = A Σ + Σ A^T + 2 D(t) + Σ K Σ, Σ(t0) = 0 along the finite-T instanton,
+    evaluated through the Jacobi fields as det X(T)^{-1/2} exp(-1/2 ∫ div f dt)
     (module docstring; docs/rates.md). Exact for linear drifts up to O(r²/eps) from the
     ball integration; for nonlinear drifts the relative error is O(eps) + O(r²/eps).
 
@@ -151,20 +169,25 @@ def sharp_probability(
     if inst.T is None or not np.isclose(inst.T, T):
         raise ValueError(f"`instanton` must be a finite-T instanton with T = {T}, got T = {inst.T}")
     d = system.dim
-    Sigma, curv, sol = _riccati(system, inst, rtol)
-    sign, logdet = np.linalg.slogdet(Sigma)
+    Xj, Pj, div, sol = _jacobi(system, inst, rtol)
+    sign, logdet = np.linalg.slogdet(Xj)
+    if abs(np.linalg.det(Pj)) > 1e-12 * max(1.0, np.abs(Pj).max()) ** d:
+        Sigma = np.linalg.solve(Pj.T, Xj.T).T
+        Sigma = 0.5 * (Sigma + Sigma.T)
+    else:
+        Sigma = np.full((d, d), np.nan)
     ok = bool(inst.success and sol.success and sign > 0)
     msgs = []
     if not inst.success:
         msgs.append(f"instanton: {inst.message}")
     if not sol.success:
-        msgs.append(f"riccati: {sol.message}")
+        msgs.append(f"jacobi fields: {sol.message}")
     if sign <= 0:
         msgs.append(
-            "Σ(T) is not positive definite (a conjugate point: the Gaussian prefactor fails)"
+            "det X(T) <= 0: a conjugate point on the instanton (the Gaussian prefactor fails)"
         )
     log_density = (
-        -0.5 * d * np.log(2.0 * np.pi * eps) - 0.5 * logdet + curv - inst.action / eps
+        -0.5 * d * np.log(2.0 * np.pi * eps) - 0.5 * logdet - 0.5 * div - inst.action / eps
         if sign > 0
         else np.nan
     )
@@ -184,12 +207,13 @@ def sharp_probability(
         log_density=float(log_density),
         action=float(inst.action),
         sigma=Sigma,
-        curvature_integral=curv,
+        jacobi=Xj,
+        divergence_integral=div,
         ball_factor=float(np.exp(log_ball)),
         eps=float(eps),
         radius=float(radius),
         T=float(T),
         success=ok,
         message="; ".join(msgs) if msgs else "converged",
-        diagnostics={"instanton": inst, "riccati": {"status": sol.status, "nfev": sol.nfev}},
+        diagnostics={"instanton": inst, "jacobi": {"status": sol.status, "nfev": sol.nfev}},
     )

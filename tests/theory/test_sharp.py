@@ -45,7 +45,7 @@ def test_monostable_ball_probability_matches_exact_gaussian(system_and_instanton
     exact = exact_ball_probability(eps, r)
     # what is left is the curvature of the exponent across the ball: relative O(r²/eps)
     assert abs(res.probability / exact - 1.0) < r**2 / eps
-    assert res.curvature_integral == pytest.approx(0.0, abs=1e-8)  # K = 0 for a linear drift
+    assert res.divergence_integral == pytest.approx(-2.0 * T, rel=1e-10)  # div f = -2
 
 
 def test_monostable_riccati_matches_lyapunov(system_and_instanton):
@@ -77,3 +77,19 @@ def test_bad_input(system_and_instanton):
     assert "probability" in repr(
         theory.sharp_probability(system, X0, X1, T, 0.1, radius=0.1, instanton=inst)
     )
+
+
+@pytest.mark.parametrize("x_end", [-1.4, -0.5])
+def test_double_well_long_time_density_is_gibbs(x_end):
+    """K ≠ 0: for the gradient drift f = -U', U = x^4/4 - x^2/2, D = 1, the density at time
+    T from the minimum x = -1 tends (T -> ∞, then eps -> 0) to the Gibbs density restricted to
+    the left well, sqrt(U''(-1) / (2π eps)) e^{-(U(x) - U(-1))/eps}, with S_T -> U(x) - U(-1)
+    exponentially fast in T. x = -0.5 lies beyond the inflection x = -1/sqrt(3), where
+    ∇²S < 0 and Σ has passed through a pole."""
+    system = zoo.double_well()
+    T, eps = 8.0, 0.1
+    res = theory.sharp_probability(system, [-1.0], [x_end], T, eps, radius=1e-3)
+    assert res.success, res.message
+    assert res.action == pytest.approx(x_end**4 / 4 - x_end**2 / 2 + 0.25, rel=1e-7)
+    prefactor = res.log_density + res.action / eps
+    assert prefactor == pytest.approx(0.5 * np.log(2.0 / (2.0 * np.pi * eps)), abs=1e-4)
