@@ -12,7 +12,7 @@ from ._fixed_points import FixedPoint, FixedPoints, fixed_points
 from ._hamilton import HamiltonFlow, hamilton_flow
 from ._noether import Charges, charges
 from ._rates import Rate, rate
-from ._sharp import SharpProbability, sharp_probability
+from ._sharp import SharpProbability, sharp_halfspace_probability, sharp_probability
 from ._symmetries import Symmetries, find_symmetries
 from .instanton import Continuation, Instanton, continuation, homotopy, instanton
 
@@ -37,5 +37,6 @@ __all__ = [
     "rate",
     "Rate",
     "sharp_probability",
+    "sharp_halfspace_probability",
     "SharpProbability",
 ]

@@ -36,7 +36,8 @@ from ._hamilton import drift_curvature
 
 @dataclass(frozen=True, repr=False)
 class SharpProbability:
-    """Leading-order P(|X_T - x_end| < radius | X_0 = x_start) with its prefactor.
+    """Leading-order P(X_T in a ball around x_end, or in the half-space
+    n·(x - x_end) ≥ 0, | X_0 = x_start) with its prefactor.
 
     Attributes
     ----------
@@ -59,6 +60,11 @@ class SharpProbability:
     ball_factor : float
         Γ(d/2 + 1) (2/κ)^{d/2} I_{d/2}(κ), the mean of e^{-p(T)·u/eps} over the ball (≥ 1).
     eps, radius, T : float
+        (``radius`` and ``ball_factor`` are NaN for a half-space.)
+    region : str
+        ``"ball"`` or ``"half-space"``.
+    normal : numpy.ndarray or None
+        The half-space's unit outward normal n (None for a ball).
     success, message
         Whether the instanton and the Riccati solve converged, and how.
     diagnostics : dict
@@ -76,6 +82,8 @@ class SharpProbability:
     eps: float
     radius: float
     T: float
+    region: str = "ball"
+    normal: np.ndarray | None = None
     success: bool = True
     message: str = ""
     diagnostics: dict = field(default_factory=dict, repr=False)
@@ -119,6 +127,44 @@ def _jacobi(system, inst, rtol: float):
     return yT[:n].reshape(d, d), yT[n : 2 * n].reshape(d, d), float(yT[-1]), sol
 
 
+def _second_variation(system, x_start, x_end, T, instanton, rtol):
+    """The instanton (computed unless given) and its Jacobi fields, with the checks shared
+    by the ball and half-space probabilities."""
+    from .instanton import instanton as find_instanton
+
+    if not np.isfinite(T) or T <= 0:
+        raise ValueError(f"`T` must be positive and finite, got {T!r}")
+    inst = find_instanton(system, x_start, x_end, T=T) if instanton is None else instanton
+    if inst.T is None or not np.isclose(inst.T, T):
+        raise ValueError(f"`instanton` must be a finite-T instanton with T = {T}, got T = {inst.T}")
+    d = system.dim
+    Xj, Pj, div, sol = _jacobi(system, inst, rtol)
+    if abs(np.linalg.det(Pj)) > 1e-12 * max(1.0, np.abs(Pj).max()) ** d:
+        Sigma = np.linalg.solve(Pj.T, Xj.T).T
+        Sigma = 0.5 * (Sigma + Sigma.T)
+    else:
+        Sigma = np.full((d, d), np.nan)
+    msgs = []
+    if not inst.success:
+        msgs.append(f"instanton: {inst.message}")
+    if not sol.success:
+        msgs.append(f"jacobi fields: {sol.message}")
+    if np.linalg.det(Xj) <= 0:
+        msgs.append(
+            "det X(T) <= 0: a conjugate point on the instanton (the Gaussian prefactor fails)"
+        )
+    return inst, Xj, Pj, div, Sigma, not msgs, msgs, sol
+
+
+def _log_density(eps: float, Xj: np.ndarray, div: float, action: float) -> float:
+    """log ρ_eps(x_end, T) = -d/2 log(2π eps) - 1/2 log det X(T) - 1/2 ∫ div f dt - S/eps
+    (NaN past a conjugate point, det X(T) ≤ 0)."""
+    sign, logdet = np.linalg.slogdet(Xj)
+    if sign <= 0:
+        return np.nan
+    return -0.5 * len(Xj) * np.log(2.0 * np.pi * eps) - 0.5 * logdet - 0.5 * div - action / eps
+
+
 def sharp_probability(
     system,
     x_start,
@@ -160,37 +206,14 @@ def sharp_probability(
     -------
     SharpProbability
     """
-    from .instanton import instanton as find_instanton
-
-    for name, value in (("T", T), ("eps", eps), ("radius", radius)):
+    for name, value in (("eps", eps), ("radius", radius)):
         if not np.isfinite(value) or value <= 0:
             raise ValueError(f"`{name}` must be positive and finite, got {value!r}")
-    inst = find_instanton(system, x_start, x_end, T=T) if instanton is None else instanton
-    if inst.T is None or not np.isclose(inst.T, T):
-        raise ValueError(f"`instanton` must be a finite-T instanton with T = {T}, got T = {inst.T}")
-    d = system.dim
-    Xj, Pj, div, sol = _jacobi(system, inst, rtol)
-    sign, logdet = np.linalg.slogdet(Xj)
-    if abs(np.linalg.det(Pj)) > 1e-12 * max(1.0, np.abs(Pj).max()) ** d:
-        Sigma = np.linalg.solve(Pj.T, Xj.T).T
-        Sigma = 0.5 * (Sigma + Sigma.T)
-    else:
-        Sigma = np.full((d, d), np.nan)
-    ok = bool(inst.success and sol.success and sign > 0)
-    msgs = []
-    if not inst.success:
-        msgs.append(f"instanton: {inst.message}")
-    if not sol.success:
-        msgs.append(f"jacobi fields: {sol.message}")
-    if sign <= 0:
-        msgs.append(
-            "det X(T) <= 0: a conjugate point on the instanton (the Gaussian prefactor fails)"
-        )
-    log_density = (
-        -0.5 * d * np.log(2.0 * np.pi * eps) - 0.5 * logdet - 0.5 * div - inst.action / eps
-        if sign > 0
-        else np.nan
+    inst, Xj, Pj, div, Sigma, ok, msgs, sol = _second_variation(
+        system, x_start, x_end, T, instanton, rtol
     )
+    d = system.dim
+    log_density = _log_density(eps, Xj, div, inst.action)
     kappa = radius * float(np.linalg.norm(inst.p[-1])) / eps
     nu = 0.5 * d
     # mean of e^{κ cos θ} over the d-ball: Γ(ν+1) (2/κ)^ν I_ν(κ) -> 1 as κ -> 0; ive keeps
@@ -213,6 +236,97 @@ def sharp_probability(
         eps=float(eps),
         radius=float(radius),
         T=float(T),
+        success=ok,
+        message="; ".join(msgs) if msgs else "converged",
+        diagnostics={"instanton": inst, "jacobi": {"status": sol.status, "nfev": sol.nfev}},
+    )
+
+
+def sharp_halfspace_probability(
+    system,
+    x_start,
+    x_end,
+    T: float,
+    eps: float,
+    *,
+    normal,
+    instanton=None,
+    rtol: float = 1e-10,
+) -> SharpProbability:
+    """The sharp small-noise probability that X_T lies in the half-space
+    n·(x - x_end) ≥ 0, where ``x_end`` is the most likely point of its boundary plane.
+
+    Laplace's method on the density (:func:`sharp_probability`): Gaussian in the plane with
+    the Hessian Q = Σ^{-1} restricted to n^⊥ (det Q_⊥ = det Q · n^T Σ n), exponential
+    along n with rate |p(T)|/eps (p(T) ∥ n at the plane's most likely point):
+
+        P ≈ sqrt(eps / 2π) / |p(T)| · (n^T X(T) adj P(T) n)^{-1/2}
+            · exp(-1/2 ∫ div f dt) e^{-S/eps},
+
+    with the Jacobi fields X, P of :func:`_jacobi` (X adj P = det P · Σ, finite where Σ has
+    a pole). For a linear drift this is φ(z)/z, z = sqrt(2 S/eps), the leading term of
+    the exact Gaussian tail Φ̄(z) = φ(z)/z (1 - 1/z² + ...); relative error O(eps) in
+    general.
+
+    Parameters
+    ----------
+    system, x_start, x_end, T, eps, instanton, rtol
+        As in :func:`sharp_probability`.
+    normal : array_like (d,)
+        Outward normal of the half-space (normalised here).
+
+    Returns
+    -------
+    SharpProbability
+        ``success`` is False (``message`` says why) when p(T) is not along ``normal``
+        (relative tolerance 1e-6: ``x_end`` is not the plane's most likely point) or the
+        in-plane Hessian is not positive definite.
+    """
+    if not np.isfinite(eps) or eps <= 0:
+        raise ValueError(f"`eps` must be positive and finite, got {eps!r}")
+    n = np.asarray(normal, dtype=float).ravel()
+    if n.shape != (system.dim,) or not np.all(np.isfinite(n)) or not np.any(n):
+        raise ValueError(f"`normal` must be a nonzero finite vector of length {system.dim}")
+    n = n / np.linalg.norm(n)
+    inst, Xj, Pj, div, Sigma, ok, msgs, sol = _second_variation(
+        system, x_start, x_end, T, instanton, rtol
+    )
+    pT = np.asarray(inst.p[-1], dtype=float)
+    p_norm = float(np.linalg.norm(pT))
+    if not p_norm > 0 or n @ pT < (1.0 - 1e-6) * p_norm:
+        msgs.append("p(T) is not along `normal`: x_end is not the plane's most likely point")
+    # adj P = V diag(prod_{j != i} s_j) U^T det(U V^T): the adjugate without inverting P
+    U, sv, Vt = np.linalg.svd(Pj)
+    cof = np.array([np.prod(np.delete(sv, i)) for i in range(len(sv))])
+    adjP = np.linalg.det(U @ Vt) * (Vt.T * cof) @ U.T
+    in_plane = float(n @ Xj @ adjP @ n)
+    if not in_plane > 0:
+        msgs.append("the in-plane Hessian of S at x_end is not positive definite")
+    ok = not msgs
+    log_p = (
+        0.5 * np.log(eps / (2.0 * np.pi))
+        - np.log(p_norm)
+        - 0.5 * np.log(in_plane)
+        - 0.5 * div
+        - inst.action / eps
+        if ok
+        else np.nan
+    )
+    log_density = _log_density(eps, Xj, div, inst.action)
+    return SharpProbability(
+        probability=float(np.exp(log_p)),
+        log_probability=float(log_p),
+        log_density=float(log_density),
+        action=float(inst.action),
+        sigma=Sigma,
+        jacobi=Xj,
+        divergence_integral=div,
+        ball_factor=np.nan,
+        eps=float(eps),
+        radius=np.nan,
+        T=float(T),
+        region="half-space",
+        normal=n,
         success=ok,
         message="; ".join(msgs) if msgs else "converged",
         diagnostics={"instanton": inst, "jacobi": {"status": sol.status, "nfev": sol.nfev}},

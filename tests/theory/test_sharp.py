@@ -93,3 +93,32 @@ def test_double_well_long_time_density_is_gibbs(x_end):
     assert res.action == pytest.approx(x_end**4 / 4 - x_end**2 / 2 + 0.25, rel=1e-7)
     prefactor = res.log_density + res.action / eps
     assert prefactor == pytest.approx(0.5 * np.log(2.0 / (2.0 * np.pi * eps)), abs=1e-4)
+
+
+@pytest.mark.parametrize("eps", [0.2, 0.05])
+def test_monostable_halfspace_matches_gaussian_tail(system_and_instanton, eps):
+    """Half-space n·(x - X1) ≥ 0 with n along X1 - m (X1 is its plane's most likely point):
+    exactly P = Φ̄(z), z = |X1 - m| / sqrt(eps Σ), whose leading term φ(z)/z the sharp
+    estimate must reproduce; the true tail is φ(z)/z (1 - 1/z² + 3/z⁴ - ...)."""
+    from scipy.stats import norm
+
+    system, inst = system_and_instanton
+    delta = X1 - X0 * np.exp(-T)
+    z = np.linalg.norm(delta) / np.sqrt(eps * (1.0 - np.exp(-2.0 * T)))
+    res = theory.sharp_halfspace_probability(system, X0, X1, T, eps, normal=delta, instanton=inst)
+    assert res.success, res.message
+    assert res.log_probability == pytest.approx(norm.logpdf(z) - np.log(z), abs=1e-8)
+    ratio = norm.sf(z) / res.probability
+    assert 1.0 - 1.0 / z**2 < ratio < 1.0 - 1.0 / z**2 + 3.0 / z**4
+
+
+def test_halfspace_flags_wrong_normal(system_and_instanton):
+    system, inst = system_and_instanton
+    res = theory.sharp_halfspace_probability(
+        system, X0, X1, T, 0.1, normal=[1.0, 0.0], instanton=inst
+    )
+    assert not res.success and "normal" in res.message
+    with pytest.raises(ValueError, match="normal"):
+        theory.sharp_halfspace_probability(
+            system, X0, X1, T, 0.1, normal=[0.0, 0.0], instanton=inst
+        )
