@@ -32,6 +32,7 @@ from scipy.special import gammaln, ive
 
 from ._display import fields_repr
 from ._hamilton import drift_curvature
+from ._inputs import as_point
 
 
 @dataclass(frozen=True, repr=False)
@@ -137,6 +138,9 @@ def _second_variation(system, x_start, x_end, T, instanton, rtol):
     inst = find_instanton(system, x_start, x_end, T=T) if instanton is None else instanton
     if inst.T is None or not np.isclose(inst.T, T):
         raise ValueError(f"`instanton` must be a finite-T instanton with T = {T}, got T = {inst.T}")
+    a, b = as_point(system, x_start, "x_start"), as_point(system, x_end, "x_end")
+    if not (np.allclose(inst.path[0], a, atol=1e-8) and np.allclose(inst.path[-1], b, atol=1e-8)):
+        raise ValueError("`instanton` must run from `x_start` to `x_end`")
     d = system.dim
     Xj, Pj, div, sol = _jacobi(system, inst, rtol)
     if abs(np.linalg.det(Pj)) > 1e-12 * max(1.0, np.abs(Pj).max()) ** d:
@@ -200,7 +204,7 @@ def sharp_probability(
         A finite-T instanton already computed for these end points (else
         ``theory.instanton(system, x_start, x_end, T=T)``).
     rtol : float
-        Relative tolerance of the Riccati integration.
+        Relative tolerance of the Jacobi-field (Riccati) integration.
 
     Returns
     -------

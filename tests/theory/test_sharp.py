@@ -74,6 +74,8 @@ def test_bad_input(system_and_instanton):
         theory.sharp_probability(system, X0, X1, T, 0.1, radius=-1.0, instanton=inst)
     with pytest.raises(ValueError, match="instanton"):
         theory.sharp_probability(system, X0, X1, 2.0, 0.1, radius=0.1, instanton=inst)
+    with pytest.raises(ValueError, match="x_end"):
+        theory.sharp_probability(system, X0, [2.0, 1.0], T, 0.1, radius=0.1, instanton=inst)
     assert "probability" in repr(
         theory.sharp_probability(system, X0, X1, T, 0.1, radius=0.1, instanton=inst)
     )
