@@ -11,7 +11,7 @@ from threadpoolctl import ThreadpoolController
 
 from .._inputs import as_point, as_times
 from ._finite_time import Settings, finite_time
-from ._geometric import geometric
+from ._geometric import geometric, geometric_nodes
 from ._initial_paths import initial_paths
 from ._result import Instanton
 
@@ -169,7 +169,8 @@ def instanton(
     x1 = as_point(system, x_end, "x_end")
     if int(n_random) < 0:
         raise ValueError(f"`n_random` must be >= 0, got {n_random!r}")
-    if T is None and t is None:
+    infinite_time = T is None and t is None
+    if infinite_time:
         _refuse_finite_time_options(
             t0=t0,
             polish=polish,
@@ -180,22 +181,10 @@ def instanton(
             order=order,
             lagrangian=lagrangian,
         )
-        return geometric(
-            system,
-            x0,
-            x1,
-            n=n,
-            guesses=guesses,
-            waypoints=waypoints,
-            n_random=n_random,
-            amplitude=amplitude,
-            seed=seed,
-            tol=tol,
-            saddle_tol=float(saddle_tol),
-            max_nodes=int(max_nodes),
-        )
-    grid = _grid(system, T, n, t, t0)
-    s = (grid - grid[0]) / (grid[-1] - grid[0])
+        s = geometric_nodes(system, n)
+    else:
+        grid = _grid(system, T, n, t, t0)
+        s = (grid - grid[0]) / (grid[-1] - grid[0])
     starts = initial_paths(
         system,
         x0,
@@ -207,6 +196,10 @@ def instanton(
         amplitude=amplitude,
         seed=seed,
     )
+    if infinite_time:
+        return geometric(
+            system, starts, tol=tol, saddle_tol=float(saddle_tol), max_nodes=int(max_nodes)
+        )
     settings = Settings(
         polish=bool(polish),
         tol=float(tol),

@@ -43,7 +43,6 @@ from scipy.linalg import eig_banded, solve_banded
 
 from .._kernels import functions, geometric_terms
 from .._noether import charges_of
-from ._initial_paths import initial_paths
 from ._newton import has_negative_curvature, newton_banded
 from ._ranking import merge_minima, rank_candidates
 from ._result import Instanton
@@ -291,43 +290,31 @@ def converge(system, cand: Stationary, mu: float, tol: float, saddle_tol: float,
     return cand, record, precision
 
 
-def geometric(
-    system,
-    x0,
-    x1,
-    *,
-    n: int,
-    guesses,
-    waypoints,
-    n_random: int,
-    amplitude: float,
-    seed: int,
-    tol: float,
-    saddle_tol: float,
-    max_nodes: int,
-) -> Instanton:
-    """The T = None solver behind :func:`theory.instanton`: every start minimised by
-    Newton's method; saddles left along their negative curvature to the minima
-    (:func:`descend_from_saddles`); each distinct stationary path's grid doubled until
-    its action has converged to ``tol`` (:func:`converge`); the candidates ranked."""
+def geometric_nodes(system, n: int) -> np.ndarray:
+    """The T = None solver's start grid: n + 1 equally spaced nodes in s in [0, 1], after
+    the checks that this mode needs (an autonomous system, n >= 4)."""
     if not system.autonomous:
         raise ValueError(
             "`T=None` (infinite time) needs an autonomous system; give a finite `T` or `t`"
         )
     if int(n) < 4:
         raise ValueError(f"`n` must be at least 4 for T=None, got {n!r}")
-    s = np.linspace(0.0, 1.0, int(n) + 1)
-    starts = initial_paths(
-        system,
-        x0,
-        x1,
-        s,
-        guesses=guesses,
-        waypoints=waypoints,
-        n_random=n_random,
-        amplitude=amplitude,
-        seed=seed,
-    )
+    return np.linspace(0.0, 1.0, int(n) + 1)
+
+
+def geometric(
+    system,
+    starts: list,
+    *,
+    tol: float,
+    saddle_tol: float,
+    max_nodes: int,
+) -> Instanton:
+    """The T = None solver behind :func:`theory.instanton`: every start (label, path on
+    the nodes of :func:`geometric_nodes`) minimised by Newton's method; saddles left
+    along their negative curvature to the minima (:func:`descend_from_saddles`); each
+    distinct stationary path's grid doubled until its action has converged to ``tol``
+    (:func:`converge`); the candidates ranked."""
     tol = max(float(tol), 1e-15)
     found = []
     for label, guess in starts:
