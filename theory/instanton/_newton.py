@@ -137,20 +137,27 @@ def newton_banded(
     fixed end points: ``assemble(X)`` -> (S, interior gradient, lower banded Hessian),
     ``action(X)`` -> S (line search). A step that no backtracking makes descend counts as
     converged ('round-off') when its decrement is below ``roundoff`` (1 + |S|): the
-    action's round-off then hides the predicted decrease."""
+    action's round-off then hides the predicted decrease.
+
+    ``assemble`` may return a fourth item (c, v): the Hessian is then the band minus the
+    rank-one term c v v^T, solved by Sherman–Morrison with the band's factor (where the
+    band needed no Levenberg shift and the difference is positive definite, i.e.
+    1 - c v^T B^{-1} v > 0; else the band alone is used)."""
     X = np.array(X, dtype=float)
     n, d = X.shape
     dec, shift, last_mu, it, ok, how = np.inf, 0.0, 0.0, 0, False, ""
     S = action(X)
     history = [S]
     for it in range(1, maxiter + 1):  # noqa: B007 - reported
-        S, G, ab = assemble(X)
+        S, G, ab, *low = assemble(X)
         if G.size == 0:
             ok, how = True, "decrement"
             break
         cb, mu = _factor(ab, 0.25 * last_mu)
         last_mu, shift = mu, max(shift, mu)
         dx = -dpbtrs(cb, G, lower=1)[0]
+        if low and mu == 0.0:
+            dx = _rank_one_corrected(cb, dx, *low[0])
         dec = float(-G @ dx)
         if not np.isfinite(dec) or dec < 0:
             break
@@ -180,6 +187,17 @@ def newton_banded(
     return NewtonResult(
         X=X, S=S, iterations=it, decrement=dec, shift=shift, success=ok, criterion=how
     )
+
+
+def _rank_one_corrected(cb, dx, c: float, v: np.ndarray) -> np.ndarray:
+    """The Newton step -(B - c v v^T)^{-1} G from dx = -B^{-1} G and the banded Cholesky
+    factor cb of B (Sherman–Morrison); dx itself where B - c v v^T is not positive
+    definite (1 - c v^T B^{-1} v <= 0)."""
+    z = dpbtrs(cb, v, lower=1)[0]
+    den = 1.0 - c * float(v @ z)
+    if not den > 0.0:
+        return dx
+    return dx + z * (c * float(v @ dx) / den)
 
 
 def settle_gradient(assemble, result: NewtonResult, *, maxiter: int = 12) -> NewtonResult:
