@@ -163,12 +163,12 @@ def continuation(
     as the converged candidate nearest to its previous path; a branch whose nearest
     candidate another branch already took merges into it; a branch with no converged
     candidate within a quarter of the paths' extent is lost (event "lost"; its row is
-    the nearest unconverged candidate with ``success`` False, if any); a converged
-    candidate that no branch took appears as a new branch. A change of kind is reported
-    at the midpoint of the two values with their half-distance as the error (no
-    bisection: each finite-T solve costs seconds). ``min_eig`` is the smallest
-    eigenvalue of the polished Hessian for saddles and NaN for minima (finite T
-    computes it only as a saddle's certificate).
+    the nearest unconverged candidate within that distance, with ``success`` False, if
+    any); a converged candidate that no branch took appears as a new branch. A change of
+    kind is reported at the midpoint of the two values with their half-distance as the
+    error (no bisection: each finite-T solve costs seconds). ``min_eig`` is the smallest
+    eigenvalue of the polished Hessian for saddles and NaN for minima (finite T computes
+    it only as a saddle's certificate).
 
     Returns
     -------
@@ -397,7 +397,7 @@ def _finite_time_branches(at, x0, x1, param, values, T, n, saddle_tol, tol, star
                 b.alive = False
                 events.append(_event(values[i], values[i - 1], "lost", b.ident, _lost(r, b)))
                 rest = sorted(r.unconverged, key=lambda c, b=b: path_distance(c, b.inst))
-                if rest:
+                if rest and path_distance(rest[0], b.inst) <= _FOLLOW_TOL * extent:
                     rows.append(_timed_row(values[i], b.ident, rest[0]))
                 continue
             c = near[0]
