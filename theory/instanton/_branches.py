@@ -395,7 +395,7 @@ def _finite_time_branches(at, x0, x1, param, values, T, n, saddle_tol, tol, star
             near = sorted(found, key=lambda c, b=b: path_distance(c, b.inst))
             if not near or path_distance(near[0], b.inst) > _FOLLOW_TOL * extent:
                 b.alive = False
-                events.append(_event(values[i], values[i - 1], "lost", b.ident, _lost(r, b)))
+                events.append(_event(values[i], values[i - 1], "lost", b.ident, _lost(r)))
                 rest = sorted(r.unconverged, key=lambda c, b=b: path_distance(c, b.inst))
                 if rest and path_distance(rest[0], b.inst) <= _FOLLOW_TOL * extent:
                     rows.append(_timed_row(values[i], b.ident, rest[0]))
@@ -466,9 +466,10 @@ def _event(value, previous, event, branch, detail) -> dict:
     }
 
 
-def _lost(r, b) -> str:
+def _lost(r) -> str:
+    """Why a branch ended: no converged candidate near it (and how many did not converge)."""
     if r.unconverged:
-        return f"no converged path near it ({len(r.unconverged)} unconverged: {r.message})"
+        return f"no converged path near it ({len(r.unconverged)} unconverged candidates)"
     return "no converged path near it"
 
 
