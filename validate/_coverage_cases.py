@@ -16,6 +16,11 @@ listed in :data:`CASES`. Cases:
   eps log eps term.
 - ``double_well_eps0.02``: the AMS probability and the weighted mean duration at
   eps = 0.02.
+- ``double_well_mean_time``: the mean time from -1 to the first entry into [1, inf)
+  (exact: ``mean_first_passage_1d`` by quadrature, reflecting at -3) measured by
+  :func:`validate.mean_time`: brute force at eps = 0.1 (300 paths censored at t = 60,
+  about a third of them) and the AMS loop decomposition at eps = 0.05 (A = (-inf, -0.9],
+  Sigma at -0.8, 10 runs of 50 replicas, 400 loops).
 - ``monostable_charges``: f = -x in R^2, D = I, paths (-2, 2) -> ball of radius eps about
   (2, 2) at T = 1 (dt = 0.01), importance-sampled along the instanton, 300 paths per
   level at eps = 0.2, 0.1, 0.05, as in the monostable study; intervals as in a sweep
@@ -39,14 +44,17 @@ from __future__ import annotations
 import numpy as np
 
 from simulate import Ball, zoo
+from simulate import Interval as Segment
 
 from ._coverage import Interval
 from ._empirical_charges import empirical_charges
+from ._mean_times import mean_time
 from ._references import (
     committor_1d,
     conditioned_occupation_1d,
     expected_statistic,
     gaussian_bridge,
+    mean_first_passage_1d,
 )
 from ._samplers import AMS, Endpoint
 from ._scaling import fit_action, fit_scaling, limit_interval
@@ -125,6 +133,24 @@ def double_well_small(eps=0.02, n_replicas=10):
     truth = {
         f"P(eps={eps:g})": float(np.interp(X0, x, q)),
         f"duration(eps={eps:g})": conditioned_occupation_1d(dw, A_SET, B_SET, eps, X0),
+    }
+    return estimate, truth
+
+
+def double_well_mean_time(brute_eps=0.1, ams_eps=0.05):
+    dw = zoo.double_well()
+    b_set = Segment(1.0, np.inf)
+
+    def estimate(seed):
+        brute = mean_time(dw, "left", b_set, brute_eps, n_paths=300, t_max=60.0, seed=seed)
+        ams = mean_time(dw, "left", b_set, ams_eps, method="ams", A=Segment(-np.inf, A_SET),
+                        sigma=Segment(X0, np.inf), n_runs=10, n_replicas=50, n_loops=400,
+                        seed=seed)  # fmt: skip
+        return {f"E tau brute (eps={brute_eps:g})": brute, f"E tau AMS (eps={ams_eps:g})": ams}
+
+    truth = {
+        f"E tau brute (eps={brute_eps:g})": mean_first_passage_1d(dw, -1, 1, brute_eps, -3.0),
+        f"E tau AMS (eps={ams_eps:g})": mean_first_passage_1d(dw, -1, 1, ams_eps, -3.0),
     }
     return estimate, truth
 
@@ -217,6 +243,7 @@ def linear_tube(eps_grid=(0.2, 0.1, 0.05), n_paths=200, T=1.0, dt=0.01, n_boot=1
 CASES = {
     "double_well": double_well,
     "double_well_eps0.02": double_well_small,
+    "double_well_mean_time": double_well_mean_time,
     "monostable_charges": monostable_charges,
     "linear_tube": linear_tube,
 }
