@@ -192,12 +192,10 @@ def censored_mean(
         infl = a - am
     se = float(infl.std(ddof=1) / math.sqrt(n))
     f = math.exp(z * se / mean) if mean > 0 else math.nan
-    status, message = (
-        "ok",
-        (
-            f"{common['n_events']} events, {n_cens} censored of {n} paths; exponential tail from "
-            f"t_tail = {t_tail:g} with {n_tail} events"
-        ),
+    status = "ok"
+    message = (
+        f"{common['n_events']} events, {n_cens} censored of {n} paths; exponential tail from "
+        f"t_tail = {t_tail:g} with {n_tail} events"
     )
     if n_cens and n_tail < min_tail_events:
         status = "few_events"

@@ -277,31 +277,27 @@ def _ams(system, x0, target, eps, head, A, sigma, xi, n_replicas, n_runs, n_loop
                  run_s=s_r, n_loop_reactive=n_loop_reactive,
                  loop_steps=steps0 + steps1 + steps2, ams_steps=ams_steps)  # fmt: skip
     steps = steps0 + steps1 + steps2 + ams_steps
-    if not p > 0:
-        return MeanTime(**head, estimate=math.inf, se=math.nan, ci_low=math.nan,
-                        ci_high=math.inf, dof=math.nan, path_steps=steps, status="ams_failed",
-                        message=f"every AMS run estimated p = 0 ({n_runs} runs): use more "
-                        "replicas", parts=parts)  # fmt: skip
+    if failed or not p > 0:
+        why = "; ".join(failed) or f"every AMS run estimated p = 0 ({n_runs} runs): more replicas"
+        return MeanTime(**head, estimate=math.nan, se=math.nan, ci_low=math.nan,
+                        ci_high=math.nan, dof=math.nan, path_steps=steps, status="ams_failed",
+                        message=why, parts=parts)  # fmt: skip
     est = first_hit.estimate + (loop + s) / p - loop
     infl = (s_r - s) / p - (loop + s) * (p_r - p) / p**2
     var_ams = float(np.var(infl, ddof=1) / n_runs)
     se = math.sqrt(first_hit.se**2 + ((1 / p - 1) * loop_se) ** 2 + var_ams)
     dof = independent_dof(p_r)
     lo, hi = t_interval(est, se, dof, level, log=True)
-    status, message = (
-        "ok",
-        (
-            f"p = {p:.4g} from {n_runs} AMS runs x {n_replicas} replicas (Kish dof {dof:.1f}), "
-            f"loop {loop:.4g} ± {loop_se:.2g}, reactive {s / p:.4g}, T_0 {first_hit.estimate:.4g}"
-        ),
+    status = "ok"
+    message = (
+        f"p = {p:.4g} from {n_runs} AMS runs x {n_replicas} replicas (Kish dof {dof:.1f}), "
+        f"loop {loop:.4g} ± {loop_se:.2g}, reactive {s / p:.4g}, T_0 {first_hit.estimate:.4g}"
     )
     bad = [c for c in (first_hit, to_A, to_sigma) if not c.success]
     n_nonfinite = first.n_nonfinite + leg1.n_nonfinite + leg2.n_nonfinite
     if n_nonfinite:
         status = "non_finite"
         message = f"{n_nonfinite} loop paths turned non-finite and were left out; {message}"
-    elif failed:
-        status, message = "ams_failed", "; ".join(failed)
     elif bad:
         status, message = bad[0].status, "; ".join(c.message for c in bad)
     return MeanTime(**head, estimate=float(est), se=se, ci_low=float(lo), ci_high=float(hi),
