@@ -72,7 +72,8 @@ class CensoredMean:
     se: float
     ci_low: float
     ci_high: float
-    level: float
+    status: str
+    message: str
     n_paths: int
     n_events: int
     n_censored: int
@@ -82,8 +83,7 @@ class CensoredMean:
     restricted_mean: float
     tail_survival: float
     tail_hazard: float
-    status: str
-    message: str
+    level: float
 
     @property
     def success(self) -> bool:

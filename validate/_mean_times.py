@@ -86,17 +86,17 @@ class MeanTime:
     method: str
     system: str
     eps: float
-    dt: float
-    seed: int
     estimate: float
     se: float
     ci_low: float
     ci_high: float
-    level: float
-    dof: float
-    path_steps: int
     status: str
     message: str
+    path_steps: int
+    level: float
+    dof: float
+    dt: float
+    seed: int
     parts: dict = field(default_factory=dict)
 
     @property

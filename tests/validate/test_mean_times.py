@@ -126,6 +126,16 @@ def test_mean_time_refuses_bad_input():
         mean_time(dw, "left", B, 0.1, method="tamed")
 
 
+def test_results_print_compactly_with_their_status():
+    out = censored_mean(np.arange(1.0, 11.0), np.ones(10, bool))
+    with pytest.warns(CensoringWarning):  # 16 paths to t = 5, mean time 66: heavy censoring
+        res = mean_time(zoo.double_well(), "left", B, 0.1, n_paths=16, t_max=5.0)
+    assert not res.success and res.status in ("few_events", "no_events")
+    for obj in (out, res):
+        text = repr(obj)
+        assert len(text.splitlines()) <= 15 and "status:" in text and "message:" in text, text
+
+
 def test_mean_time_is_reproducible():
     dw = zoo.double_well()
     kw = dict(method="ams", A=A, sigma=SIGMA, n_runs=3, n_replicas=20, n_loops=50, seed=8)
