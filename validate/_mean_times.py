@@ -118,7 +118,9 @@ class MeanTime:
 
 
 def _passages(res, name: str, t0: float, t_end: float):
-    """(times from t0, observed, steps, fates ok) of an ensemble stopped by set ``name``."""
+    """Per path of an ensemble stopped by set ``name``: the time from t0 to the stop (or to
+    t_end for a path still running), whether it stopped in ``name``, whether it ran to the
+    end; and the steps of those paths (the time simulated over dt)."""
     hit = res.stopped_in(name)
     ran = res.path_status == Status.RUNNING
     times = np.where(hit, res.stop_time - t0, t_end - t0)
@@ -166,18 +168,19 @@ def mean_time(
         :class:`~simulate.StopSet` or a set name) and the noise level.
     method
         ``"brute"``: ``n_paths`` paths up to ``t_max`` (required), censored passages,
-        exponential tail from ``t_tail`` (default t_max / 2). ``"ams"``: the
-        loop decomposition above; needs ``A`` (a set around the attractor) and ``sigma``
-        (the set beyond the start surface Sigma; disjoint from A, not containing x_min,
-        reached before ``target``). ``n_loops`` paths for T_0 and the loops (each leg up
-        to ``t_loop``, censored beyond), ``n_runs`` AMS runs of ``n_replicas`` replicas
-        with ``reaction_coordinate`` (see :func:`~simulate.ams`; default minus the
-        distance to the target).
+        exponential tail from ``t_tail`` (default t_max / 2). ``"ams"``: the loop
+        decomposition (module docstring, docs/rates.md); needs ``A`` (a set around the
+        attractor) and ``sigma`` (the set beyond the start surface Sigma; disjoint from
+        A, not containing x_min, reached before ``target``). ``n_loops`` paths for T_0
+        and the loops (each leg up to ``t_loop``, censored beyond), ``n_runs`` AMS runs
+        of ``n_replicas`` replicas with ``reaction_coordinate`` (see
+        :func:`~simulate.ams`; default minus the distance to the target).
     seed
         Master seed; each phase uses ``rep_seed(seed, phase)``, AMS run r the seed
         ``rep_seed(rep_seed(seed, 3), r)``: bit-identical for any ``n_jobs``.
     dt, level, n_jobs
-        Time step, interval level, joblib workers for the ensembles.
+        Time step, interval level, joblib workers for the ensembles (the AMS runs are
+        sequential calls of :func:`~simulate.ams`, one per start point).
 
     Returns
     -------
