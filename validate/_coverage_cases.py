@@ -21,6 +21,7 @@ listed in :data:`CASES`. Cases:
   :func:`validate.mean_time`: brute force at eps = 0.1 (300 paths censored at t = 60,
   about a third of them) and the AMS loop decomposition at eps = 0.05 (A = (-inf, -0.9],
   Sigma at -0.8, 10 runs of 50 replicas, 400 loops).
+- ``double_well_mean_time_eps0.025``: the same AMS estimator at eps = 0.025.
 - ``monostable_charges``: f = -x in R^2, D = I, paths (-2, 2) -> ball of radius eps about
   (2, 2) at T = 1 (dt = 0.01), importance-sampled along the instanton, 300 paths per
   level at eps = 0.2, 0.1, 0.05, as in the monostable study; intervals as in a sweep
@@ -137,22 +138,32 @@ def double_well_small(eps=0.02, n_replicas=10):
     return estimate, truth
 
 
+def _mean_time_ams(eps, seed):
+    return mean_time(zoo.double_well(), "left", Segment(1.0, np.inf), eps, method="ams",
+                     A=Segment(-np.inf, A_SET), sigma=Segment(X0, np.inf), n_runs=10,
+                     n_replicas=50, n_loops=400, seed=seed)  # fmt: skip
+
+
+def _exact_mean_time(eps):
+    return mean_first_passage_1d(zoo.double_well(), -1.0, 1.0, eps, reflect=-3.0)
+
+
 def double_well_mean_time(brute_eps=0.1, ams_eps=0.05):
     dw = zoo.double_well()
-    b_set = Segment(1.0, np.inf)
+    brute_name, ams_name = f"E tau brute (eps={brute_eps:g})", f"E tau AMS (eps={ams_eps:g})"
 
     def estimate(seed):
-        brute = mean_time(dw, "left", b_set, brute_eps, n_paths=300, t_max=60.0, seed=seed)
-        ams = mean_time(dw, "left", b_set, ams_eps, method="ams", A=Segment(-np.inf, A_SET),
-                        sigma=Segment(X0, np.inf), n_runs=10, n_replicas=50, n_loops=400,
-                        seed=seed)  # fmt: skip
-        return {f"E tau brute (eps={brute_eps:g})": brute, f"E tau AMS (eps={ams_eps:g})": ams}
+        brute = mean_time(dw, "left", Segment(1.0, np.inf), brute_eps, n_paths=300,
+                          t_max=60.0, seed=seed)  # fmt: skip
+        return {brute_name: brute, ams_name: _mean_time_ams(ams_eps, seed)}
 
-    truth = {
-        f"E tau brute (eps={brute_eps:g})": mean_first_passage_1d(dw, -1, 1, brute_eps, -3.0),
-        f"E tau AMS (eps={ams_eps:g})": mean_first_passage_1d(dw, -1, 1, ams_eps, -3.0),
-    }
+    truth = {brute_name: _exact_mean_time(brute_eps), ams_name: _exact_mean_time(ams_eps)}
     return estimate, truth
+
+
+def double_well_mean_time_small(eps=0.025):
+    name = f"E tau AMS (eps={eps:g})"
+    return (lambda seed: {name: _mean_time_ams(eps, seed)}), {name: _exact_mean_time(eps)}
 
 
 def _ball_law(eps, dt, T, radius, n_r=40, n_theta=128):
@@ -244,6 +255,7 @@ CASES = {
     "double_well": double_well,
     "double_well_eps0.02": double_well_small,
     "double_well_mean_time": double_well_mean_time,
+    "double_well_mean_time_eps0.025": double_well_mean_time_small,
     "monostable_charges": monostable_charges,
     "linear_tube": linear_tube,
 }
