@@ -4,6 +4,7 @@ exact finite-noise references, and studies that write tables and figures to ``da
 Conventions (docs/conventions.md): dX = f(X, t) dt + sqrt(2 eps D(t)) dW, p = 1/2 D^{-1}(xdot - f).
 """
 
+from ._censored import CensoredMean, CensoringWarning, censored_mean
 from ._coverage import COVERAGE_COLUMNS, Interval, coverage, rep_seed
 from ._empirical_charges import (
     DEFAULT_WINDOW,
@@ -12,6 +13,7 @@ from ._empirical_charges import (
     empirical_charges,
     window_study,
 )
+from ._mean_times import MeanTime, mean_time
 from ._references import (
     DriftDiffusionBridge,
     GaussianBridge,
@@ -65,6 +67,11 @@ __all__ = [
     "committor_1d",
     "conditioned_occupation_1d",
     "reactive_duration_1d",
+    "mean_time",
+    "MeanTime",
+    "censored_mean",
+    "CensoredMean",
+    "CensoringWarning",
     "Endpoint",
     "Reactive",
     "AMS",

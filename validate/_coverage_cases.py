@@ -16,6 +16,12 @@ listed in :data:`CASES`. Cases:
   eps log eps term.
 - ``double_well_eps0.02``: the AMS probability and the weighted mean duration at
   eps = 0.02.
+- ``double_well_mean_time``: the mean time from -1 to the first entry into [1, inf)
+  (exact: ``mean_first_passage_1d`` by quadrature, reflecting at -3) measured by
+  :func:`validate.mean_time`: brute force at eps = 0.1 (300 paths censored at t = 60,
+  about a third of them) and the AMS loop decomposition at eps = 0.05 (A = (-inf, -0.9],
+  Sigma at -0.8, 10 runs of 50 replicas, 400 loops).
+- ``double_well_mean_time_eps0.025``: the same AMS estimator at eps = 0.025.
 - ``monostable_charges``: f = -x in R^2, D = I, paths (-2, 2) -> ball of radius eps about
   (2, 2) at T = 1 (dt = 0.01), importance-sampled along the instanton, 300 paths per
   level at eps = 0.2, 0.1, 0.05, as in the monostable study; intervals as in a sweep
@@ -39,14 +45,17 @@ from __future__ import annotations
 import numpy as np
 
 from simulate import Ball, zoo
+from simulate import Interval as Segment
 
 from ._coverage import Interval
 from ._empirical_charges import empirical_charges
+from ._mean_times import mean_time
 from ._references import (
     committor_1d,
     conditioned_occupation_1d,
     expected_statistic,
     gaussian_bridge,
+    mean_first_passage_1d,
 )
 from ._samplers import AMS, Endpoint
 from ._scaling import fit_action, fit_scaling, limit_interval
@@ -127,6 +136,34 @@ def double_well_small(eps=0.02, n_replicas=10):
         f"duration(eps={eps:g})": conditioned_occupation_1d(dw, A_SET, B_SET, eps, X0),
     }
     return estimate, truth
+
+
+def _mean_time_ams(eps, seed):
+    return mean_time(zoo.double_well(), "left", Segment(1.0, np.inf), eps, method="ams",
+                     A=Segment(-np.inf, A_SET), sigma=Segment(X0, np.inf), n_runs=10,
+                     n_replicas=50, n_loops=400, seed=seed)  # fmt: skip
+
+
+def _exact_mean_time(eps):
+    return mean_first_passage_1d(zoo.double_well(), -1.0, 1.0, eps, reflect=-3.0)
+
+
+def double_well_mean_time(brute_eps=0.1, ams_eps=0.05):
+    dw = zoo.double_well()
+    brute_name, ams_name = f"E tau brute (eps={brute_eps:g})", f"E tau AMS (eps={ams_eps:g})"
+
+    def estimate(seed):
+        brute = mean_time(dw, "left", Segment(1.0, np.inf), brute_eps, n_paths=300,
+                          t_max=60.0, seed=seed)  # fmt: skip
+        return {brute_name: brute, ams_name: _mean_time_ams(ams_eps, seed)}
+
+    truth = {brute_name: _exact_mean_time(brute_eps), ams_name: _exact_mean_time(ams_eps)}
+    return estimate, truth
+
+
+def double_well_mean_time_small(eps=0.025):
+    name = f"E tau AMS (eps={eps:g})"
+    return (lambda seed: {name: _mean_time_ams(eps, seed)}), {name: _exact_mean_time(eps)}
 
 
 def _ball_law(eps, dt, T, radius, n_r=40, n_theta=128):
@@ -217,6 +254,8 @@ def linear_tube(eps_grid=(0.2, 0.1, 0.05), n_paths=200, T=1.0, dt=0.01, n_boot=1
 CASES = {
     "double_well": double_well,
     "double_well_eps0.02": double_well_small,
+    "double_well_mean_time": double_well_mean_time,
+    "double_well_mean_time_eps0.025": double_well_mean_time_small,
     "monostable_charges": monostable_charges,
     "linear_tube": linear_tube,
 }
