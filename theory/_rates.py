@@ -88,7 +88,9 @@ class Rate:
 # --------------------------------------------------------------------------------------
 
 
-def _polish(system, x, what: str) -> np.ndarray:
+def polish_fixed_point(system, x, what: str) -> np.ndarray:
+    """The fixed point f(x) = 0 near ``x`` (a point or state name) by Powell's hybrid
+    method; ValueError naming ``what`` when none is found."""
     x0 = as_point(system, x, what)
     sol = root(system.f, x0, jac=system.jacobian, method="hybr", options={"xtol": 1e-14})
     y = sol.x
@@ -134,17 +136,18 @@ def _riccati_residual(P, A, D) -> float:
 # --------------------------------------------------------------------------------------
 
 
-def _descent(system, s: np.ndarray, u: np.ndarray, m: np.ndarray, lam: float):
+def _descent(system, s: np.ndarray, u: np.ndarray, m: np.ndarray, lam: float, nu: float):
     """Follow both branches of the saddle's unstable manifold downhill (xdot = f) from
     s ± delta u; returns the branch (relaxation path, (k, d)) that falls into m, or None
-    and where the branches ended. (Hamilton's equations at p = 0 are xdot = f: the rate
+    and where the branches ended. lam: the saddle's unstable rate, nu: the slowest rate at
+    m (both bound the time). (Hamilton's equations at p = 0 are xdot = f: the rate
     kernel's flow, with m as its target.)"""
     from ._kernels import functions
 
     d = system.dim
     scale = max(1.0, float(np.linalg.norm(s - m)))
     delta = 1e-6 * scale
-    t_max = (np.log(scale / delta) + 60.0) / lam * 4
+    t_max = 4.0 * (np.log(scale / delta) / lam + (np.log(1e3) + 60.0) / nu)
     drift, jac, _ = functions(system)
     n = 2 * d + 2 + d * d
     atol = np.full(n, 1e-12)
@@ -238,7 +241,9 @@ class _Shooter:
         L = float(np.linalg.norm(s - m))
         self.L = L
         self.near, self.far = 0.5 * L, 2.0 * L
-        self.t_max = 20.0 * (np.log(L / r0) + 10.0) / lam
+        # the slower of the departure from m and the arrival at s sets the time scale
+        rate_min = min(lam, float(np.min(np.real(np.linalg.eigvals(self.M)))))
+        self.t_max = 20.0 * (np.log(L / r0) + 10.0) / rate_min
         self.kappa, self.width = kappa, 0.25 * L
         self.drift, self.jac, _ = functions(system)
         self.D = np.ascontiguousarray(D, dtype=float)
@@ -387,13 +392,45 @@ def _heteroclinic(shooter, guide, first_step, r_end, basis):
     if not found:
         raise ValueError(
             "the instanton from `x_min` does not reach `x_saddle`: no departure direction "
-            "from x_min leads to the saddle"
+            "from x_min leads to the saddle (no orbit of Hamilton's equations on the "
+            "unstable manifold of (x_min, 0) passes it; also the case when the least-"
+            "action path is not such an orbit, e.g. when it slides along a steep layer "
+            "of the drift, where the quasipotential is not smooth)"
         )
     return None, cache[theta][1]
 
 
 def _div_l(system, x, P):
     return float(np.trace(system.jacobian(x)) + np.trace(system.D @ P))
+
+
+def connecting_saddles(system, x_min, x_to, **fixed_point_options) -> list[np.ndarray]:
+    """The index-1 saddles s between the attractors near ``x_min`` and ``x_to``: one branch
+    of the unstable manifold of s falls into each (``theory.fixed_points`` finds the
+    candidates; options go to it). Sorted by distance from x_min; empty if none."""
+    from ._fixed_points import fixed_points
+
+    m = polish_fixed_point(system, x_min, "x_min")
+    b = polish_fixed_point(system, x_to, "x_to")
+    nu_m = float(np.min(-np.linalg.eigvals(system.jacobian(m)).real))
+    nu_b = float(np.min(-np.linalg.eigvals(system.jacobian(b)).real))
+    if nu_m <= 0 or nu_b <= 0:
+        raise ValueError("`x_min` and `x_to` must be stable fixed points")
+    found = []
+    for fp in fixed_points(system, guesses=[m, b], **fixed_point_options).points:
+        # index 1: one unstable eigenvalue (in 1-D the 'unstable' kind)
+        if fp.kind == "non-hyperbolic" or int(np.sum(fp.eigenvalues.real > 0)) != 1:
+            continue
+        w, V = np.linalg.eig(system.jacobian(fp.x))
+        k = int(np.argmax(w.real))
+        u = np.real(V[:, k]) / np.linalg.norm(np.real(V[:, k]))
+        into_m, _ = _descent(system, fp.x, u, m, float(w[k].real), nu_m)
+        into_b, _ = _descent(system, fp.x, u, b, float(w[k].real), nu_b)
+        if into_m is not None and into_b is not None:
+            # the two branches, not one branch passing near both
+            if (into_m[0] - fp.x) @ (into_b[0] - fp.x) < 0:
+                found.append(fp.x)
+    return sorted(found, key=lambda x: float(np.linalg.norm(x - m)))
 
 
 # --------------------------------------------------------------------------------------
@@ -490,8 +527,8 @@ def rate(
             raise ValueError(f"`{name}` must be in (0, 0.1), got {r!r}")
     if not (np.isfinite(rtol) and 1e-14 <= rtol < 1e-3):
         raise ValueError(f"`rtol` must be in [1e-14, 1e-3), got {rtol!r}")
-    m = _polish(system, x_min, "x_min")
-    s = _polish(system, x_saddle, "x_saddle")
+    m = polish_fixed_point(system, x_min, "x_min")
+    s = polish_fixed_point(system, x_saddle, "x_saddle")
     if np.linalg.norm(s - m) < 1e-8:
         raise ValueError("`x_min` and `x_saddle` polish to the same fixed point")
     A_m, A_s = system.jacobian(m), system.jacobian(s)
@@ -508,7 +545,8 @@ def rate(
     lam = float(eig_s[k].real)
     w, V = np.linalg.eig(A_s)
     u = np.real(V[:, int(np.argmax(w.real))])
-    path, ends = _descent(system, s, u / np.linalg.norm(u), m, lam)
+    nu = float(np.min(-eig_m.real))
+    path, ends = _descent(system, s, u / np.linalg.norm(u), m, lam, nu)
     if path is None:
         raise ValueError(
             f"the instanton from `x_min` = {m} does not reach `x_saddle` = {s}: neither "
