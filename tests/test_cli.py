@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -230,3 +231,31 @@ def test_instanton_continuation_mistakes(extra, message):
     result = run_cli("instanton", "maier_stein", "--from", "left", "--to", "saddle", *extra)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_rate_prints_barrier_prefactor_and_mean_times(capsys):
+    # double well: dV = 1/4, C = pi sqrt(2) (docs/conventions.md, section 8); --to the
+    # attractor beyond the saddle finds the saddle
+    assert main(["rate", "double_well", "--from", "left", "--to", "right", "--eps", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "over the saddle [0.0]" in out and "barrier dV = 0.25 " in out
+    assert "prefactor C = 4.442882938" in out
+    row = next(line for line in out.splitlines() if line.strip().startswith("0.1 "))
+    assert float(row.split()[1]) == pytest.approx(np.pi * np.sqrt(2) * np.exp(2.5), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["rate", "double_well", "--from", "left", "--to", "nope"], "has no state 'nope'"),
+        (["rate", "double_well", "--from", "left", "--to", "saddle", "--eps", "0,1"], "--eps"),
+        (["rate", "maier_stein", "--from", "left", "--to", "3,3"], "is not near a fixed point"),
+        (["rate", "maier_stein", "--from", "saddle", "--to", "right"], "`x_min`"),
+        (["rate", "maier_stein", "--from", "left", "--to", "left"], "no index-1 saddle"),
+    ],
+)
+def test_rate_mistakes_give_one_line_errors(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr

@@ -11,7 +11,7 @@ from ._action import action, hamiltonian, momentum
 from ._fixed_points import FixedPoint, FixedPoints, fixed_points
 from ._hamilton import HamiltonFlow, hamilton_flow
 from ._noether import Charges, charges
-from ._rates import Rate, rate
+from ._rates import Rate, connecting_saddles, rate
 from ._sharp import SharpProbability, sharp_halfspace_probability, sharp_probability
 from ._symmetries import Symmetries, find_symmetries
 from .instanton import Continuation, Instanton, continuation, homotopy, instanton
@@ -35,6 +35,7 @@ __all__ = [
     "hamilton_flow",
     "HamiltonFlow",
     "rate",
+    "connecting_saddles",
     "Rate",
     "sharp_probability",
     "sharp_halfspace_probability",

@@ -20,11 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.integrate import solve_ivp
 from scipy.linalg import expm, solve_continuous_lyapunov
 from scipy.optimize import brentq, root
 
 from ._inputs import as_point
+from ._rate_kernels import ARRIVED, PASSED, TABLEAU, flow
 
 
 @dataclass(frozen=True, repr=False)
@@ -88,7 +88,9 @@ class Rate:
 # --------------------------------------------------------------------------------------
 
 
-def _polish(system, x, what: str) -> np.ndarray:
+def polish_fixed_point(system, x, what: str) -> np.ndarray:
+    """The fixed point f(x) = 0 near ``x`` (a point or state name) by Powell's hybrid
+    method; ValueError naming ``what`` when none is found."""
     x0 = as_point(system, x, what)
     sol = root(system.f, x0, jac=system.jacobian, method="hybr", options={"xtol": 1e-14})
     y = sol.x
@@ -134,29 +136,33 @@ def _riccati_residual(P, A, D) -> float:
 # --------------------------------------------------------------------------------------
 
 
-def _descent(system, s: np.ndarray, u: np.ndarray, m: np.ndarray, lam: float):
+def _descent(system, s: np.ndarray, u: np.ndarray, m: np.ndarray, lam: float, nu: float):
     """Follow both branches of the saddle's unstable manifold downhill (xdot = f) from
     s ± delta u; returns the branch (relaxation path, (k, d)) that falls into m, or None
-    and where the branches ended."""
+    and where the branches ended. lam: the saddle's unstable rate, nu: the slowest rate at
+    m (both bound the time). (Hamilton's equations at p = 0 are xdot = f: the rate
+    kernel's flow, with m as its target.)"""
+    from ._kernels import functions
+
+    d = system.dim
     scale = max(1.0, float(np.linalg.norm(s - m)))
     delta = 1e-6 * scale
-    t_max = (np.log(scale / delta) + 60.0) / lam * 4
-
-    def rhs(t, x):
-        return system.f(x)
-
-    def arrived(t, x):
-        return np.linalg.norm(x - m) - 1e-3 * scale
-
-    arrived.terminal = True
+    t_max = 4.0 * (np.log(scale / delta) / lam + (np.log(1e3) + 60.0) / nu)
+    drift, jac, _ = functions(system)
+    n = 2 * d + 2 + d * d
+    atol = np.full(n, 1e-12)
+    out, info, path = np.empty(n), np.zeros(4), np.empty((20000, d))
     ends = []
     for sign in (1.0, -1.0):
-        sol = solve_ivp(
-            rhs, (0.0, t_max), s + sign * delta * u, events=arrived, rtol=1e-9, atol=1e-12
-        )
-        if sol.status == 1:
-            return sol.y.T, ends
-        ends.append(sol.y[:, -1])
+        y0 = np.concatenate([s + sign * delta * u, np.zeros(n - d)])
+        status = flow(
+            drift, jac, system.params, np.ascontiguousarray(system.D, dtype=float), m, s,
+            y0, 0.0, 1.0, 1e-9, atol, np.zeros(n), 0.0, 1e3 * scale, 1e-3 * scale, t_max,
+            *TABLEAU, out, info, path,
+        )  # fmt: skip
+        if status == ARRIVED:
+            return np.concatenate([[y0[:d]], path[: min(int(info[1]), len(path))]]), ends
+        ends.append(out[:d].copy())
     return None, ends
 
 
@@ -177,194 +183,254 @@ def _gradient_barrier(system, m, s, n: int = 64) -> float:
 
 
 # --------------------------------------------------------------------------------------
-# General case: the heteroclinic instanton by a boundary-value problem, then the Riccati
-# equation for ∇²V along it
+# General case: the instanton by shooting on the unstable manifold of (m, 0), the Riccati
+# equation for ∇²V and the divergence integral along it (numba, theory._rate_kernels)
 # --------------------------------------------------------------------------------------
 
 
-def _hamilton(system, y):
-    """Hamilton's equations with the action: x' = f + 2 D p, p' = -Df^T p, S' = p^T D p."""
-    d = system.dim
-    x, p = y[:d], y[d : 2 * d]
-    Dp = system.D @ p
-    return np.concatenate([system.f(x) + 2.0 * Dp, -system.jacobian(x).T @ p, [p @ Dp]])
+def _drift_hessian(system, x, h=1e-6):
+    """F[i, j, k] = ∂_j ∂_k f_i(x), central differences of the Jacobian, symmetrised."""
+    d = x.size
+    step = h * max(1.0, float(np.abs(x).max()))
+    J = system.jacobian(np.concatenate([x + step * np.eye(d), x - step * np.eye(d)]))
+    F = np.moveaxis((J[:d] - J[d:]) / (2.0 * step), 0, 2)  # [i, j, k] = ∂_k J_ij
+    return 0.5 * (F + F.transpose(0, 2, 1))
 
 
-def _shoot(system, m, s, Pm, direction, r0, r1, lam, rtol, stop_at_r1):
-    """Hamilton's equations from x0 = m + r0 u (u a unit ``direction``) on the unstable
-    manifold of (m, 0): p0 ∝ ∇²V(m) (x0 - m), scaled to H(x0, p0) = 0 exactly (the
-    tangent approximation alone leaves H = O(r0³), which would push the orbit off the
-    separatrix at s), S0 = (x0 - m)^T ∇²V(m) (x0 - m)/2. Runs until the distance to s
-    stops decreasing within |s - m|/2 of s or (``stop_at_r1``) falls to r1."""
-    d = system.dim
-    x0 = m + r0 * direction
-    p0 = Pm @ (x0 - m)
-    p0 *= -(p0 @ system.f(x0)) / (p0 @ system.D @ p0)
-    y0 = np.concatenate([x0, p0, [0.5 * (x0 - m) @ Pm @ (x0 - m)]])
+def cubic_quasipotential(A, F, P, D):
+    """The cubic Taylor term of V at the attractor, V(m + y) = y^T P y/2 + T[y, y, y]/6 +
+    O(|y|⁴): the Hamilton–Jacobi equation ∇V^T D ∇V + f·∇V = 0 at third order in y, with
+    f = A y + F[y, y]/2, reads T[y, y, M y] = -(P y)·F[y, y], M = A + 2 D P; in the
+    eigenbasis M = W Λ W^{-1} it is diagonal, T'_ijk = -3 G'_ijk/(λ_i + λ_j + λ_k) with
+    G the symmetrised cubic form (P y)·F[y, y]."""
+    M = A + 2.0 * D @ P
+    lam, W = np.linalg.eig(M)
+    G = np.einsum("il,ijk->ljk", P, F)
+    G = (
+        G
+        + G.transpose(0, 2, 1)
+        + G.transpose(1, 0, 2)
+        + G.transpose(1, 2, 0)
+        + G.transpose(2, 0, 1)
+        + G.transpose(2, 1, 0)
+    ) / 6.0
+    Gp = np.einsum("abc,ai,bj,ck->ijk", G, W, W, W)
+    Tp = -3.0 * Gp / (lam[:, None, None] + lam[None, :, None] + lam[None, None, :])
+    Wi = np.linalg.inv(W)
+    return np.real(np.einsum("ijk,ia,jb,kc->abc", Tp, Wi, Wi, Wi))
 
-    near = 0.5 * np.linalg.norm(s - m)
 
-    def passing(t, y):
-        # closest approach to s; only near s (orbits may spiral out of m)
-        dx = y[:d] - s
-        if np.linalg.norm(dx) > near:
-            return -1.0
-        return dx @ (system.f(y[:d]) + 2.0 * system.D @ y[d : 2 * d])
+class _Shooter:
+    """Hamilton's equations (with the Riccati equation of ∇²V and ∫ div l) from
+    m + r0 u on the unstable manifold of (m, 0), to third order in r0: p = P y + T[y, y]/2,
+    rescaled to H = 0 exactly, ∇²V = P + T[y], S = V(m + y), and the divergence integral
+    before the start, ∫_{-∞}^0 div l dt = c·M^{-1} y (div l = c·y + O(|y|²) near m, the
+    path y(t) = e^{M t} y); their errors are O(r0²) and decay or are O(r0²) in total."""
 
-    def arrived(t, y):
-        return np.linalg.norm(y[:d] - s) - r1
+    def __init__(self, system, m, s, Pm, lam, r0, rtol, kappa):
+        from ._kernels import functions
 
-    far = 4.0 * np.linalg.norm(s - m)
+        self.system, self.m, self.s, self.Pm, self.r0, self.rtol = system, m, s, Pm, r0, rtol
+        d = system.dim
+        D = system.D
+        A = system.jacobian(m)
+        F = _drift_hessian(system, m)
+        self.T = cubic_quasipotential(A, F, Pm, D)
+        self.M = A + 2.0 * D @ Pm
+        self.c = np.einsum("iik->k", F) + np.einsum("ij,jik->k", D, self.T)
+        L = float(np.linalg.norm(s - m))
+        self.L = L
+        self.near, self.far = 0.5 * L, 2.0 * L
+        # the slower of the departure from m and the arrival at s sets the time scale
+        rate_min = min(lam, float(np.min(np.real(np.linalg.eigvals(self.M)))))
+        self.t_max = 20.0 * (np.log(L / r0) + 10.0) / rate_min
+        self.kappa, self.width = kappa, 0.25 * L
+        self.drift, self.jac, _ = functions(system)
+        self.D = np.ascontiguousarray(D, dtype=float)
+        self.n = 2 * d + 2 + d * d
+        # absolute error scales: x and p at the start's, S at V's there, ∇²V's, I's
+        p_scale = r0 * float(np.max(np.abs(Pm)))
+        self.atol = rtol * np.concatenate(
+            [
+                np.full(d, 1e-3 * r0),
+                np.full(d, 1e-3 * p_scale),
+                [1e-3 * r0 * p_scale],
+                np.full(d * d, float(np.max(np.abs(Pm)))),
+                [1.0],
+            ]
+        )
+        self.center = np.concatenate([m, np.zeros(self.n - d)])
+        self.path = np.empty((20000, d))
 
-    def escaped(t, y):
-        # an orbit that has left the region of m and s blows up: stop it there (its miss
-        # distance keeps its sign) instead of integrating a stiff blow-up for minutes
-        return far - np.linalg.norm(y[:d] - m)
+    def start(self, u):
+        m = self.m
+        y = self.r0 * u / np.linalg.norm(u)
+        x0 = m + y
+        p0 = self.Pm @ y + 0.5 * np.einsum("ijk,j,k->i", self.T, y, y)
+        p0 *= -(p0 @ self.system.f(x0)) / (p0 @ self.D @ p0)
+        P0 = self.Pm + np.einsum("ijk,k->ij", self.T, y)
+        S0 = 0.5 * y @ self.Pm @ y + np.einsum("ijk,i,j,k->", self.T, y, y, y) / 6.0
+        I0 = self.c @ np.linalg.solve(self.M, y)
+        return np.concatenate([x0, p0, [S0], P0.ravel(), [I0]])
 
-    passing.terminal = arrived.terminal = escaped.terminal = True
-    passing.direction, arrived.direction, escaped.direction = 1, -1, -1
-    span = 20.0 * (np.log(np.linalg.norm(s - m) / min(r0, r1)) + 10.0) / lam
-    return solve_ivp(
-        lambda t, y: _hamilton(system, y),
-        (0.0, span),
-        y0,
-        events=(passing, escaped, arrived) if stop_at_r1 else (passing, escaped),
-        dense_output=True,
-        method="DOP853",  # its dense output keeps the step's accuracy (RK45's does not)
-        rtol=rtol,
-        atol=rtol * 1e-4 * r0,
+    def run(self, y0, r_stop):
+        out, info = np.empty(self.n), np.zeros(4)
+        status = flow(
+            self.drift,
+            self.jac,
+            self.system.params,
+            self.D,
+            self.s,
+            self.m,
+            y0,
+            self.kappa,
+            self.width,
+            self.rtol,
+            self.atol,
+            self.center,
+            self.near,
+            self.far,
+            r_stop,
+            self.t_max,
+            *TABLEAU,
+            out,
+            info,
+            self.path,
+        )
+        return status, out, info
+
+    def closest(self, status, out, info):
+        """The orbit's closest point to s: the located closest approach (PASSED), else the
+        closest step."""
+        d = self.system.dim
+        k = int(info[3])
+        return out[:d] if status == PASSED or k >= len(self.path) else self.path[k].copy()
+
+
+def _side(guide: np.ndarray, x: np.ndarray, width: float):
+    """Signed distance of the first of the points x (k, 2) farther than ``width`` from the
+    polyline ``guide`` (n, 2), across the guide (left positive), or None if none is."""
+    a, seg = guide[:-1], np.diff(guide, axis=0)
+    rel = x[:, None, :] - a[None]
+    w = np.clip(np.einsum("kni,ni->kn", rel, seg) / np.einsum("ni,ni->n", seg, seg), 0, 1)
+    off = rel - w[..., None] * seg[None]
+    dist = np.linalg.norm(off, axis=-1)
+    j = np.argmin(dist, axis=1)
+    k = np.flatnonzero(dist[np.arange(len(x)), j] > width)
+    if k.size == 0:
+        return None
+    k = k[0]
+    return float(seg[j[k], 0] * off[k, j[k], 1] - seg[j[k], 1] * off[k, j[k], 0]) / float(
+        np.linalg.norm(seg[j[k]])
     )
 
 
-def _heteroclinic(system, m, s, Pm, Ps, first_step, lam, r_end, rtol):
-    """The instanton m -> s (on the unstable manifold of (m, 0) in phase space) by
-    shooting on its departure direction from m, seeded by the geometric instanton's
-    ``first_step`` (a direction at distance r_end from m). d = 1: the direction is ±1.
-    d = 2: the angle is found by Brent's
-    method on the signed miss distance at the closest approach to s, across the arrival
-    direction r (the eigenvector of Df(s) + 2 D ∇²V(s) for -λ_s): orbits on either side
-    of the heteroclinic pass s on opposite sides. Returns the solve_ivp solution of the
-    final orbit, stopped at |x - s| = r_end, and r."""
-    d = system.dim
-    M = system.jacobian(s) + 2.0 * system.D @ Ps
-    ev, R = np.linalg.eig(M)
-    r = np.real(R[:, int(np.argmin(np.abs(ev + lam)))])
-    r /= np.linalg.norm(r)
+def _heteroclinic(shooter, guide, first_step, r_end, basis):
+    """The departure direction from m of the instanton m -> s. d = 1: ±1. d = 2: the angle
+    where the side on which an orbit of the unstable manifold leaves the instanton changes
+    (the orbits fill the plane around it without crossing), by Brent's method on a signed
+    miss: the distance across the geometric instanton ``guide`` (its nodes) where the orbit
+    first leaves a tube of width |s - m|/20 around it, or, for an orbit still inside when it
+    passes s, the signed distance of its closest approach across the guide's last chord
+    (continuous through the root). Brackets are sought between angles spreading out from
+    the direction of ``first_step``, then on a fan of 64, nearest first, until an orbit
+    converges onto s. The angle is measured in ``basis`` (columns e1, e2: the direction
+    is cos θ e1 + sin θ e2), the slow and fast eigenvectors of the linearised fluctuation
+    flow at m where they are real: the instanton leaves m tangent to e1, at an angle
+    that shrinks like r0^{q - 1} (q the ratio of the rates), which must stay representable."""
+    d = shooter.system.dim
+    s = shooter.s
     u0 = first_step / np.linalg.norm(first_step)
     if d == 1:
-        return _shoot(system, m, s, Pm, u0, r_end, r_end, lam, rtol, True), r
+        return u0, 0.0
     if d != 2:
         raise ValueError(
             f"`method='general'` shoots the instanton in d <= 2 only; `system` has d = {d}"
         )
-    normal = np.array([-r[1], r[0]])
-    theta0 = np.arctan2(u0[1], u0[0])
+    chord = (guide[-1] - guide[-2]) / np.linalg.norm(guide[-1] - guide[-2])
+    ab = np.linalg.solve(basis, u0)
+    theta0 = float(np.arctan2(ab[1], ab[0]))
+    width = 0.05 * shooter.L
+    cache = {}
 
     def miss(theta):
-        u = np.array([np.cos(theta), np.sin(theta)])
-        sol = _shoot(system, m, s, Pm, u, r_end, r_end, lam, rtol, False)
-        return float(normal @ (sol.y[:d, -1] - s))
+        if theta not in cache:
+            u = basis @ np.array([np.cos(theta), np.sin(theta)])
+            status, out, info = shooter.run(shooter.start(u), 0.0)
+            steps = min(int(info[1]), len(shooter.path))
+            side = _side(guide, shooter.path[:steps], width)
+            if status == PASSED and (side is None or info[2] < width):
+                x = out[:d]
+                side = float(chord[0] * (x[1] - s[1]) - chord[1] * (x[0] - s[0]))
+            cache[theta] = (width if side is None else side, float(info[2]))
+        return cache[theta][0]
 
-    # bracket the root around the geometric instanton's direction
-    lo = hi = theta0
-    f_lo = f_hi = miss(theta0)
-    step = 0.01
-    while f_lo * f_hi > 0 and step < np.pi:
-        lo, hi = theta0 - step, theta0 + step
-        f_lo, f_hi = miss(lo), miss(hi)
-        step *= 2.0
-    if f_lo * f_hi > 0:
+    def brackets():
+        for k in range(12):  # out to ±0.01 * 2^11 rad ≈ ±π on each side, pairwise
+            step = 0.01 * 2.0**k
+            yield theta0 + 0.5 * step, theta0 + step
+            yield theta0 - step, theta0 - 0.5 * step
+        fan = theta0 + np.linspace(-np.pi, np.pi, 65)
+        for k in np.argsort(np.abs(fan[:-1] + np.pi / 64 - theta0)):
+            yield fan[k], fan[k + 1]
+
+    tried = set()
+    found = False
+    for lo, hi in [(theta0, theta0 + 0.005), (theta0 - 0.005, theta0), *brackets()]:
+        if (lo, hi) in tried or miss(lo) * miss(hi) > 0:
+            continue
+        tried.add((lo, hi))
+        theta = brentq(miss, lo, hi, xtol=1e-15, rtol=1e-15)
+        miss(theta)
+        if cache[theta][1] < 0.5 * r_end:
+            return basis @ np.array([np.cos(theta), np.sin(theta)]), 0.0
+        # a root of the side within the tube that does not reach s: the departure
+        # direction is not resolved in double precision at this r0
+        if cache[theta][1] < width:
+            found = True
+            break
+    if not found:
         raise ValueError(
             "the instanton from `x_min` does not reach `x_saddle`: no departure direction "
-            "from x_min leads to the saddle"
+            "from x_min leads to the saddle (no orbit of Hamilton's equations on the "
+            "unstable manifold of (x_min, 0) passes it; also the case when the least-"
+            "action path is not such an orbit, e.g. when it slides along a steep layer "
+            "of the drift, where the quasipotential is not smooth)"
         )
-    theta = brentq(miss, lo, hi, xtol=1e-15, rtol=1e-15) if f_lo * f_hi < 0 else lo
-    u = np.array([np.cos(theta), np.sin(theta)])
-    return _shoot(system, m, s, Pm, u, r_end, r_end, lam, rtol, True), r
+    return None, cache[theta][1]
 
 
-def _K(system, x, p, h=1e-6):
-    """K_ij = Σ_k p_k ∂_i ∂_j f_k (central differences of the analytic Jacobian)."""
-    d = x.size
-    step = h * max(1.0, float(np.abs(x).max()))
-    pts = np.concatenate([x + step * np.eye(d), x - step * np.eye(d)])
-    J = system.jacobian(pts)
-    JTp = np.einsum("kji,j->ki", J, p)  # rows: (Df^T p) at each shifted point
-    K = (JTp[:d] - JTp[d:]).T / (2.0 * step)
-    return 0.5 * (K + K.T)
+def _div_l(system, x, P):
+    return float(np.trace(system.jacobian(x)) + np.trace(system.D @ P))
 
 
-def _riccati_rhs(system, x, p, P, kappa):
-    """dP/dt along a fluctuation path for P = ∇²V(x(t)):
+def connecting_saddles(system, x_min, x_to, **fixed_point_options) -> list[np.ndarray]:
+    """The index-1 saddles s between the attractors near ``x_min`` and ``x_to``: one branch
+    of the unstable manifold of s falls into each (``theory.fixed_points`` finds the
+    candidates; options go to it). Sorted by distance from x_min; empty if none."""
+    from ._fixed_points import fixed_points
 
-        P' = -(P A + A^T P + 2 P D P + K),  A = Df(x), K = Σ_k p_k ∇²f_k,
-
-    plus a penalty that holds the exact tangential part P xdot = p' = -A^T p (true for
-    P = ∇²V): near the saddle the arrival component of P is unstable in forward time, the
-    penalty (rate kappa) removes that instability without changing the solution.
-    Also returns div l = tr A + tr(D P)."""
-    D = system.D
-    A = system.jacobian(x)
-    xdot = system.f(x) + 2.0 * D @ p
-    speed = np.linalg.norm(xdot)
-    u = xdot / speed
-    q = -(A.T @ p) / speed
-    e = P @ u - q
-    Pdot = -(P @ A + A.T @ P + 2.0 * P @ D @ P + _K(system, x, p))
-    Pdot -= kappa * (np.outer(e, u) + np.outer(u, e) - (u @ e) * np.outer(u, u))
-    return Pdot, float(np.trace(A) + np.trace(D @ P))
-
-
-def _divergence_integral(system, m, s, Pm, Mm, lam, orbit, T, r_start, rtol):
-    """∫ div l dt along the instanton: the Riccati equation from |x - m| = r_start on the
-    linearised path x - m = e^{M_m t} (x(0) - m) (P starts at ∇²V(m), error O(r_start)),
-    then along the instanton, plus the tail beyond its end, div l(x(T))/λ_s
-    (div l decays like |x - s| ∝ e^{-λ_s t} there), extrapolated (Richardson) from two
-    truncation points to remove the O(|x - s|²) error of that tail."""
-    d = system.dim
-    x0 = orbit(0.0)[:d]
-    d0 = x0 - m
-    mu = float(np.min(np.real(np.linalg.eigvals(Mm))))
-    t_lin = np.log(np.linalg.norm(d0) / r_start) / mu
-    scale = max(
-        float(np.max(np.abs(np.linalg.eigvals(system.jacobian(m))))),
-        float(np.max(np.abs(np.linalg.eigvals(system.jacobian(s))))),
-    )
-    kappa = 10.0 * scale
-
-    def lin(t, z):
-        tau = t - t_lin  # <= 0
-        dx = expm(Mm * tau) @ d0
-        P = z[:-1].reshape(d, d)
-        # no tangential penalty here: the Riccati equation is stable near m, and the
-        # linearised (x, p) agree only to first order, which the penalty would impose
-        Pdot, div = _riccati_rhs(system, m + dx, Pm @ dx, P, 0.0)
-        return np.concatenate([Pdot.ravel(), [div]])
-
-    def along(t, z):
-        y = orbit(t)
-        P = z[:-1].reshape(d, d)
-        Pdot, div = _riccati_rhs(system, y[:d], y[d : 2 * d], P, kappa)
-        return np.concatenate([Pdot.ravel(), [div]])
-
-    z0 = np.concatenate([Pm.ravel(), [0.0]])
-    opts = dict(method="LSODA", rtol=max(rtol, 1e-11), atol=max(rtol, 1e-11) * 1e-2)
-    a = solve_ivp(lin, (0.0, t_lin), z0, **opts)
-    b = solve_ivp(along, (0.0, T), a.y[:, -1], dense_output=True, **opts)
-
-    def truncated(t):
-        """The integral up to t plus the tail div l(x(t))/λ_s: error O(|x(t) - s|²)."""
-        y, z = orbit(t), b.sol(t)
-        _, div = _riccati_rhs(system, y[:d], y[d : 2 * d], z[:-1].reshape(d, d), 0.0)
-        return z[-1] + div / lam, float(np.linalg.norm(y[:d] - s)), div / lam
-
-    # Richardson in |x - s|²: the end and the point twice as far from s
-    I1, r1, tail = truncated(T)
-    I2, r2, _ = truncated(max(0.0, T - np.log(2.0) / lam))
-    value = (I1 * r2**2 - I2 * r1**2) / (r2**2 - r1**2)
-    P_end = b.y[:-1, -1].reshape(d, d)
-    ok = a.success and b.success
-    return float(value), P_end, float(tail), ok, (a.message, b.message)
+    m = polish_fixed_point(system, x_min, "x_min")
+    b = polish_fixed_point(system, x_to, "x_to")
+    nu_m = float(np.min(-np.linalg.eigvals(system.jacobian(m)).real))
+    nu_b = float(np.min(-np.linalg.eigvals(system.jacobian(b)).real))
+    if nu_m <= 0 or nu_b <= 0:
+        raise ValueError("`x_min` and `x_to` must be stable fixed points")
+    found = []
+    for fp in fixed_points(system, guesses=[m, b], **fixed_point_options).points:
+        # index 1: one unstable eigenvalue (in 1-D the 'unstable' kind)
+        if fp.kind == "non-hyperbolic" or int(np.sum(fp.eigenvalues.real > 0)) != 1:
+            continue
+        w, V = np.linalg.eig(system.jacobian(fp.x))
+        k = int(np.argmax(w.real))
+        u = np.real(V[:, k]) / np.linalg.norm(np.real(V[:, k]))
+        into_m, _ = _descent(system, fp.x, u, m, float(w[k].real), nu_m)
+        into_b, _ = _descent(system, fp.x, u, b, float(w[k].real), nu_b)
+        if into_m is not None and into_b is not None:
+            # the two branches, not one branch passing near both
+            if (into_m[0] - fp.x) @ (into_b[0] - fp.x) < 0:
+                found.append(fp.x)
+    return sorted(found, key=lambda x: float(np.linalg.norm(x - m)))
 
 
 # --------------------------------------------------------------------------------------
@@ -380,7 +446,8 @@ def rate(
     method: str = "auto",
     n: int = 40,
     r_end: float = 1e-3,
-    rtol: float = 1e-10,
+    r_start: float = 1e-4,
+    rtol: float = 1e-12,
 ) -> Rate:
     """Eyring–Kramers / Bouchet–Reygner mean exit time E tau ≈ C e^{ΔV/eps} from the
     attractor near ``x_min`` through the index-1 saddle near ``x_saddle``.
@@ -403,11 +470,15 @@ def rate(
     - ``method="general"``: ∇²V(m) from the Lyapunov equation A Σ + Σ A^T + 2 D = 0,
       ∇²V(m) = Σ^{-1} (A = Df(m)); ∇²V(s) from the algebraic Riccati equation
       P A + A^T P + 2 P D P = 0 on the right invariant subspace (:func:`riccati_hessian`);
-      the instanton by a boundary-value problem on Hamilton's equations seeded by the
-      geometric minimum action method (``theory.instanton(..., T=None)``), between
-      |x - m| = ``r_end`` and |x - s| = ``r_end``; ΔV its action; ∇²V along it from the
-      Riccati equation P' = -(P A + A^T P + 2 P D P + Σ_k p_k ∇²f_k), integrated forward
-      (where it is stable) from the linearised path near m, with div l = tr Df + tr(D P).
+      the instanton by shooting Hamilton's equations from |x - m| = ``r_start`` on the
+      unstable manifold of (m, 0) (to third order: the cubic Taylor term of V from the
+      Hamilton–Jacobi equation), its departure direction seeded by the geometric minimum
+      action method (``theory.instanton(..., T=None)``), to |x - s| = ``r_end``; ΔV its
+      action; ∇²V along it from the Riccati equation
+      P' = -(P A + A^T P + 2 P D P + Σ_k p_k ∇²f_k), integrated forward (where it is
+      stable) with the orbit, with div l = tr Df + tr(D P); the integral's ends: the
+      linear part before r_start in closed form, the tail beyond r_end as div l/λ_s,
+      Richardson-extrapolated from 2 r_end and r_end.
 
     Parameters
     ----------
@@ -419,20 +490,18 @@ def rate(
     method
         ``"auto"``, ``"gradient"`` or ``"general"``.
     n
-        Nodes of the geometric instanton that seeds the BVP (``"general"``).
-    r_end
-        Distance from m and s (relative to |s - m|) where the BVP window ends; the
-        neglected ends cost O(r_end²).
-    tol
-        Tolerance of the BVP and (relative) of the Riccati integration.
-    max_nodes
-        Mesh limit of the BVP.
+        Nodes of the geometric instanton that seeds the shooting (``"general"``).
+    r_end, r_start
+        Distances from s and m (relative to |s - m|) where the integration ends and
+        starts; the ends' errors are O(r_end³) and O(r_start²).
+    rtol
+        Relative tolerance of the integration (DOP853).
 
     Returns
     -------
     Rate
-        ``barrier``, ``prefactor``, ``mean_time(eps)``; ``success``/``message`` report the
-        BVP and Riccati solves (``"general"``).
+        ``barrier``, ``prefactor``, ``mean_time(eps)``; ``success``/``message`` report
+        whether the instanton reached s and ∇²V along it ended at ∇²V(s) (``"general"``).
 
     Raises
     ------
@@ -453,10 +522,13 @@ def rate(
         raise ValueError(f"`method` must be 'auto', 'gradient' or 'general', got {method!r}")
     if not system.autonomous or system.schedule is not None:
         raise ValueError("`system` must be autonomous with a constant D for a rate")
-    if not (np.isfinite(r_end) and 0 < r_end < 0.1):
-        raise ValueError(f"`r_end` must be in (0, 0.1), got {r_end!r}")
-    m = _polish(system, x_min, "x_min")
-    s = _polish(system, x_saddle, "x_saddle")
+    for name, r in (("r_end", r_end), ("r_start", r_start)):
+        if not (np.isfinite(r) and 0 < r < 0.1):
+            raise ValueError(f"`{name}` must be in (0, 0.1), got {r!r}")
+    if not (np.isfinite(rtol) and 1e-14 <= rtol < 1e-3):
+        raise ValueError(f"`rtol` must be in [1e-14, 1e-3), got {rtol!r}")
+    m = polish_fixed_point(system, x_min, "x_min")
+    s = polish_fixed_point(system, x_saddle, "x_saddle")
     if np.linalg.norm(s - m) < 1e-8:
         raise ValueError("`x_min` and `x_saddle` polish to the same fixed point")
     A_m, A_s = system.jacobian(m), system.jacobian(s)
@@ -473,7 +545,8 @@ def rate(
     lam = float(eig_s[k].real)
     w, V = np.linalg.eig(A_s)
     u = np.real(V[:, int(np.argmax(w.real))])
-    path, ends = _descent(system, s, u / np.linalg.norm(u), m, lam)
+    nu = float(np.min(-eig_m.real))
+    path, ends = _descent(system, s, u / np.linalg.norm(u), m, lam, nu)
     if path is None:
         raise ValueError(
             f"the instanton from `x_min` = {m} does not reach `x_saddle` = {s}: neither "
@@ -507,12 +580,13 @@ def rate(
             method="gradient",
             message="Eyring–Kramers (gradient drift)",
         )
-    return _general(system, m, s, A_m, A_s, lam, n=n, r_end=r_end, rtol=rtol)
+    return _general(system, m, s, A_m, A_s, lam, n=n, r_end=r_end, r_start=r_start, rtol=rtol)
 
 
-def _general(system, m, s, A_m, A_s, lam, *, n, r_end, rtol) -> Rate:
+def _general(system, m, s, A_m, A_s, lam, *, n, r_end, r_start, rtol) -> Rate:
     from . import instanton  # the public solver (imported late: theory imports this module)
 
+    d = system.dim
     D = system.D
     Pm = lyapunov_hessian(A_m, D)
     Ps = riccati_hessian(A_s, D)
@@ -524,40 +598,85 @@ def _general(system, m, s, A_m, A_s, lam, *, n, r_end, rtol) -> Rate:
             f"∇²V(s) from the Riccati equation has residual {res_s:.1e} and eigenvalues {ev_s}"
         )
     scale = float(np.linalg.norm(s - m))
-    r_abs = r_end * scale
     Mm = A_m + 2.0 * D @ Pm
+    mu_m, E = np.linalg.eig(Mm)
+    basis, q = np.eye(d), 1.0
+    if d == 2 and np.all(np.abs(mu_m.imag) <= 1e-12 * np.abs(mu_m).max()):
+        order = np.argsort(mu_m.real)
+        basis = np.real(E[:, order]) / np.linalg.norm(np.real(E[:, order]), axis=0)
+        q = float(mu_m.real[order[1]] / mu_m.real[order[0]])
+    # an anisotropic minimum (rates mu_2 = q mu_1): the instanton's angle to e1 at
+    # r0 is ~ r0^{q-1}; start at least where it is >= 1e-12 (the cost: O(r0²) start
+    # errors), farther out if the shooting's sensitivity still needs it (below)
+    r_start = max(r_start, 1e-12 ** (1.0 / (q - 1.0)) if q > 1.0 else 0.0)
+    r_abs, r0 = r_end * scale, r_start * scale
+    notes = []
+    Ms = A_s + 2.0 * D @ Ps
+    ev, R = np.linalg.eig(Ms)
+    arrival = np.real(R[:, int(np.argmin(np.abs(ev + lam)))])
+    arrival /= np.linalg.norm(arrival)
+    # the penalty rate of the Riccati equation's tangential part: the linear rates
+    kappa = 10.0 * max(float(np.max(np.abs(np.linalg.eigvals(A_m)))), float(np.max(np.abs(ev))))
     inst = instanton(system, m, s, T=None, n=n, tol=1e-5)
-    # the geometric instanton's first node, followed back to |x - m| = r_abs along the
-    # linearised fluctuation flow x - m = e^{M_m t} (x_1 - m) (it spirals where M_m has
-    # complex eigenvalues, so the chord's direction alone would be wrong)
     d1 = inst.path[1] - m
     mu = float(np.min(np.real(np.linalg.eigvals(Mm))))
-    first = expm(-Mm * np.log(np.linalg.norm(d1) / r_abs) / mu) @ d1
-    sol, arrival = _heteroclinic(system, m, s, Pm, Ps, first, lam, r_abs, rtol)
-    d = system.dim
-    y1 = sol.y[:, -1]
-    db = y1[:d] - s
-    if sol.status != 1 or np.linalg.norm(db) > 1.01 * r_abs:
-        messages.append(
-            f"the shot instanton passes s at distance {np.linalg.norm(db):.1e}, not {r_abs:.1e}"
+    while True:
+        shooter = _Shooter(system, m, s, Pm, lam, r0, rtol, kappa)
+        # the geometric instanton's first node, followed back to |x - m| = r0 along the
+        # linearised fluctuation flow x - m = e^{M_m t} (x_1 - m) (it spirals where M_m
+        # has complex eigenvalues, so the chord's direction alone would be wrong)
+        first = expm(-Mm * np.log(np.linalg.norm(d1) / r0) / mu) @ d1
+        u, closest = _heteroclinic(shooter, inst.path, first, r_abs, basis)
+        if u is not None:
+            break
+        # the orbits' sensitivity to the angle, ~ (|s - m|/r0)^q, exceeds double
+        # precision: start farther out
+        if r0 >= 0.05 * scale:
+            raise ValueError(
+                "the instanton from `x_min` to `x_saddle` cannot be resolved by shooting "
+                f"in double precision: from |x - m| = {r0 / scale:.2g} |s - m| the best "
+                f"orbit passes s at {closest / scale:.1e} |s - m|, more than r_end"
+            )
+        r0 = min(10.0 * r0, 0.05 * scale)
+    r_start = r0 / scale
+    if r_start > 1e-3:
+        notes.append(
+            f"the instanton starts at |x - m| = {r_start:.2g} |s - m| (anisotropic "
+            f"minimum, rates in the ratio {q:.3g}), so the prefactor's error is "
+            f"O({r_start**2:.0e})"
         )
-    barrier = float(y1[2 * d] - 0.5 * db @ Ps @ db)
-    T = float(sol.t[-1])
-    integral, P_end, tail, ok, ivp_msg = _divergence_integral(
-        system, m, s, Pm, Mm, lam, sol.sol, T, 1e-6 * r_abs, rtol
-    )
-    if not ok:
-        messages.append(f"Riccati integration: {ivp_msg}")
-    end_error = float(np.max(np.abs(P_end - Ps)) / np.max(np.abs(Ps)))
-    if end_error > 1e-3:
+    # the instanton to |x - s| = 2 r_end and on to r_end: the divergence integral
+    # truncated there plus its tail div l/λ_s, Richardson-extrapolated in |x - s|²
+    o = 2 * d + 1
+    ends, P_ends = [], []
+    y = shooter.start(u)
+    T = 0.0
+    for r in (2.0 * r_abs, r_abs):
+        status, y, info = shooter.run(y, r)
+        T += float(info[0])
+        if status != ARRIVED:
+            messages.append(f"the shot instanton passes s at distance {info[2]:.1e}, not {r:.1e}")
+        P = y[o : o + d * d].reshape(d, d)
+        P_ends.append(P)
+        ends.append((y[-1] + _div_l(system, y[:d], P) / lam, float(np.linalg.norm(y[:d] - s))))
+    (I2, r2), (I1, r1) = ends
+    integral = float((I1 * r2**2 - I2 * r1**2) / (r2**2 - r1**2))
+    tail = float(_div_l(system, y[:d], P) / lam)
+    db = y[:d] - s
+    barrier = float(y[2 * d] - 0.5 * db @ Ps @ db)
+    # ∇²V(x) = ∇²V(s) + O(|x - s|): extrapolated linearly from 2 r_end and r_end to s
+    end_error = float(np.max(np.abs(2.0 * P_ends[1] - P_ends[0] - Ps)) / np.max(np.abs(Ps)))
+    if end_error > 1e-4:
         messages.append(
-            f"∇²V along the instanton ends at {P_end.tolist()}, not at the Riccati solution "
+            f"∇²V along the instanton ends at {P.tolist()}, not at the Riccati solution "
             f"∇²V(s) = {Ps.tolist()} (relative difference {end_error:.1e}): a degenerate "
             "saddle (two eigenvalues of Df(s) summing to 0) admits several"
         )
     det_ratio = abs(np.linalg.det(Ps)) / np.linalg.det(Pm)
     C = 2 * np.pi / lam * np.sqrt(det_ratio) * np.exp(integral)
     success = not messages
+    status, _, info = shooter.run(shooter.start(u), r_abs)
+    path = np.concatenate([[m], shooter.path[: min(int(info[1]), len(shooter.path))], [s]])
     return Rate(
         barrier=barrier,
         prefactor=float(C),
@@ -569,14 +688,16 @@ def _general(system, m, s, A_m, A_s, lam, *, n, r_end, rtol) -> Rate:
         divergence_integral=integral,
         method="general",
         success=success,
-        message="Bouchet–Reygner (non-gradient drift)" if success else "; ".join(messages),
+        message="; ".join(
+            ["Bouchet–Reygner (non-gradient drift)" if success else "", *messages, *notes]
+        ).strip("; "),
         diagnostics={
             "T": T,
             "riccati_residual": (res_m, res_s),
             "riccati_end_error": end_error,
-            "tail": float(tail),
+            "tail": tail,
             "gmam_action": float(inst.action),
             "arrival_direction": arrival,
-            "path": sol.sol(np.linspace(0.0, T, 401))[:d].T,
+            "path": path,
         },
     )

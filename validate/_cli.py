@@ -454,6 +454,99 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rate(args: argparse.Namespace) -> int:
+    """Predicted (and with ``--sample`` measured) mean transition times from an attractor
+    over an index-1 saddle (docs/rates.md): E tau ≈ C e^{ΔV/eps}."""
+    from theory import connecting_saddles, rate
+    from theory._rates import polish_fixed_point
+
+    if args.sample:
+        try:
+            from . import mean_time  # noqa: F401 - checked before any work
+        except ImportError:
+            raise UsageError("--sample needs validate.mean_time, not in this build") from None
+    system = load_system(args.system)
+    x0 = resolve_point(system, args.start, "--from")
+    given = resolve_point(system, args.end, "--to")
+    x1 = polish_fixed_point(system, given, "--to")
+    if np.linalg.norm(x1 - given) > 0.1 * max(1.0, float(np.linalg.norm(given))):
+        raise UsageError(
+            f"--to {args.end!r} is not near a fixed point (Newton went to "
+            f"{np.round(x1, 6).tolist()})"
+        )
+    eps = parse_eps_grid(args.eps) if args.eps is not None else None
+    # an attractor: the saddles between the two basins
+    if np.all(np.linalg.eigvals(system.jacobian(x1)).real < 0):
+        saddles = connecting_saddles(system, x0, x1)
+        if not saddles:
+            raise UsageError(
+                f"no index-1 saddle connects --from {args.start!r} and --to {args.end!r}"
+            )
+    else:
+        saddles = [x1]
+    results = [rate(system, x0, s) for s in saddles]
+    best = min(results, key=lambda r: r.barrier)
+    for r in results:
+        mark = "" if len(results) == 1 else (" (lowest)" if r is best else "")
+        print(
+            f"{system.name}: from {np.round(r.x_min, 6).tolist()} over the saddle "
+            f"{np.round(r.x_saddle, 6).tolist()}{mark}, method {r.method}: {r.message}"
+        )
+        print(
+            f"  barrier dV = {r.barrier:.10g}   prefactor C = {r.prefactor:.10g}   "
+            f"(unstable eigenvalue {r.unstable_eigenvalue:.6g}, divergence integral "
+            f"{r.divergence_integral:.3g})"
+        )
+    if eps is None:
+        eps = tuple(best.barrier / k for k in (5.0, 10.0, 20.0))
+        print("mean times at eps = dV/5, dV/10, dV/20 (choose with --eps):")
+    header = f"  {'eps':>10}  {'predicted E tau':>15}"
+    if args.sample:
+        header += f"  {'measured E tau':>14}  {'95% interval':>25}  {'paths':>5}  status"
+    print(header)
+    for e in eps:
+        line = f"  {e:>10.4g}  {best.mean_time(e):>15.6g}"
+        if args.sample:
+            line += "  " + _sampled_mean_time(system, best, x1, e, args)
+        print(line)
+    return 0
+
+
+def _sampled_mean_time(system, r, x1, eps: float, args) -> str:
+    """Brute-force mean time (validate.mean_time, censored passages) from the attractor
+    into a ball around the attractor beyond the saddle, t_max = 5 predicted times."""
+    from simulate import Ball
+
+    from . import mean_time
+
+    beyond = _beyond(system, r)
+    radius = 0.1 * float(np.linalg.norm(r.x_saddle - beyond))
+    t_pred = r.mean_time(eps)
+    dt = args.dt
+    if t_pred / dt * args.n_paths > args.max_steps:
+        return f"{'-':>14}  {'(skipped: over --max-steps)':>25}  {0:>5}  skipped"
+    mt = mean_time(system, r.x_min, Ball(beyond, radius), eps, method="brute", seed=args.seed,
+                   dt=dt, n_paths=args.n_paths, t_max=5.0 * t_pred)  # fmt: skip
+    ci = f"[{mt.ci_low:.4g}, {mt.ci_high:.4g}]"
+    return f"{mt.estimate:>14.6g}  {ci:>25}  {args.n_paths:>5}  {mt.status}"
+
+
+def _beyond(system, r) -> np.ndarray:
+    """The attractor the saddle's other unstable branch falls into."""
+    from scipy.integrate import solve_ivp
+
+    w, V = np.linalg.eig(system.jacobian(r.x_saddle))
+    u = np.real(V[:, int(np.argmax(w.real))])
+    u *= -np.sign(u @ (r.x_min - r.x_saddle)) / np.linalg.norm(u)
+    x = r.x_saddle + 1e-4 * max(1.0, float(np.linalg.norm(r.x_saddle - r.x_min))) * u
+    sol = solve_ivp(lambda t, y: system.f(y), (0, 200.0 / r.unstable_eigenvalue + 200.0), x,
+                    rtol=1e-8, atol=1e-10)  # fmt: skip
+    end = sol.y[:, -1]
+    if float(np.max(np.abs(system.f(end)))) > 1e-5:
+        raise UsageError("--sample: the saddle's other branch does not settle on an attractor")
+    return end
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (the usage is one `--help` away)."""
 
@@ -617,6 +710,57 @@ def build_parser() -> argparse.ArgumentParser:
         help="remove earlier results of this study first (default: resume them)",
     )
     p.set_defaults(run=cmd_study)
+
+    p = sub.add_parser(
+        "rate",
+        help="predicted mean transition time over an index-1 saddle: barrier, prefactor, "
+        "E tau (docs/rates.md)",
+    )
+    p.add_argument("system", help="zoo name (see `noisy-noether systems`)")
+    p.add_argument(
+        "--from", dest="start", required=True, help="the attractor: a named point or '1,-2'"
+    )
+    p.add_argument(
+        "--to",
+        dest="end",
+        required=True,
+        help="the index-1 saddle, or the attractor beyond it (the connecting saddles are "
+        "searched; the lowest barrier is used)",
+    )
+    p.add_argument(
+        "--eps",
+        default=None,
+        help="noise levels '0.1,0.05' (default: dV/5, dV/10, dV/20)",
+    )
+    p.add_argument(
+        "--sample",
+        action="store_true",
+        help="also measure E tau by brute force (validate.mean_time: censored passages "
+        "into a ball around the attractor beyond the saddle, up to 5 predicted times; "
+        "default: off)",
+    )
+    p.add_argument(
+        "--n-paths",
+        type=integer(2, "at least 2"),
+        default=200,
+        help="paths per noise level with --sample (default 200)",
+    )
+    p.add_argument(
+        "--dt", type=positive, default=1e-3, help="time step with --sample (default 1e-3)"
+    )
+    p.add_argument(
+        "--max-steps",
+        type=positive,
+        default=2e9,
+        help="skip a level whose predicted cost (paths x E tau / dt) exceeds this (default 2e9)",
+    )
+    p.add_argument(
+        "--seed",
+        type=integer(0, "non-negative"),
+        default=0,
+        help="master seed of --sample (default 0)",
+    )
+    p.set_defaults(run=cmd_rate)
 
     p = sub.add_parser("report", help="write report.md (tables, verdicts, figures) of a study")
     p.add_argument("folder", help="a study folder, e.g. data/studies/paper")
