@@ -27,6 +27,7 @@ from ._references import (
     hitting_density,
     reactive_duration_1d,
 )
+from ._runner import StudyRun, run_study
 from ._samplers import AMS, SAMPLERS, Endpoint, Reactive, Sample
 from ._scaling import ScalingFit, fit_action, fit_scaling, scaling_table
 from ._statistics import ess, weighted_mean_se, weighted_quantile
@@ -42,6 +43,8 @@ __all__ = [
     "noise_sweep",
     "Study",
     "StudyConfig",
+    "run_study",
+    "StudyRun",
     "run_level",
     "Level",
     "level_seed",

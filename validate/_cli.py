@@ -386,10 +386,7 @@ def cmd_study(args: argparse.Namespace) -> int:
         choices = ", ".join(_catalogue.STUDIES)
         raise UsageError(f"unknown study {args.name!r}; choose from: {choices}")
     grid = parse_eps_grid(args.eps) if args.eps is not None else None
-    if args.backend == "dask" and not args.scheduler:
-        raise UsageError("--backend dask needs --scheduler ADDRESS (a dask.distributed scheduler)")
-    if args.scheduler and args.backend != "dask":
-        raise UsageError("--scheduler is for --backend dask")
+    scheduler = dask_scheduler(args.backend, args.scheduler)
     writable_dir(args.out)  # every check above: nothing is created before them
     if grid is not None:
         original = _catalogue.parts
@@ -400,7 +397,7 @@ def cmd_study(args: argparse.Namespace) -> int:
         _catalogue.parts = parts
     print(f"study {args.name}{' (quick)' if args.quick else ''}: {_catalogue.STUDIES[args.name]}")
     try:
-        with _backend(args.backend, args.scheduler):
+        with _backend(args.backend, scheduler):
             res = _runner.run_study(
                 args.name, quick=args.quick, out=args.out, n_jobs=args.n_jobs, fresh=args.fresh
             )
@@ -411,10 +408,28 @@ def cmd_study(args: argparse.Namespace) -> int:
     return 0
 
 
+def dask_scheduler(backend: str, scheduler: str | None) -> str | None:
+    """The scheduler of ``--backend dask``: ``--scheduler``, else dask's own variable
+    DASK_SCHEDULER_ADDRESS (so a batch script can choose the cluster without options)."""
+    if scheduler and backend != "dask":
+        raise UsageError("--scheduler is for --backend dask")
+    if backend != "dask":
+        return None
+    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if not scheduler:
+        raise UsageError(
+            "--backend dask needs --scheduler ADDRESS or FILE (a dask.distributed "
+            "scheduler, or the file it wrote with --scheduler-file), or "
+            "DASK_SCHEDULER_ADDRESS set"
+        )
+    return scheduler
+
+
 @contextlib.contextmanager
 def _backend(name: str, scheduler: str | None):
     """joblib's backend for the workers of ``--n-jobs``: loky (processes), threading, or
-    dask on the dask.distributed scheduler at ``scheduler``."""
+    dask on the dask.distributed scheduler ``scheduler``: an address (tcp://host:8786) or
+    the JSON file a scheduler wrote with ``--scheduler-file`` (how SLURM jobs find it)."""
     import joblib
 
     if name != "dask":
@@ -427,9 +442,10 @@ def _backend(name: str, scheduler: str | None):
         raise UsageError(
             "--backend dask needs dask.distributed: pip install 'dask[distributed]'"
         ) from None
+    where = {"scheduler_file": scheduler} if Path(scheduler).is_file() else {"address": scheduler}
     try:
-        client = Client(scheduler, timeout=10)
-    except OSError as exc:
+        client = Client(**where, timeout=10)
+    except (OSError, ValueError) as exc:  # unreachable, or not an address
         raise UsageError(f"--scheduler {scheduler!r}: cannot connect ({exc})") from None
     try:
         with joblib.parallel_config(backend="dask"):
@@ -695,8 +711,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scheduler",
         default=None,
-        help="address of the dask.distributed scheduler for --backend dask, "
-        "e.g. tcp://10.0.0.1:8786 (default: none)",
+        help="the dask.distributed scheduler for --backend dask: its address, e.g. "
+        "tcp://10.0.0.1:8786, or the file it wrote with --scheduler-file "
+        "(default: $DASK_SCHEDULER_ADDRESS)",
     )
     p.add_argument("--out", default="data/studies", help="root folder (default data/studies)")
     p.add_argument(

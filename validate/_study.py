@@ -233,25 +233,27 @@ class Study:
             n_boot=cfg.n_boot,
         )
 
+        # a worker computes a level and sends its tables back; this process writes them,
+        # so workers need no access to the output folder (a cluster's nodes may not share
+        # a file system with the client)
         def one(eps):
-            level = run_level(system, eps, smp, **kw)
-            folder = _level_dir(self.folder, eps)
-            for name, table in level.tables().items():
-                if name != "summary":
-                    write_table(table, folder / name)
-            write_table(level.summary, folder / "summary")  # last: marks the level done
-            return eps
+            return eps, run_level(system, eps, smp, **kw).tables()
 
         if n_jobs == 1 or len(todo) <= 1:
             done = map(one, todo)
         else:
-            try:  # each level reported as it finishes
+            try:  # each level written and reported as it finishes
                 done = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
                     joblib.delayed(one)(e) for e in todo
                 )
             except ValueError:  # a backend without generators (multiprocessing): at the end
                 done = joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(one)(e) for e in todo)
-        for eps in done:
+        for eps, tables in done:
+            folder = _level_dir(self.folder, eps)
+            for name, table in tables.items():
+                if name != "summary":
+                    write_table(table, folder / name)
+            write_table(tables["summary"], folder / "summary")  # last: marks the level done
             if on_level is not None:
                 on_level(eps)
         if self.missing():

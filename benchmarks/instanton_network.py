@@ -1,0 +1,149 @@
+"""Finite-T instantons at network size: the banded Newton solver against L-BFGS.
+
+    python benchmarks/instanton_network.py [--dims 64 128 256] [--banded 64] [--assembly 128 256]
+
+Case: the oscillator ring ``zoo.oscillator_ring(N)`` (d = 2N, mu = K = 1), its stable
+q = 1 twisted state turned by a = 1 rad of the U(1) phase in T = 2, a transition whose
+U(1) charge is not zero. By the ring's symmetry z_k -> z_{k+1} e^{-2 pi i q / N} the
+minimiser is z_k(t) = w(t) e^{2 pi i q k / N}, and w solves the 2-D Stuart–Landau problem
+w' = (mu' - |w|^2) w, mu' = mu - 4 K sin^2(pi q / N); rescaling w = sqrt(mu') u,
+s = mu' t maps it onto ``zoo.rotating_ring(omega=0)`` from (1, 0) to (cos a, sin a) in
+s = mu' T, so S = N mu'^2 S_2D and U1 = N mu'^2 L_2D (exact reduction, 2-D solve by
+``theory.instanton``).
+
+Rows, each case in a fresh process (peak RSS includes ~0.3 GB of imports):
+- lbfgs: :func:`theory.instanton._lbfgs.lbfgs_instanton` (preconditioned L-BFGS on the
+  midpoint action, grid doubled from 100 segments until the action changes by < 1e-6);
+- banded: ``theory.instanton`` (banded Newton MAM on 100 segments, degree-3 Galerkin
+  polish), at the dims of ``--banded``;
+- assembly: one assembly of the degree-3 Galerkin Hessians on 100 elements (the banded
+  solver's dominant cost: 22 of them in the d = 64 run), at the dims of ``--assembly``.
+Time is wall time on a shared machine (the load average is printed); memory is the
+tracemalloc peak of numpy allocations and the process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+Q, PHASE, T = 1, 1.0, 2.0
+
+
+def _ends(n):
+    from simulate import zoo
+
+    a = zoo.twisted_state(Q, n, 1.0, 1.0, 0.0)
+    return zoo.oscillator_ring(n), a, zoo.twisted_state(Q, n, 1.0, 1.0, PHASE)
+
+
+def reduced(n: int) -> tuple[float, float]:
+    """(S, U1) of the ring's instanton by the exact 2-D reduction (module docstring)."""
+    from simulate import zoo
+    from theory import instanton
+
+    mu = 1.0 - 4.0 * np.sin(np.pi * Q / n) ** 2
+    end = [np.cos(PHASE), np.sin(PHASE)]
+    two = instanton(zoo.rotating_ring(0.0), [1.0, 0.0], end, mu * T, n=200)
+    return n * mu**2 * two.action, n * mu**2 * two.charges.mean("L")
+
+
+def case(kind: str, n: int) -> dict:
+    """One measurement in this process: time, memory, action, U1 and its drift."""
+    ring, a, b = _ends(n)
+    tracemalloc.start()
+    start = time.perf_counter()
+    if kind == "assembly":
+        from theory.instanton._elements import element_terms
+
+        t = np.linspace(0.0, T, 101)
+        nodes = np.linspace(0.0, T, 301)  # degree 3: 3 nodes per element
+        X = a + np.linspace(0.0, 1.0, nodes.size)[:, None] * (b - a)
+        element_terms(ring, X, t, 3, True)
+        out = {}
+    else:
+        if kind == "lbfgs":
+            from theory.instanton._lbfgs import lbfgs_instanton
+
+            inst = lbfgs_instanton(ring, a, b, T, n=100)
+        else:
+            from theory import instanton
+
+            inst = instanton(ring, a, b, T, n=100)
+        ch = inst.charges
+        out = {
+            "action": inst.action,
+            "U1": ch.mean("U1"),
+            "U1_drift": ch.drift["U1"],
+            "U1_scaled_drift": ch.scaled_drift["U1"],
+            "U1_holds_1e-6": bool(ch.holds(1e-6)["U1"]),
+            "success": bool(inst.success),
+            "segments": int(inst.t.size - 1),
+            "precision": inst.diagnostics.get("precision")
+            or inst.diagnostics.get("galerkin_precision"),
+            "iterations": inst.diagnostics.get("lbfgs_iterations"),
+        }
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return out | {
+        "kind": kind,
+        "d": 2 * n,
+        "seconds": seconds,
+        "peak_MB": peak / 1e6,
+        "rss_MB": rss / 1e6,
+    }
+
+
+def _in_fresh_process(kind: str, n: int) -> dict:
+    cmd = [sys.executable, __file__, "--case", kind, str(n)]
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dims", type=int, nargs="*", default=[64, 128, 256])
+    ap.add_argument("--banded", type=int, nargs="*", default=[64])
+    ap.add_argument("--assembly", type=int, nargs="*", default=[64, 128, 256])
+    ap.add_argument("--case", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.case:
+        print(json.dumps(case(args.case[0], int(args.case[1]))))
+        return
+    print(f"load average {os.getloadavg()[0]:.1f} (2-core machine shared with other jobs)")
+    print(
+        "| method | d | time (s) | tracemalloc peak (MB) | peak RSS (MB) | S | S / exact - 1 "
+        "| grid change | U1 | U1 drift (to terms) | segments |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = [("lbfgs", d) for d in args.dims] + [("banded", d) for d in args.banded]
+    rows += [("assembly", d) for d in args.assembly]
+    for kind, d in rows:
+        r = _in_fresh_process(kind, d // 2)
+        if kind == "assembly":
+            print(
+                f"| one degree-3 Hessian assembly | {d} | {r['seconds']:.2f} | "
+                f"{r['peak_MB']:.0f} | {r['rss_MB']:.0f} | | | | | | 100 |"
+            )
+            continue
+        S, U1 = reduced(d // 2)
+        print(
+            f"| {kind} | {d} | {r['seconds']:.2f} | {r['peak_MB']:.0f} | {r['rss_MB']:.0f} | "
+            f"{r['action']:.10g} | {r['action'] / S - 1:.1e} | {r['precision']:.1e} | "
+            f"{r['U1']:.8g} (exact {U1:.8g}) | {r['U1_drift']:.1e} ({r['U1_scaled_drift']:.1e}) "
+            f"| {r['segments']} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
