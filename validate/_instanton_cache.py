@@ -50,10 +50,12 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("noisy-noether")) / "instantons"
 
 
-#: Part of every cache key: bump it when the solver's results change, so that stored
-#: instantons from an older solver are recomputed rather than trusted.
-SOLVER_REVISION = 4  # 4: T=None exact chord-penalty Hessian; 3: polish first, unconverged
-# candidates out of .minima (2: Galerkin)
+#: Part of every cache key, per mode (finite T, and T = None): bump a mode's revision when
+#: its results change beyond the solver's tolerance, so that stored instantons from an
+#: older solver are recomputed rather than trusted. Finite T 3: polish first, unconverged
+#: candidates out of .minima (2: Galerkin). T = None 4: Newton with the exact Hessian of
+#: the chord penalty.
+SOLVER_REVISION = {"finite_time": 3, "geometric": 4}
 
 
 def _key(system, x_start, x_end, T, options) -> tuple[str, dict]:
@@ -65,7 +67,7 @@ def _key(system, x_start, x_end, T, options) -> tuple[str, dict]:
         "T": None if T is None else float(T),
         "options": options,
         "code": system.code_key,
-        "solver_revision": SOLVER_REVISION,
+        "solver_revision": SOLVER_REVISION["geometric" if T is None else "finite_time"],
     }
     digest = hashlib.sha1(json.dumps(call, sort_keys=True).encode()).hexdigest()[:10]
     return f"{system.name}_{digest}", call
