@@ -14,7 +14,8 @@ Hessian of the kinetic part sum_k |x_{k+1} - x_k|^2_{D^{-1}} / (4 h_k) (Tri the
 tridiagonal of the weights 1/h_k, Tri / 2 = L L^T, D^{-1} = R R^T). In Y the kinetic
 part has the identity as its Hessian, so the condition number no longer grows like n^2
 (the grid's) but stays of order 1 + (T |Df| / pi)^2, and the iteration count does not
-grow with n.
+grow with n. A time-dependent noise scale d(t) is left out of the preconditioner (the
+gradient is exact either way; only the speed would suffer).
 
 The grid is doubled (linear interpolation of the minimiser as the start) until the
 action changes by at most ``rtol`` relative: the midpoint rule converges as h^2, so the
