@@ -164,11 +164,12 @@ def continuation(
     candidate another branch already took merges into it; a branch with no converged
     candidate within a quarter of the paths' extent is lost (event "lost"; its row is
     the nearest unconverged candidate within that distance, with ``success`` False, if
-    any); a converged candidate that no branch took appears as a new branch. A change of
-    kind is reported at the midpoint of the two values with their half-distance as the
-    error (no bisection: each finite-T solve costs seconds). ``min_eig`` is the smallest
-    eigenvalue of the polished Hessian for saddles and NaN for minima (finite T computes
-    it only as a saddle's certificate).
+    any); a converged candidate that no branch took appears as a new branch ("appears":
+    first found by these starts, it may have existed before). A change of kind is
+    reported at the midpoint of the two values with their half-distance as the error (no
+    bisection: each finite-T solve costs seconds). ``min_eig`` is the smallest eigenvalue
+    of the polished Hessian for saddles and NaN for minima (finite T computes it only as
+    a saddle's certificate).
 
     Returns
     -------
