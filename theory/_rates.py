@@ -308,8 +308,9 @@ class _Shooter:
 
 
 def _side(guide: np.ndarray, x: np.ndarray, width: float):
-    """Signed distance of the first of the points x (k, 2) farther than ``width`` from the
-    polyline ``guide`` (n, 2), across the guide (left positive), or None if none is."""
+    """Where the first of the points x (k, 2) farther than ``width`` from the polyline
+    ``guide`` (n, 2) lies: its signed distance across the guide (left positive) and the
+    guide's fraction [0, 1] at its nearest point; None if no point is that far."""
     a, seg = guide[:-1], np.diff(guide, axis=0)
     rel = x[:, None, :] - a[None]
     w = np.clip(np.einsum("kni,ni->kn", rel, seg) / np.einsum("ni,ni->n", seg, seg), 0, 1)
@@ -319,25 +320,26 @@ def _side(guide: np.ndarray, x: np.ndarray, width: float):
     k = np.flatnonzero(dist[np.arange(len(x)), j] > width)
     if k.size == 0:
         return None
-    k = k[0]
-    return float(seg[j[k], 0] * off[k, j[k], 1] - seg[j[k], 1] * off[k, j[k], 0]) / float(
-        np.linalg.norm(seg[j[k]])
-    )
+    k, jk = k[0], j[k[0]]
+    cross = seg[jk, 0] * off[k, jk, 1] - seg[jk, 1] * off[k, jk, 0]
+    return float(cross / np.linalg.norm(seg[jk])), float((jk + w[k, jk]) / len(seg))
 
 
 def _heteroclinic(shooter, guide, first_step, r_end, basis):
     """The departure direction from m of the instanton m -> s. d = 1: ±1. d = 2: the angle
     where the side on which an orbit of the unstable manifold leaves the instanton changes
     (the orbits fill the plane around it without crossing), by Brent's method on a signed
-    miss: the distance across the geometric instanton ``guide`` (its nodes) where the orbit
-    first leaves a tube of width |s - m|/20 around it, or, for an orbit still inside when it
-    passes s, the signed distance of its closest approach across the guide's last chord
-    (continuous through the root). Brackets are sought between angles spreading out from
-    the direction of ``first_step``, then on a fan of 64, nearest first, until an orbit
-    converges onto s. The angle is measured in ``basis`` (columns e1, e2: the direction
-    is cos θ e1 + sin θ e2), the slow and fast eigenvectors of the linearised fluctuation
-    flow at m where they are real: the instanton leaves m tangent to e1, at an angle
-    that shrinks like r0^{q - 1} (q the ratio of the rates), which must stay representable."""
+    miss: for an orbit still inside a tube of width w = |s - m|/20 around the geometric
+    instanton ``guide`` (its nodes) when it passes s, the signed distance of its closest
+    approach across the guide's last chord (continuous through the root); for one that
+    leaves the tube first, ±w (2 - the guide's fraction where it leaves), the side where
+    it leaves (nearly continuous, which keeps Brent's method fast). Brackets are sought
+    between angles spreading out from the direction of ``first_step``, then on a fan of
+    64, nearest first, until an orbit converges onto s. The angle is measured in
+    ``basis`` (columns e1, e2: the direction is cos θ e1 + sin θ e2), the slow and fast
+    eigenvectors of the linearised fluctuation flow at m where they are real: the
+    instanton leaves m tangent to e1, at an angle that shrinks like r0^{q - 1} (q the
+    ratio of the rates), which must stay representable."""
     d = shooter.system.dim
     s = shooter.s
     u0 = first_step / np.linalg.norm(first_step)
@@ -358,11 +360,15 @@ def _heteroclinic(shooter, guide, first_step, r_end, basis):
             u = basis @ np.array([np.cos(theta), np.sin(theta)])
             status, out, info = shooter.run(shooter.start(u), 0.0)
             steps = min(int(info[1]), len(shooter.path))
-            side = _side(guide, shooter.path[:steps], width)
-            if status == PASSED and (side is None or info[2] < width):
+            exit_ = _side(guide, shooter.path[:steps], width)
+            if status == PASSED and (exit_ is None or info[2] < width):
                 x = out[:d]
-                side = float(chord[0] * (x[1] - s[1]) - chord[1] * (x[0] - s[0]))
-            cache[theta] = (width if side is None else side, float(info[2]))
+                value = float(chord[0] * (x[1] - s[1]) - chord[1] * (x[0] - s[0]))
+            elif exit_ is None:
+                value = width
+            else:  # the earlier an orbit leaves the tube, the larger its miss
+                value = float(np.sign(exit_[0])) * width * (2.0 - exit_[1])
+            cache[theta] = (value, float(info[2]))
         return cache[theta][0]
 
     def brackets():
