@@ -7,7 +7,7 @@ from scipy.integrate import solve_ivp
 
 from simulate import System, zoo
 from tests.closed_forms import antisymmetric_prefactor, antisymmetric_system
-from theory import rate
+from theory import connecting_saddles, rate
 
 
 def test_double_well_eyring_kramers_closed_form():
@@ -117,3 +117,16 @@ def test_antisymmetric_closed_form(b, j):
     assert abs(r.prefactor / C - 1) < 1e-6, (r.prefactor, C)
     assert abs(r.divergence_integral) < 1e-6
     assert abs(r.barrier - 0.25) < 1e-8
+
+
+def test_decision_memory_saddle_in_the_sigmoid_band():
+    """The saddle between x_wins and both-high sits in the sigmoid band |y - c| ~ n = 0.01
+    (Df eigenvalues -1 and 47.8: the relaxation from it is 50 times slower than the
+    departure, which bounds the check's time). Its least-action path slides along the band,
+    where the quasipotential is not smooth: rate() says the instanton does not reach it."""
+    dm = zoo.decision_memory()
+    (s,) = connecting_saddles(dm, "x_wins", "both_high")
+    assert np.allclose(s, [2.73111131, 1.50308598], atol=1e-7)
+    assert connecting_saddles(dm, "x_wins", "y_wins") == []  # only via both-high
+    with pytest.raises(ValueError, match="steep layer of the drift"):
+        rate(dm, "x_wins", s)
