@@ -123,10 +123,14 @@ def test_decision_memory_saddle_in_the_sigmoid_band():
     """The saddle between x_wins and both-high sits in the sigmoid band |y - c| ~ n = 0.01
     (Df eigenvalues -1 and 47.8: the relaxation from it is 50 times slower than the
     departure, which bounds the check's time). Its least-action path slides along the band,
-    where the quasipotential is not smooth: rate() says the instanton does not reach it."""
+    where the quasipotential is not smooth (docs/rates.md)."""
     dm = zoo.decision_memory()
     (s,) = connecting_saddles(dm, "x_wins", "both_high")
     assert np.allclose(s, [2.73111131, 1.50308598], atol=1e-7)
     assert connecting_saddles(dm, "x_wins", "y_wins") == []  # only via both-high
+
+
+@pytest.mark.slow  # about 20 s: every bracket of the shooting is tried before it gives up
+def test_decision_memory_rate_reports_the_non_smooth_instanton():
     with pytest.raises(ValueError, match="steep layer of the drift"):
-        rate(dm, "x_wins", s)
+        rate(zoo.decision_memory(), "x_wins", [2.73111131, 1.50308598])
