@@ -312,17 +312,26 @@ def _side(guide: np.ndarray, x: np.ndarray, width: float):
     ``guide`` (n, 2) lies: its signed distance across the guide (left positive) and the
     guide's fraction [0, 1] at its nearest point; None if no point is that far."""
     a, seg = guide[:-1], np.diff(guide, axis=0)
-    rel = x[:, None, :] - a[None]
-    w = np.clip(np.einsum("kni,ni->kn", rel, seg) / np.einsum("ni,ni->n", seg, seg), 0, 1)
-    off = rel - w[..., None] * seg[None]
-    dist = np.linalg.norm(off, axis=-1)
-    j = np.argmin(dist, axis=1)
-    k = np.flatnonzero(dist[np.arange(len(x)), j] > width)
-    if k.size == 0:
-        return None
-    k, jk = k[0], j[k[0]]
-    cross = seg[jk, 0] * off[k, jk, 1] - seg[jk, 1] * off[k, jk, 0]
-    return float(cross / np.linalg.norm(seg[jk])), float((jk + w[k, jk]) / len(seg))
+    seg2 = np.einsum("ni,ni->n", seg, seg)
+    for c in range(0, len(x), 32):  # in chunks: most orbits leave early
+        rel = x[c : c + 32, None, :] - a[None]
+        w = np.clip(np.einsum("kni,ni->kn", rel, seg) / seg2, 0, 1)
+        off = rel - w[..., None] * seg[None]
+        dist = np.linalg.norm(off, axis=-1)
+        j = np.argmin(dist, axis=1)
+        k = np.flatnonzero(dist[np.arange(len(j)), j] > width)
+        if k.size:
+            k, jk = k[0], j[k[0]]
+            cross = seg[jk, 0] * off[k, jk, 1] - seg[jk, 1] * off[k, jk, 0]
+            return float(cross / np.linalg.norm(seg[jk])), float((jk + w[k, jk]) / len(seg))
+    return None
+
+
+class _Converged(Exception):
+    """Raised by the shooting's miss function at an orbit close enough to s."""
+
+    def __init__(self, theta: float):
+        self.theta = theta
 
 
 def _heteroclinic(shooter, guide, first_step, r_end, basis):
@@ -369,6 +378,10 @@ def _heteroclinic(shooter, guide, first_step, r_end, basis):
             else:  # the earlier an orbit leaves the tube, the larger its miss
                 value = float(np.sign(exit_[0])) * width * (2.0 - exit_[1])
             cache[theta] = (value, float(info[2]))
+            if info[2] < 1e-3 * r_end:
+                # close enough: an orbit passing s at c ≪ r_end follows the instanton to
+                # within ~c (c/r_end)^{μ/λ} at r_end; Brent's method stops here
+                raise _Converged(theta)
         return cache[theta][0]
 
     def brackets():
@@ -383,11 +396,14 @@ def _heteroclinic(shooter, guide, first_step, r_end, basis):
     tried = set()
     found = False
     for lo, hi in [(theta0, theta0 + 0.005), (theta0 - 0.005, theta0), *brackets()]:
-        if (lo, hi) in tried or miss(lo) * miss(hi) > 0:
-            continue
-        tried.add((lo, hi))
-        theta = brentq(miss, lo, hi, xtol=1e-15, rtol=1e-15)
-        miss(theta)
+        try:
+            if (lo, hi) in tried or miss(lo) * miss(hi) > 0:
+                continue
+            tried.add((lo, hi))
+            theta = brentq(miss, lo, hi, xtol=1e-15, rtol=1e-15)
+            miss(theta)
+        except _Converged as done:
+            theta = done.theta
         if cache[theta][1] < 0.5 * r_end:
             return basis @ np.array([np.cos(theta), np.sin(theta)]), 0.0
         # a root of the side within the tube that does not reach s: the departure
