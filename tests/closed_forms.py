@@ -95,3 +95,51 @@ def diagonal_ou_action(rates, T: float, start=OU_START, end=OU_END) -> float:
     k = np.asarray(rates, dtype=float)
     gap = np.asarray(end, dtype=float) - np.asarray(start, dtype=float) * np.exp(-k * T)
     return float(np.sum(k * gap**2 / (2.0 * (1.0 - np.exp(-2.0 * k * T)))))
+
+
+def _antisymmetric_drift(x, t, p, out):
+    # f = -(I + J) ∇V, V = (x^2 - 1)^2/4 + (y + b (x^2 - 1))^2, J = j [[0, 1], [-1, 0]]
+    b, j = p[0], p[1]
+    w = x[1] + b * (x[0] ** 2 - 1.0)
+    gx = x[0] * (x[0] ** 2 - 1.0) + 4.0 * b * x[0] * w
+    gy = 2.0 * w
+    out[0] = -(gx + j * gy)
+    out[1] = -(gy - j * gx)
+
+
+def _antisymmetric_jacobian(x, t, p, out):
+    b, j = p[0], p[1]
+    w = x[1] + b * (x[0] ** 2 - 1.0)
+    hxx = 3.0 * x[0] ** 2 - 1.0 + 4.0 * b * w + 8.0 * b * b * x[0] ** 2
+    hxy = 4.0 * b * x[0]
+    hyy = 2.0
+    out[0, 0] = -(hxx + j * hxy)
+    out[0, 1] = -(hxy + j * hyy)
+    out[1, 0] = -(hxy - j * hxx)
+    out[1, 1] = -(hyy - j * hxy)
+
+
+def antisymmetric_system(b: float, j: float):
+    """f = -(I + J) ∇V, D = I, with V = (x² - 1)²/4 + (y + b (x² - 1))² and
+    J = j [[0, 1], [-1, 0]]: minima (±1, 0), saddle (0, b), barrier 1/4."""
+    from simulate import System
+
+    return System(
+        drift=_antisymmetric_drift,
+        jac=_antisymmetric_jacobian,
+        D=np.eye(2),
+        params=[b, j],
+        name="antisymmetric",
+    )
+
+
+def antisymmetric_prefactor(b: float, j: float) -> float:
+    """The Bouchet–Reygner prefactor of :func:`antisymmetric_system` from (-1, 0) over
+    (0, b) in closed form: l = -J ∇V is orthogonal to ∇V, so V is the quasipotential and
+    div l = -tr(J ∇²V) = 0, leaving C = 2π/λ_s sqrt(|det ∇²V(s)| / det ∇²V(m)) with λ_s
+    the unstable eigenvalue of Df(s) = -(I + J) ∇²V(s) (docs/rates.md)."""
+    Hm = np.array([[2 + 8 * b * b, -4 * b], [-4 * b, 2.0]])  # ∇²V(-1, 0)
+    Hs = np.diag([-1.0, 2.0])  # ∇²V(0, b)
+    J = j * np.array([[0.0, 1.0], [-1.0, 0.0]])
+    lam = max(np.linalg.eigvals(-(np.eye(2) + J) @ Hs).real)
+    return float(2 * np.pi / lam * np.sqrt(abs(np.linalg.det(Hs)) / np.linalg.det(Hm)))

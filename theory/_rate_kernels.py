@@ -21,7 +21,7 @@ import numba as nb
 import numpy as np
 from scipy.integrate import DOP853
 
-from simulate._numba_types import JIT, DriftType, JacobianType
+from simulate._numba_types import JIT
 
 from ._kernels import _drift_curvature
 
@@ -36,9 +36,6 @@ TABLEAU = (
 
 #: statuses of :func:`flow`
 RUNNING, PASSED, ESCAPED, ARRIVED, TOO_SMALL = 0, 1, 2, 3, 4
-
-_vec = nb.float64[::1]
-_mat = nb.float64[:, ::1]
 
 
 @nb.njit(**JIT)
@@ -137,35 +134,8 @@ def _event(kind, y, dy, s, m, near, far, r_stop, d):
     return np.sqrt(rs) - r_stop
 
 
-@nb.njit(
-    nb.int64(
-        DriftType,
-        JacobianType,
-        _vec,
-        _mat,
-        _vec,
-        _vec,
-        _vec,
-        nb.float64,
-        nb.float64,
-        nb.float64,
-        _vec,
-        _vec,
-        nb.float64,
-        nb.float64,
-        nb.float64,
-        nb.float64,
-        _mat,
-        _vec,
-        _vec,
-        _vec,
-        _vec,
-        _vec,
-        _vec,
-        _mat,
-    ),
-    **JIT,
-)
+# compiled on first use (not at import: most processes never compute a rate), cached
+@nb.njit(**JIT)
 def flow(
     drift,
     jac,

@@ -530,7 +530,8 @@ def cmd_rate(args: argparse.Namespace) -> int:
 
 def _sampled_mean_time(system, r, x1, eps: float, args) -> str:
     """Brute-force mean time (validate.mean_time, censored passages) from the attractor
-    into a ball around the attractor beyond the saddle, t_max = 5 predicted times."""
+    into a ball around the attractor beyond the saddle, t_max = 5 predicted times, the
+    exponential tail from one predicted time (e^{-1} of the paths still run there)."""
     from simulate import Ball
 
     from . import mean_time
@@ -542,7 +543,7 @@ def _sampled_mean_time(system, r, x1, eps: float, args) -> str:
     if t_pred / dt * args.n_paths > args.max_steps:
         return f"{'-':>14}  {'(skipped: over --max-steps)':>25}  {0:>5}  skipped"
     mt = mean_time(system, r.x_min, Ball(beyond, radius), eps, method="brute", seed=args.seed,
-                   dt=dt, n_paths=args.n_paths, t_max=5.0 * t_pred)  # fmt: skip
+                   dt=dt, n_paths=args.n_paths, t_max=5.0 * t_pred, t_tail=t_pred)  # fmt: skip
     ci = f"[{mt.ci_low:.4g}, {mt.ci_high:.4g}]"
     return f"{mt.estimate:>14.6g}  {ci:>25}  {args.n_paths:>5}  {mt.status}"
 

@@ -6,7 +6,8 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from simulate import System, zoo
-from theory import rate
+from tests.closed_forms import antisymmetric_prefactor, antisymmetric_system
+from theory import connecting_saddles, rate
 
 
 def test_double_well_eyring_kramers_closed_form():
@@ -106,42 +107,39 @@ def test_auto_method_detects_non_gradient_maier_stein():
     assert rate(zoo.maier_stein(alpha=1.0), "left", "saddle").method == "gradient"
 
 
-def _j_drift(x, t, p, out):
-    # f = -(I + J) grad V, V = (x^2 - 1)^2/4 + (y + b (x^2 - 1))^2, J = j [[0, 1], [-1, 0]]
-    b, j = p[0], p[1]
-    w = x[1] + b * (x[0] ** 2 - 1.0)
-    gx = x[0] * (x[0] ** 2 - 1.0) + 4.0 * b * x[0] * w
-    gy = 2.0 * w
-    out[0] = -(gx + j * gy)
-    out[1] = -(gy - j * gx)
-
-
-def _j_jac(x, t, p, out):
-    b, j = p[0], p[1]
-    w = x[1] + b * (x[0] ** 2 - 1.0)
-    hxx = 3.0 * x[0] ** 2 - 1.0 + 4.0 * b * w + 8.0 * b * b * x[0] ** 2
-    hxy = 4.0 * b * x[0]
-    hyy = 2.0
-    out[0, 0] = -(hxx + j * hxy)
-    out[0, 1] = -(hxy + j * hyy)
-    out[1, 0] = -(hxy - j * hxx)
-    out[1, 1] = -(hyy - j * hxy)
-
-
 @pytest.mark.parametrize("b, j", [(0.3, 0.5), (0.5, 1.0)])
 def test_antisymmetric_closed_form(b, j):
-    """f = -(I + J) ∇V with J antisymmetric: l = -J ∇V is orthogonal to ∇V, so V is the
-    quasipotential and div l = -tr(J ∇²V) = 0; the prefactor is 2π/λ_s sqrt(|det ∇²V(s)| /
-    det ∇²V(m)) with λ_s the unstable eigenvalue of -(I + J) ∇²V(s). The instanton is
-    curved (b ≠ 0) and leaves the minimum on a spiral (j = 1)."""
-    sysm = System(drift=_j_drift, jac=_j_jac, D=np.eye(2), params=[b, j], name="j_antisym")
-    Hm = np.array([[2 + 8 * b * b, -4 * b], [-4 * b, 2.0]])  # at m = (-1, 0)
-    Hs = np.diag([-1.0, 2.0])  # at s = (0, b)
-    J = j * np.array([[0.0, 1.0], [-1.0, 0.0]])
-    lam = max(np.linalg.eigvals(-(np.eye(2) + J) @ Hs).real)
-    C = 2 * np.pi / lam * np.sqrt(abs(np.linalg.det(Hs)) / np.linalg.det(Hm))
-    r = rate(sysm, [-1.0, 0.0], [0.0, b])
+    """f = -(I + J) ∇V with J antisymmetric (tests/closed_forms.py): the prefactor to
+    1e-6. The instanton is curved (b ≠ 0) and leaves the minimum on a spiral (j = 1)."""
+    C = antisymmetric_prefactor(b, j)
+    r = rate(antisymmetric_system(b, j), [-1.0, 0.0], [0.0, b])
     assert r.method == "general" and r.success, r.message
     assert abs(r.prefactor / C - 1) < 1e-6, (r.prefactor, C)
     assert abs(r.divergence_integral) < 1e-6
     assert abs(r.barrier - 0.25) < 1e-8
+
+
+def test_decision_memory_saddle_in_the_sigmoid_band():
+    """The saddle between x_wins and both-high sits in the sigmoid band |y - c| ~ n = 0.01
+    (Df eigenvalues -1 and 47.8: the relaxation from it is 50 times slower than the
+    departure, which bounds the check's time). Its least-action path slides along the band,
+    where the quasipotential is not smooth (docs/rates.md)."""
+    dm = zoo.decision_memory()
+    (s,) = connecting_saddles(dm, "x_wins", "both_high")
+    assert np.allclose(s, [2.73111131, 1.50308598], atol=1e-7)
+    assert connecting_saddles(dm, "x_wins", "y_wins") == []  # only via both-high
+
+
+@pytest.mark.slow  # about 20 s: every bracket of the shooting is tried before it gives up
+def test_decision_memory_rate_reports_the_non_smooth_instanton():
+    with pytest.raises(ValueError, match="steep layer of the drift"):
+        rate(zoo.decision_memory(), "x_wins", [2.73111131, 1.50308598])
+
+
+def test_anisotropic_minimum_is_noted_and_extrapolated():
+    """b = 0.5, j = 0.3: the linearised fluctuation flow at m has rates in the ratio 6.1,
+    so the departure angle is resolvable only from |x - m| = 0.044 |s - m|; the start's
+    O(r0²) error (1.4e-3) is extrapolated from r0 and 2 r0 (3.4e-4 left)."""
+    r = rate(antisymmetric_system(0.5, 0.3), [-1.0, 0.0], [0.0, 0.5])
+    assert r.success and "anisotropic minimum" in r.message
+    assert abs(r.prefactor / antisymmetric_prefactor(0.5, 0.3) - 1) < 1e-3
