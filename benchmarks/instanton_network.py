@@ -16,7 +16,7 @@ symmetry) from the origin to a random point in T = 2; no exact reference (the ba
 rows are the cross-check).
 
 Rows, each case in a fresh process (peak RSS includes ~0.3 GB of imports):
-- lbfgs: :func:`theory.instanton._lbfgs.lbfgs_instanton` (preconditioned L-BFGS on the
+- lbfgs: :func:`theory.lbfgs_instanton` (preconditioned L-BFGS on the
   midpoint action, grid doubled from 100 segments until the action changes by < 1e-6);
 - banded: ``theory.instanton`` (banded Newton MAM on 100 segments, degree-3 Galerkin
   polish), at the dims of ``--banded``;
@@ -83,7 +83,7 @@ def case(kind: str, n: int, system: str = "ring") -> dict:
         out = {}
     else:
         if kind == "lbfgs":
-            from theory.instanton._lbfgs import lbfgs_instanton
+            from theory import lbfgs_instanton
 
             inst = lbfgs_instanton(ring, a, b, T, n=100)
         else:

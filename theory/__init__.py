@@ -14,7 +14,7 @@ from ._noether import Charges, charges
 from ._rates import Rate, connecting_saddles, rate
 from ._sharp import SharpProbability, sharp_halfspace_probability, sharp_probability
 from ._symmetries import Symmetries, find_symmetries
-from .instanton import Continuation, Instanton, continuation, homotopy, instanton
+from .instanton import Continuation, Instanton, continuation, homotopy, instanton, lbfgs_instanton
 
 __all__ = [
     "action",
@@ -24,6 +24,7 @@ __all__ = [
     "FixedPoint",
     "FixedPoints",
     "instanton",
+    "lbfgs_instanton",
     "Instanton",
     "homotopy",
     "continuation",

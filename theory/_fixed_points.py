@@ -233,7 +233,7 @@ def fixed_points(
     starts = list(_grid(axes))
     if int(n_scan) >= 2:
         starts += nullcline_points(system, lo, hi, n_grid, int(n_scan), t)
-    for i, g in enumerate(guesses or ()):
+    for i, g in enumerate(() if guesses is None else guesses):
         starts.append(as_point(system, g, f"guesses[{i}]"))
     X = newton_batch(system, np.array(starts), t)
     found: list[np.ndarray] = []

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from simulate import zoo
-from theory import instanton
+from theory import instanton, lbfgs_instanton
 from theory._action import discrete_action
-from theory.instanton._lbfgs import _KineticPreconditioner, lbfgs_instanton
+from theory.instanton._lbfgs import _KineticPreconditioner
 
 
 def test_preconditioner_whitens_the_kinetic_action_and_maps_gradients():

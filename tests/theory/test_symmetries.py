@@ -62,6 +62,12 @@ def test_fixed_points_classified():
     assert {"kind", "index", "eig0"} <= set(fp.to_frame().columns)
 
 
+def test_fixed_points_guesses_as_an_array():
+    # a grid of one point and no nullcline scan: only the guesses can find the saddle
+    fp = fixed_points(zoo.get("maier_stein"), guesses=np.array([[0.05, 0.02]]), n_grid=1, n_scan=0)
+    np.testing.assert_allclose(fp.of_kind("saddle")[0].x, [0.0, 0.0], atol=1e-10)
+
+
 def test_fixed_points_decision_memory_saddles():
     # The saddles sit in the width-n = 0.01 switching layers (u = c = 1.5), between grid
     # points: found from the nullcline scan, with the x <-> y exchange symmetry.

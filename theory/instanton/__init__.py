@@ -14,7 +14,9 @@ Modules, one concept each:
 - :mod:`._ranking`: candidates merged and sorted into minima, saddles, unconverged;
 - :mod:`._finite_time`: the finite-T solver, an orchestration of the stages above;
 - :mod:`._geometric`: the geometric MAM for infinite-time instantons (``T=None``);
-- :mod:`._branches`: :func:`continuation`, instantons followed across a parameter.
+- :mod:`._branches`: :func:`continuation`, instantons followed across a parameter;
+- :mod:`._lbfgs`: :func:`lbfgs_instanton`, finite-T instantons at network size
+  (preconditioned L-BFGS, gradient only).
 
 See ``docs/instanton-notes.md`` for the solver's design and ``docs/conventions.md`` for
 the action, momentum and Hamiltonian conventions.
@@ -23,6 +25,7 @@ the action, momentum and Hamiltonian conventions.
 from ._branches import Continuation, continuation
 from ._bvp import homotopy
 from ._driver import instanton
+from ._lbfgs import lbfgs_instanton
 from ._result import Instanton
 
-__all__ = ["Continuation", "Instanton", "continuation", "homotopy", "instanton"]
+__all__ = ["Continuation", "Instanton", "continuation", "homotopy", "instanton", "lbfgs_instanton"]
