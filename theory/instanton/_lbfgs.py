@@ -87,7 +87,8 @@ def lbfgs(fun, y, *, gtol: float, maxiter: int, memory: int = MEMORY):
     iterations ('maxiter'). That round-off rule is why this is not scipy's L-BFGS-B,
     which stops at its first failed line search: on the oscillator ring at d = 64-256
     (benchmarks/instanton_network.py) it left the U(1) charge's drift at 1-2e-6 of its
-    terms, ``Charges.holds(1e-6)`` false, where this loop meets it. Returns (y, value, gradient, iterations, evaluations, stop)."""
+    terms, ``Charges.holds(1e-6)`` false, where this loop meets it.
+    Returns (y, value, gradient, iterations, evaluations, stop)."""
     f, g = fun(y)
     pairs, nfev, flat = [], 1, 0
     for it in range(1, maxiter + 1):  # noqa: B007 - reported
