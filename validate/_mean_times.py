@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from simulate import Status, StopSet, System, ams, ensemble
-from simulate._sets import resolve_set
+from simulate._sets import check_disjoint, resolve_set
 from theory._display import fields_repr
 
 from ._censored import CensoredMean, censored_mean
@@ -212,6 +212,7 @@ def mean_time(
     sigma = resolve_set(system, sigma, "sigma")
     if sigma.contains(x0):
         raise ValueError(f"`x_min` = {x0.tolist()} lies in `sigma`: start before the surface")
+    check_disjoint([A, sigma], ["A", "sigma"], "mean_time")
     return _ams(system, x0, target, eps, head, A, sigma, reaction_coordinate, n_replicas,
                 n_runs, n_loops, t_loop, n_jobs)  # fmt: skip
 

@@ -122,6 +122,8 @@ def test_mean_time_refuses_bad_input():
         mean_time(dw, "left", B, 0.1, method="ams")
     with pytest.raises(ValueError, match="lies in `sigma`"):
         mean_time(dw, [-0.5], B, 0.1, method="ams", A=A, sigma=SIGMA)
+    with pytest.raises(ValueError, match="overlap"):
+        mean_time(dw, "left", B, 0.1, method="ams", A=Interval(-np.inf, -0.5), sigma=SIGMA)
     with pytest.raises(ValueError, match="lies in `target`"):
         mean_time(dw, [1.5], B, 0.1, t_max=1.0)
     with pytest.raises(ValueError, match="method"):
