@@ -107,8 +107,10 @@ def test_ams_mean_time_double_well_eps_0_025_matches_quadrature():
     # the error is at least half AMS's asymptotic one, p^2 log(1/p) / n per run (k = 1)
     assert res.relative_error > 0.5 * math.sqrt(-math.log(parts["p"]) / (50 * 10))
     # the decomposition's pieces add up to the estimate
-    total = parts["first_hit"].estimate + (1 / parts["p"] - 1) * parts["loop"] + parts["reactive"]
+    first, p, loop = parts["first_hit"].estimate, parts["p"], parts["loop"]
+    total = first + (1 / p - 1) * loop + parts["reactive"] - parts["bias"]
     assert res.estimate == pytest.approx(total, rel=1e-12)
+    assert 0 < parts["bias"] < 0.2 * res.se  # second order: small against the error
     assert res.path_steps == parts["loop_steps"] + parts["ams_steps"]
 
 
@@ -120,6 +122,8 @@ def test_mean_time_refuses_bad_input():
         mean_time(dw, "left", B, 0.1, method="ams")
     with pytest.raises(ValueError, match="lies in `sigma`"):
         mean_time(dw, [-0.5], B, 0.1, method="ams", A=A, sigma=SIGMA)
+    with pytest.raises(ValueError, match="overlap"):
+        mean_time(dw, "left", B, 0.1, method="ams", A=Interval(-np.inf, -0.5), sigma=SIGMA)
     with pytest.raises(ValueError, match="lies in `target`"):
         mean_time(dw, [1.5], B, 0.1, t_max=1.0)
     with pytest.raises(ValueError, match="method"):
