@@ -1,6 +1,12 @@
 """AMS against brute force on the double well, and -eps log p on Maier–Stein.
 
-    PYTHONPATH=. python benchmarks/ams.py [--quick]
+    PYTHONPATH=. python benchmarks/ams.py [--quick] [--speed-only]
+
+First, side by side in this process: the engine's fixed-horizon path-steps/s on the
+double well (:func:`~simulate.ensemble`, no stopping set) and AMS's path-steps/s at
+eps = 0.05 and 0.02 (100 replicas, same threads), with their ratio (issue 12's target:
+AMS at least a quarter of the engine's rate). Wall-clock rates: on a shared machine
+they move with the load, printed with them.
 
 Double well (f = x - x^3, D = 1), A = (-inf, -0.9], B = [0.9, inf), x0 = -0.8, dt = 1e-3
 with the Brownian-bridge test at A and B (brute force at dt = 1e-3 with the bridge
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 
 import numpy as np
@@ -29,6 +36,29 @@ def committor(x, eps, a=-0.9, b=0.9):
 
     opts = {"epsabs": 0, "epsrel": 1e-12, "limit": 200}
     return quad(f, a, x, **opts)[0] / quad(f, a, b, **opts)[0]
+
+
+def speed_side_by_side(eps_list=(0.05, 0.02), n_runs=8, repeat=2, seed=2):
+    """Engine fixed-horizon vs AMS path-steps/s on the double well, best of ``repeat``."""
+    dw = zoo.double_well()
+    ensemble(dw, [-0.8], 0.05, t_span=0.01, dt=1e-3, n_paths=16, seed=0)  # compile / load cache
+    ams(dw, "A", "B", 0.1, x0=[-0.8], n_replicas=10, n_runs=2, dt=1e-2, seed=0, progress=False)
+    n_paths, n_steps = 40_000, 2000
+    engine = 0.0
+    for _ in range(repeat):
+        t = time.perf_counter()
+        ensemble(dw, [-0.8], 0.05, t_span=n_steps * 1e-3, dt=1e-3, n_paths=n_paths, seed=1)
+        engine = max(engine, n_paths * n_steps / (time.perf_counter() - t))
+    print(f"engine fixed-horizon (double well, no stop set): {engine:.3g} path-steps/s", flush=True)
+    for eps in eps_list:
+        rate = 0.0
+        for _ in range(repeat):
+            res = ams(dw, "A", "B", eps, n_replicas=100, n_runs=n_runs, x0=[-0.8], dt=1e-3,
+                      seed=seed, progress=False)  # fmt: skip
+            rate = max(rate, res.path_steps / res.wall_time)
+        print(f"AMS eps = {eps}: {rate:.3g} path-steps/s ({res.path_steps} per call), "
+              f"ratio to the engine {rate / engine:.3f} (target >= 0.25)", flush=True)  # fmt: skip
+    print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
 
 
 def double_well_table(eps_list, n_runs, seed=2024):
@@ -111,7 +141,11 @@ def maier_stein_fit(eps_list, n_runs, seed=7):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--speed-only", action="store_true")
     args = parser.parse_args()
+    speed_side_by_side()
+    if args.speed_only:
+        raise SystemExit
     runs = 10 if args.quick else 40
     double_well_table([0.1, 0.05, 0.025, 0.0125, 0.01], runs)
     maier_stein_fit([0.1, 0.07, 0.05, 0.035, 0.025], 10 if args.quick else 20)

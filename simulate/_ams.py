@@ -86,32 +86,29 @@ N_STATS = 10
 _SELECTION_STREAM = np.uint64(2**32 - 1)
 
 
-@nb.njit(**JIT)
-def _extend(
-    drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed, stream,
-    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, X, Z, L, level, fate, t_entry, j,
+#: :func:`_advance` returned because replica j's store is full (it took no step).
+_FULL = -1
+
+
+@nb.njit(_nrt=False, **JIT)
+def _advance(
+    drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, a_kinds, a_data,
+    b_kinds, b_data, bridge, xi, xi_params, X, Z, j, m, lev, pos, walk, x, x_new, fx, normal,
 ):  # fmt: skip
-    """Continue replica j from its last stored point until A, B, the end of
-    t_span or a non-finite
-    state; returns the (possibly enlarged) stores X, Z and the steps taken."""
-    d = chol.shape[0]
-    state = np.empty(STREAM_SIZE, dtype=np.uint64)
-    pre = np.empty(STREAM_SIZE, dtype=np.uint64)
-    lanes = np.empty(2 * WORDS_PER_REFILL, dtype=np.uint64)
-    z = np.empty(WORDS_PER_REFILL)
-    init_stream(state, seed, stream)
-    x = X[j, L[j] - 1].copy()
-    x_new = np.empty(d)
-    fx = np.empty(d)
-    normal = np.empty(d)
-    lev = Z[j, L[j] - 1]
-    for i in range(L[j] - 1):
-        lev = max(lev, Z[j, i])
-    m = L[j] - 1  # index of the current point
-    pos = WORDS_PER_REFILL
+    """Step replica j on from its point m (held in ``x``) until A, B, the end of t_span, a
+    non-finite state or the end of its store (``_FULL``, before stepping on).
+
+    Returns (fate, m, level, buffer position, steps, time of entry into B or NaN). Compiled without
+    reference counting (``_nrt=False``): array views and ``.ctypes`` in the inlined step
+    and set test otherwise cost an atomic increment and decrement each, eight times the
+    arithmetic of a step; nothing here allocates.
+    """
+    state, pre, lanes, z = walk
+    d = x.shape[0]
     steps = 0
-    end = TIMED_OUT
     while m < max_steps:
+        if m + 1 >= X.shape[1]:
+            return _FULL, m, lev, pos, steps, math.nan
         t = t0 + m * dt
         pos, scale = em_step(
             drift, schedule, has_schedule, params, chol, eps, dt, x, t, fx, x_new, state, pre,
@@ -122,18 +119,7 @@ def _extend(
         for i in range(d):
             total += x_new[i]
         if not math.isfinite(total):
-            end = NON_FINITE
-            break
-        if m + 1 >= X.shape[1]:  # grow every replica's store
-            cap = 2 * X.shape[1]
-            X2 = np.empty((X.shape[0], cap, d))
-            Z2 = np.empty((X.shape[0], cap))
-            for r in range(X.shape[0]):
-                used = m + 1 if r == j else L[r]
-                X2[r, :used] = X[r, :used]
-                Z2[r, :used] = Z[r, :used]
-            X = X2
-            Z = Z2
+            return NON_FINITE, m, lev, pos, steps, math.nan
         m += 1
         for i in range(d):
             X[j, m, i] = x_new[i]
@@ -141,18 +127,57 @@ def _extend(
         fb = contact(b_kinds, b_data, x, x_new, bridge, noise_var, chol, state, normal)
         if fb >= 0.0:
             Z[j, m] = math.inf
-            lev = math.inf
-            t_entry[j] = t + fb * dt
-            end = IN_B
-            break
+            return IN_B, m, math.inf, pos, steps, t + fb * dt
         zi = xi(x_new, xi_params)
         Z[j, m] = zi
         lev = max(lev, zi)
         if contact(a_kinds, a_data, x, x_new, bridge, noise_var, chol, state, normal) >= 0.0:
-            end = IN_A
-            break
+            return IN_A, m, lev, pos, steps, math.nan
         for i in range(d):
             x[i] = x_new[i]
+    return TIMED_OUT, m, lev, pos, steps, math.nan
+
+
+@nb.njit(**JIT)
+def _extend(
+    drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed, stream,
+    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, X, Z, L, level, fate, t_entry, j,
+    walk, x, x_new, fx, normal,
+):  # fmt: skip
+    """Continue replica j from its last stored point until A, B, the end of t_span or a
+    non-finite state, on the random stream ``stream`` (``walk``, ``x``... are scratch);
+    returns the (possibly enlarged) stores X, Z and the steps taken."""
+    d = chol.shape[0]
+    init_stream(walk[0], seed, stream)
+    m = L[j] - 1  # index of the current point
+    for i in range(d):
+        x[i] = X[j, m, i]
+    # The level so far, max Z[j, :m + 1], is Z[j, m]: m = 0 for a new replica, and a copy
+    # of a survivor ends at its first point above Z_j, all earlier ones being <= Z_j.
+    lev = Z[j, m]
+    pos = WORDS_PER_REFILL
+    steps = 0
+    while True:
+        end, m, lev, pos, s, entry = _advance(
+            drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, a_kinds,
+            a_data, b_kinds, b_data, bridge, xi, xi_params, X, Z, j, m, lev, pos, walk, x, x_new,
+            fx, normal,
+        )  # fmt: skip
+        steps += s
+        if end != _FULL:
+            break
+        # grow every replica's store
+        cap = 2 * X.shape[1]
+        X2 = np.empty((X.shape[0], cap, d))
+        Z2 = np.empty((X.shape[0], cap))
+        for r in range(X.shape[0]):
+            used = m + 1 if r == j else L[r]
+            X2[r, :used] = X[r, :used]
+            Z2[r, :used] = Z[r, :used]
+        X = X2
+        Z = Z2
+    if end == IN_B:
+        t_entry[j] = entry
     L[j] = m + 1
     level[j] = lev
     fate[j] = end
@@ -175,6 +200,16 @@ def _one_run(
     base = np.uint64(run) << np.uint64(32)
     sel = np.empty(STREAM_SIZE, dtype=np.uint64)
     init_stream(sel, seed, base | _SELECTION_STREAM)
+    walk = (
+        np.empty(STREAM_SIZE, dtype=np.uint64),  # stream state
+        np.empty(STREAM_SIZE, dtype=np.uint64),  # its state before the latest refill
+        np.empty(2 * WORDS_PER_REFILL, dtype=np.uint64),
+        np.empty(WORDS_PER_REFILL),
+    )
+    x = np.empty(d)
+    x_new = np.empty(d)
+    fx = np.empty(d)
+    normal = np.empty(d)
     z0 = xi(x0, xi_params)
     steps = 0
     created = 0
@@ -186,7 +221,7 @@ def _one_run(
         X, Z, s = _extend(
             drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed,
             base | np.uint64(created), a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params,
-            X, Z, L, level, fate, t_entry, j,
+            X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal,
         )  # fmt: skip
         created += 1
         steps += s
@@ -196,8 +231,11 @@ def _one_run(
     status = OK
     survivors = np.empty(n, dtype=np.int64)
     killed = np.empty(n, dtype=np.int64)
+    ranked = np.empty(n)
     while True:
-        zk = np.sort(level)[k - 1]
+        ranked[:] = level
+        ranked.sort()
+        zk = ranked[k - 1]
         if zk == math.inf:
             break
         n_surv = 0
@@ -238,7 +276,7 @@ def _one_run(
             X, Z, st = _extend(
                 drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed,
                 base | np.uint64(created), a_kinds, a_data, b_kinds, b_data, bridge, xi,
-                xi_params, X, Z, L, level, fate, t_entry, j,
+                xi_params, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal,
             )  # fmt: skip
             created += 1
             steps += st

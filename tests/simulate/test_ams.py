@@ -198,3 +198,32 @@ def test_no_valid_run_gives_no_estimate():
         res = ams(dw, "A", "B", 0.1, x0=X0, n_replicas=10, n_runs=3, dt=1e-2, max_iter=1, seed=2)
     assert np.isnan(res.probability) and np.isnan(res.probability_se) and not res.success
     assert res.ensemble.n_segments == 0
+
+
+def test_ams_bits_are_pinned():
+    # Recorded with the implementation of commit 68433fb (before the NRT-free stepping
+    # kernel): the documented random-stream layout, the draw order (main, bridge and
+    # selection streams) and the stepping fix these numbers bit for bit, so a speed-up must
+    # reproduce them. dt = 1e-3 makes paths outgrow the initial 1024-point stores (the
+    # resume after growth) and sit near A's boundary (bridge draws); the second case uses
+    # a 2-D system and the path_progress coordinate.
+    res = ams(zoo.double_well(), "A", "B", 0.05, x0=X0, n_replicas=20, n_runs=2, dt=1e-3,
+              seed=12)  # fmt: skip
+    assert [v.hex() for v in res.run_estimates] == [
+        "0x1.1d9d2c40a77cfp-10",
+        "0x1.c2ab3c1b39df3p-10",
+    ]
+    assert res.path_steps_per_run.tolist() == [195866, 199749]
+    assert res.iterations.tolist() == [133, 122] and res.ensemble.attempts == 297
+    assert res.ensemble.x.shape == (160507, 1)
+    assert float(res.ensemble.x.sum()).hex() == "0x1.2fac15f1f03d9p+13"
+    assert float(res.ensemble.t_entry.sum()).hex() == "0x1.40e8d6f3b37e8p+7"
+    line = np.column_stack([np.linspace(-1, 1, 21), np.zeros(21)])
+    res = ams(zoo.maier_stein(), "A", "B", 0.1, reaction_coordinate=path_progress(line),
+              n_replicas=20, n_runs=2, x0=[-0.85, 0.0], dt=1e-2, seed=13)  # fmt: skip
+    assert [v.hex() for v in res.run_estimates] == ["0x1.21d0276a01abap-7", "0x1.16fb4cb6030b1p-6"]
+    assert res.path_steps_per_run.tolist() == [14767, 13036]
+    assert res.iterations.tolist() == [79, 75] and res.ensemble.attempts == 208
+    assert res.ensemble.x.shape == (13693, 2)
+    assert float(res.ensemble.x.sum()).hex() == "0x1.aee1a0a9d8d90p+10"
+    assert float(res.ensemble.t_entry.sum()).hex() == "0x1.10d2ce003a26ap+7"
