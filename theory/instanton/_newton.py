@@ -30,12 +30,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.linalg import LinAlgError, eigvals_banded
-from scipy.linalg.lapack import dpbtrf, dpbtrs
 
-from .._action import discrete_action
-from .._kernels import scatter_banded_kernel
+from .._kernels import (
+    NEWTON_CRITERIA,
+    band_cholesky,
+    band_solve,
+    newton_elements,
+    scatter_banded_kernel,
+    shifted_cholesky,
+)
 from .._noether import Charges, charges_of
-from ._elements import element_terms
+from ._elements import element_terms, kernel_arguments
 
 
 def scatter_banded(g, H, n_points: int, d: int, q: int = 1):
@@ -60,27 +65,24 @@ def _assemble(system, X, t):
 
 
 def _factor(ab, start: float = 0.0):
-    """Banded Cholesky (LAPACK dpbtrf) of ab + mu I: mu = 0 when ab is positive definite,
-    else the first of start, 4 start, 16 start, ... (start at least 1e-10 max|diag|) that
-    makes it so. Newton passes a quarter of the previous shift as ``start``: the Hessian
-    changes little between steps, and each failed factorisation costs as much as a good
-    one. Returns (lower factor, mu)."""
-    scale = max(float(np.max(np.abs(ab[0]))), 1e-300)
-    mu = 0.0
-    for _ in range(60):
-        factor, info = _shifted_cholesky(ab, mu)
-        if info == 0:
-            return factor, mu
-        mu = max(4.0 * mu, start, 1e-10 * scale)
-    raise LinAlgError("Hessian could not be made positive definite")
+    """Banded Cholesky of ab + mu I: mu = 0 when ab is positive definite, else the first of
+    start, 4 start, 16 start, ... (start at least 1e-10 max|diag|) that makes it so
+    (:func:`theory._kernels.shifted_cholesky`). Newton passes a quarter of the previous
+    shift as ``start``: the Hessian changes little between steps, and each failed
+    factorisation costs as much as a good one. Returns (lower factor, mu)."""
+    ab = np.ascontiguousarray(ab, dtype=float)
+    factor = np.empty_like(ab)
+    mu = shifted_cholesky(ab, float(start), factor)
+    if mu < 0:
+        raise LinAlgError("Hessian could not be made positive definite")
+    return factor, mu
 
 
-def _shifted_cholesky(ab, mu: float):
-    """LAPACK dpbtrf of ab + mu I (lower band, ab untouched): (factor, info), info > 0
-    when the matrix is not positive definite."""
-    shifted = np.array(ab, order="F")
-    shifted[0] += mu
-    return dpbtrf(shifted, lower=1, overwrite_ab=1)
+def _newton_step(factor, G):
+    """The Newton step -H^{-1} G from the banded Cholesky factor of H."""
+    dx = -np.asarray(G, dtype=float)
+    band_solve(factor, dx)
+    return dx
 
 
 @dataclass(frozen=True)
@@ -112,14 +114,40 @@ def newton_discrete(
     near fixed points have a nearly flat, curved valley (when the jump happens), along
     which Newton creeps; they count as converged ('action') when S fell by less than
     ``stall`` (1 + |S|) over the last 5 iterations."""
-    t = np.ascontiguousarray(t, dtype=float)
-    return newton_banded(
-        lambda Y: _assemble(system, Y, t),
-        lambda Y: float(discrete_action(system, Y, t)),
-        X,
-        rtol=rtol,
-        stall=stall,
-        maxiter=maxiter,
+    return newton_elements_loop(system, X, t, 1, rtol=rtol, stall=stall, maxiter=maxiter)
+
+
+def newton_elements_loop(
+    system,
+    X,
+    t,
+    q: int,
+    lagrangian: str = "fw",
+    *,
+    rtol: float = 1e-14,
+    stall: float = 1e-11,
+    maxiter: int = 100,
+    roundoff: float = 1e-11,
+) -> NewtonResult:
+    """:func:`newton_banded` on the degree-q element action
+    (:func:`theory.instanton._elements.element_terms`) of the nodes X
+    ((len(t) - 1) q + 1, d), compiled (:func:`theory._kernels.newton_elements`): the same
+    steps and tests without Python's overhead per step, which dominates small problems.
+    Raises :class:`scipy.linalg.LinAlgError` where no shift makes the Hessian positive
+    definite."""
+    args = kernel_arguments(system, np.array(X, dtype=float, order="C"), t, q, lagrangian)
+    S, it, dec, shift, how = newton_elements(*args, rtol, stall, int(maxiter), roundoff)
+    criterion = NEWTON_CRITERIA[int(how)]
+    if criterion == NEWTON_CRITERIA[-1]:
+        raise LinAlgError("Hessian could not be made positive definite")
+    return NewtonResult(
+        X=args[3],
+        S=float(S),
+        iterations=int(it),
+        decrement=float(dec),
+        shift=float(shift),
+        success=how > 0,
+        criterion=criterion,
     )
 
 
@@ -150,7 +178,7 @@ def newton_banded(
             break
         cb, mu = _factor(ab, 0.25 * last_mu)
         last_mu, shift = mu, max(shift, mu)
-        dx = -dpbtrs(cb, G, lower=1)[0]
+        dx = _newton_step(cb, G)
         dec = float(-G @ dx)
         if not np.isfinite(dec) or dec < 0:
             break
@@ -211,7 +239,7 @@ def settle_gradient(assemble, result: NewtonResult, *, maxiter: int = 12) -> New
             if worse >= 2:
                 break
         cb, _ = _factor(ab)
-        X[1:-1] -= dpbtrs(cb, G, lower=1)[0].reshape(n - 2, d)
+        X[1:-1] += _newton_step(cb, G).reshape(n - 2, d)
     return replace(result, X=best_X, S=best_S, iterations=result.iterations + it)
 
 
@@ -228,7 +256,8 @@ def has_negative_curvature(ab: np.ndarray, tol: float) -> bool:
     eigenvalue itself costs a band reduction, 200x more on 800 unknowns)."""
     if ab.shape[1] == 0:
         return False
-    return _shifted_cholesky(ab, tol * float(np.max(np.abs(ab[0]))))[1] != 0
+    ab = np.ascontiguousarray(ab, dtype=float)
+    return band_cholesky(ab, tol * float(np.max(np.abs(ab[0]))), np.empty_like(ab)) != 0
 
 
 def banded_min_eigenvalue(ab: np.ndarray) -> float:
