@@ -19,7 +19,7 @@ from theory.instanton._newton import (
 def _dense(ab):
     n = ab.shape[1]
     H = np.zeros((n, n))
-    for o in range(ab.shape[0]):
+    for o in range(min(ab.shape[0], n)):  # a band may be wider than the matrix
         i = np.arange(n - o)
         H[i + o, i] = H[i, i + o] = ab[o, : n - o]
     return H
@@ -117,3 +117,119 @@ def test_negative_curvature_test_matches_the_smallest_eigenvalue():
         scale = float(np.max(np.abs(ab[0])))
         for tol in (1e-3, 0.5 / scale, 5.0 / scale):
             assert has_negative_curvature(ab, tol) == (shift < -tol * scale)
+
+
+@pytest.mark.parametrize("lagrangian", ["fw", "reduced"])
+def test_galerkin_gradient_and_hessian_match_finite_differences(lagrangian):
+    # Degree 3 on the time-dependent reverse diffusion (schedule D(t) = t D): the gradient
+    # of the gradient-only level is the full level's, and the banded Hessian (blocks of
+    # M, M J and J^T M J; the reduced Lagrangian's beta = 0 term has no drift curvature)
+    # is the finite-difference derivative of that gradient.
+    from theory.instanton._elements import element_terms, nodes
+    from theory.instanton._newton import scatter_banded
+
+    s = zoo.get("reverse_diffusion_ring")
+    t = np.linspace(1.0, 3.0, 5)
+    tn = nodes(t, 3)
+    rng = np.random.default_rng(3)
+    X = np.linspace([0.5, 2.0], [1.5, -0.5], tn.size) + 0.1 * rng.normal(size=(tn.size, 2))
+
+    def grad(Y):
+        _, g, H = element_terms(s, Y, t, 3, True, lagrangian, hessian=False)
+        assert H.size == 0
+        return scatter_banded(g, np.zeros((g.shape[0], 8, 8)), Y.shape[0], 2, 3)[0]
+
+    _, g, H = element_terms(s, X, t, 3, True, lagrangian)
+    G, ab = scatter_banded(g, H, X.shape[0], 2, 3)
+    np.testing.assert_array_equal(G, grad(X))
+    z = X[1:-1].ravel()
+
+    def at(z):
+        Y = X.copy()
+        Y[1:-1] = z.reshape(-1, 2)
+        return grad(Y)
+
+    Hfd = np.array([(at(z + 1e-6 * e) - at(z - 1e-6 * e)) / 2e-6 for e in np.eye(z.size)])
+    assert np.max(np.abs(Hfd - _dense(ab))) <= 1e-7 * np.max(np.abs(ab))
+
+
+def test_band_cholesky_matches_lapack():
+    # The compiled banded Cholesky and solve against LAPACK dpbtrf and a dense solve, and
+    # the first non-positive pivot (LAPACK's info) on indefinite matrices.
+    from scipy.linalg.lapack import dpbtrf
+
+    from theory._kernels import band_cholesky, band_solve, shifted_cholesky
+
+    rng = np.random.default_rng(7)
+    for n, kd in ((1, 0), (5, 7), (40, 3), (60, 7)):
+        ab = rng.normal(size=(kd + 1, n))
+        for k in range(1, kd + 1):
+            ab[k, n - k :] = 0.0  # LAPACK leaves these unused
+        dense = _dense(ab)
+        lam = np.linalg.eigvalsh(dense)[0]
+        for mu in (1.0 - lam, -1.0 - lam):
+            L = np.empty_like(ab)
+            info = band_cholesky(ab, mu, L)
+            shifted = ab.copy()
+            shifted[0] += mu
+            ref, ref_info = dpbtrf(shifted, lower=1)
+            assert info == ref_info
+            if mu < -lam:
+                assert info > 0
+                continue
+            np.testing.assert_allclose(L, ref, rtol=1e-12, atol=1e-12)
+            b = rng.normal(size=n)
+            x = b.copy()
+            band_solve(L, x)
+            np.testing.assert_allclose(x, np.linalg.solve(dense + mu * np.eye(n), b), rtol=1e-10)
+        # the Levenberg shift: 0 when positive definite, else the first of start, 4 start,
+        # 16 start, ... above -lam
+        L = np.empty_like(ab)
+        mu = shifted_cholesky(ab, 0.3, L)
+        if lam > 0:
+            assert mu == 0.0
+        else:
+            k = np.log(mu / 0.3) / np.log(4.0)
+            assert k == pytest.approx(round(k), abs=1e-12)
+            assert mu > -lam and (mu == 0.3 or mu / 4.0 <= -lam)
+        np.testing.assert_allclose(
+            L,
+            dpbtrf(ab + mu * (np.arange(kd + 1) == 0)[:, None], lower=1)[0],
+            rtol=1e-12,
+            atol=1e-12,
+        )
+
+
+@pytest.mark.parametrize(
+    ("name", "q", "end"),
+    [("decision_memory", 3, "y_wins"), ("reverse_diffusion_ring", 1, "ring_0")],
+)
+def test_compiled_newton_loop_matches_the_python_loop(name, q, end):
+    # The compiled loop (theory._kernels.newton_elements) takes the steps of newton_banded
+    # with the same assembly and action: same iterations, criterion and minimiser.
+    from scipy.interpolate import CubicSpline
+
+    from theory.instanton._elements import element_terms, nodes
+    from theory.instanton._newton import newton_banded, newton_elements_loop, scatter_banded
+
+    s = zoo.get(name)
+    if name == "decision_memory":
+        t = np.linspace(0.0, 1.0, 30)
+        x0, x1 = s.point("x_wins"), s.point(end)
+    else:
+        t = s.params[2] - np.logspace(1.5, -0.4, 50)
+        x0, x1 = s.point("start"), s.point(end)
+    X = CubicSpline([t[0], t[-1]], np.vstack([x0, x1]), axis=0)(nodes(t, q))
+
+    def assemble(Y):
+        S, g, H = element_terms(s, Y, t, q, True)
+        return (float(S), *scatter_banded(g, H, Y.shape[0], 2, q))
+
+    ref = newton_banded(assemble, lambda Y: float(element_terms(s, Y, t, q, False)[0]), X)
+    r = newton_elements_loop(s, X, t, q)
+    assert ref.success and r.success
+    assert (r.iterations, r.criterion) == (ref.iterations, ref.criterion)
+    assert r.shift == pytest.approx(ref.shift, rel=1e-10)
+    assert r.S == pytest.approx(ref.S, rel=1e-14)
+    np.testing.assert_allclose(r.X, ref.X, rtol=0, atol=1e-10 * np.ptp(X))
+    np.testing.assert_array_equal(X[[0, -1]], r.X[[0, -1]])
