@@ -400,132 +400,6 @@ def shifted_cholesky(ab, start, L):
     return -1.0
 
 
-#: :func:`newton_elements`' stopping codes (:class:`theory.instanton._newton.NewtonResult`)
-NEWTON_CRITERIA = ("", "decrement", "action", "round-off", "no positive definite shift")
-
-
-@nb.njit(
-    nb.types.UniTuple(nb.float64, 5)(
-        DriftType,
-        JacobianType,
-        ScheduleType,
-        _points,
-        _times,
-        _times,
-        _points,
-        _points,
-        _points,
-        _times,
-        _times,
-        _times,
-        _times,
-        nb.float64,
-        nb.float64,
-        nb.int64,
-        nb.float64,
-    ),
-    **JIT,
-)
-def newton_elements(
-    drift,
-    jac,
-    schedule,
-    X,
-    t,
-    params,
-    D_inv,
-    N,
-    dN,
-    xg,
-    wg,
-    alpha,
-    beta,
-    rtol,
-    stall,
-    maxiter,
-    roundoff,
-):
-    """Newton's method on the element action of :func:`element_hessians` over the interior
-    nodes of X (updated in place; the end nodes stay): the loop of
-    :func:`theory.instanton._newton.newton_banded` (its docstring has the tests), compiled
-    so that small problems do not pay Python's overhead per step. Each step: assembly,
-    banded Cholesky of the Hessian shifted (Levenberg, starting at a quarter of the last
-    shift) until positive definite, Newton direction, Armijo backtracking (at most 40
-    halvings), then the stopping tests. Returns (S, iterations, last decrement, largest
-    shift, criterion) with criterion an index into :data:`NEWTON_CRITERIA` (0: not
-    converged)."""
-    n, d = X.shape
-    n_el = t.shape[0] - 1
-    nq = N.shape[1]
-    q = nq - 1
-    size = (n - 2) * d
-    g = np.empty((n_el, nq * d))
-    H = np.empty((n_el, nq * d, nq * d))
-    G = np.empty(size)
-    ab = np.empty((nq * d, size))
-    L = np.empty((nq * d, size))
-    dx = np.empty(size)
-    Xt = X.copy()
-    history = np.empty(maxiter + 1)
-    dec, shift, last_mu, it, how = np.inf, 0.0, 0.0, 0, 0
-    S = element_hessians(
-        drift, jac, schedule, X, t, params, D_inv, N, dN, xg, wg, alpha, beta, 0, g, H
-    )
-    history[0] = S
-    for it in range(1, maxiter + 1):
-        S = element_hessians(
-            drift, jac, schedule, X, t, params, D_inv, N, dN, xg, wg, alpha, beta, 2, g, H
-        )
-        if size == 0:
-            how = 1
-            break
-        G[:] = 0.0
-        ab[:, :] = 0.0
-        scatter_banded_kernel(g, H, q, G, ab)
-        mu = shifted_cholesky(ab, 0.25 * last_mu, L)
-        if mu < 0.0:
-            how = 4
-            break
-        last_mu = mu
-        shift = max(shift, mu)
-        for i in range(size):
-            dx[i] = -G[i]
-        band_solve(L, dx)
-        dec = 0.0
-        for i in range(size):
-            dec -= G[i] * dx[i]
-        if not np.isfinite(dec) or dec < 0.0:
-            break
-        step, accepted, St = 1.0, False, S
-        for _ in range(40):
-            for k in range(1, n - 1):
-                for i in range(d):
-                    Xt[k, i] = X[k, i] + step * dx[(k - 1) * d + i]
-            St = element_hessians(
-                drift, jac, schedule, Xt, t, params, D_inv, N, dN, xg, wg, alpha, beta, 0, g, H
-            )
-            if np.isfinite(St) and St <= S - 1e-4 * step * dec + 1e-15 * abs(S):
-                accepted = True
-                break
-            step *= 0.5
-        if accepted:
-            X[:, :] = Xt
-            S = St
-        history[it] = S
-        if dec <= rtol * (1.0 + abs(S)):
-            how = 1
-            break
-        if it >= 5 and history[it - 5] - S <= stall * (1.0 + abs(S)):
-            how = 2
-            break
-        if not accepted:
-            # no descent left: converged when the predicted decrease is at round-off
-            if dec <= roundoff * (1.0 + abs(S)):
-                how = 3
-            break
-    return S, float(it), dec, shift, float(how)
-
-
 @nb.njit(inline="always", **JIT)
 def _scatter(k, d, span, gx, Hx, G, ab):
     """Add a term's gradient gx and Hessian Hx in the nodes k..k+span-1 into the interior
@@ -679,3 +553,260 @@ def geometric_terms(drift, jac, X, params, D_inv, mu, chord, want, G, ab):
                 Hx[d + j, i] = Hx[i, d + j]
         _scatter(k, d, 2, gx, Hx, G, ab)
     return S
+
+
+@nb.njit(**JIT)
+def _mean_chord(X, D_inv):
+    """Mean length of the chords X_{k+1} - X_k in the D^{-1} norm."""
+    n, d = X.shape
+    total = 0.0
+    for k in range(n - 1):
+        a2 = 0.0
+        for i in range(d):
+            acc = 0.0
+            for j in range(d):
+                acc += D_inv[i, j] * (X[k + 1, j] - X[k, j])
+            a2 += (X[k + 1, i] - X[k, i]) * acc
+        total += np.sqrt(max(a2, 0.0))
+    return total / (n - 1)
+
+
+@nb.njit(**JIT)
+def _newton_terms(
+    kind,
+    drift,
+    jac,
+    schedule,
+    X,
+    t,
+    params,
+    D_inv,
+    N,
+    dN,
+    xg,
+    wg,
+    alpha,
+    beta,
+    mu,
+    hess,
+    g,
+    H,
+    G,
+    ab,
+):
+    """The action of the nodes X for :func:`newton_loop` and, with ``hess``, its interior
+    gradient G and lower banded Hessian ab: ``kind`` 0 the element action
+    (:func:`element_hessians`, scattered), 1 the penalised geometric action
+    (:func:`geometric_terms` with the mean chord of X)."""
+    if kind == 1:
+        chord = _mean_chord(X, D_inv)
+        return geometric_terms(drift, jac, X, params, D_inv, mu, chord, hess, G, ab)
+    S = element_hessians(
+        drift,
+        jac,
+        schedule,
+        X,
+        t,
+        params,
+        D_inv,
+        N,
+        dN,
+        xg,
+        wg,
+        alpha,
+        beta,
+        2 if hess else 0,
+        g,
+        H,
+    )
+    if hess:
+        G[:] = 0.0
+        ab[:, :] = 0.0
+        scatter_banded_kernel(g, H, N.shape[1] - 1, G, ab)
+    return S
+
+
+#: :func:`newton_loop`'s stopping codes (:class:`theory.instanton._newton.NewtonResult`)
+NEWTON_CRITERIA = ("", "decrement", "action", "round-off", "no positive definite shift")
+
+
+@nb.njit(
+    nb.types.UniTuple(nb.float64, 5)(
+        nb.int64,
+        DriftType,
+        JacobianType,
+        ScheduleType,
+        _points,
+        _times,
+        _times,
+        _points,
+        _points,
+        _points,
+        _times,
+        _times,
+        _times,
+        _times,
+        nb.float64,
+        nb.float64,
+        nb.float64,
+        nb.int64,
+        nb.float64,
+    ),
+    **JIT,
+)
+def newton_loop(
+    kind,
+    drift,
+    jac,
+    schedule,
+    X,
+    t,
+    params,
+    D_inv,
+    N,
+    dN,
+    xg,
+    wg,
+    alpha,
+    beta,
+    mu,
+    rtol,
+    stall,
+    maxiter,
+    roundoff,
+):
+    """Newton's method over the interior nodes of X (updated in place; the end nodes stay)
+    on the element action (``kind`` 0, degree ``N.shape[1] - 1``: :func:`element_hessians`)
+    or the geometric action with chord penalty ``mu`` (``kind`` 1: :func:`geometric_terms`;
+    the element arguments are then unused), compiled so that small problems do not pay
+    Python's overhead per step (tests and criteria:
+    :func:`theory.instanton._newton.newton_elements_loop`). Each step: assembly,
+    banded Cholesky of the Hessian shifted (Levenberg, starting at a quarter of the last
+    shift) until positive definite, Newton direction, Armijo backtracking (at most 40
+    halvings), then the stopping tests. Returns (S, iterations, last decrement, largest
+    shift, criterion) with criterion an index into :data:`NEWTON_CRITERIA` (0: not
+    converged)."""
+    n, d = X.shape
+    n_el = t.shape[0] - 1 if kind == 0 else 0
+    nq = N.shape[1]
+    size = (n - 2) * d
+    bands = nq * d if kind == 0 else 2 * d
+    g = np.empty((n_el, nq * d))
+    H = np.empty((n_el, nq * d, nq * d))
+    G = np.empty(size)
+    ab = np.empty((bands, size))
+    L = np.empty((bands, size))
+    dx = np.empty(size)
+    Xt = X.copy()
+    history = np.empty(maxiter + 1)
+    dec, shift, last_mu, it, how = np.inf, 0.0, 0.0, 0, 0
+    S = _newton_terms(
+        kind,
+        drift,
+        jac,
+        schedule,
+        X,
+        t,
+        params,
+        D_inv,
+        N,
+        dN,
+        xg,
+        wg,
+        alpha,
+        beta,
+        mu,
+        False,
+        g,
+        H,
+        G,
+        ab,
+    )
+    history[0] = S
+    for it in range(1, maxiter + 1):
+        S = _newton_terms(
+            kind,
+            drift,
+            jac,
+            schedule,
+            X,
+            t,
+            params,
+            D_inv,
+            N,
+            dN,
+            xg,
+            wg,
+            alpha,
+            beta,
+            mu,
+            True,
+            g,
+            H,
+            G,
+            ab,
+        )
+        if size == 0:
+            how = 1
+            break
+        shift_now = shifted_cholesky(ab, 0.25 * last_mu, L)
+        if shift_now < 0.0:
+            how = 4
+            break
+        last_mu = shift_now
+        shift = max(shift, shift_now)
+        for i in range(size):
+            dx[i] = -G[i]
+        band_solve(L, dx)
+        dec = 0.0
+        for i in range(size):
+            dec -= G[i] * dx[i]
+        if not np.isfinite(dec) or dec < 0.0:
+            break
+        step, accepted, St = 1.0, False, S
+        for _ in range(40):
+            for k in range(1, n - 1):
+                for i in range(d):
+                    Xt[k, i] = X[k, i] + step * dx[(k - 1) * d + i]
+            St = _newton_terms(
+                kind,
+                drift,
+                jac,
+                schedule,
+                Xt,
+                t,
+                params,
+                D_inv,
+                N,
+                dN,
+                xg,
+                wg,
+                alpha,
+                beta,
+                mu,
+                False,
+                g,
+                H,
+                G,
+                ab,
+            )
+            if np.isfinite(St) and St <= S - 1e-4 * step * dec + 1e-15 * abs(S):
+                accepted = True
+                break
+            step *= 0.5
+        if accepted:
+            X[:, :] = Xt
+            S = St
+        history[it] = S
+        if dec <= rtol * (1.0 + abs(S)):
+            how = 1
+            break
+        if it >= 5 and history[it - 5] - S <= stall * (1.0 + abs(S)):
+            how = 2
+            break
+        if not accepted:
+            # no descent left: converged when the predicted decrease is at round-off
+            if dec <= roundoff * (1.0 + abs(S)):
+                how = 3
+            break
+    return S, float(it), dec, shift, float(how)

@@ -200,36 +200,107 @@ def test_band_cholesky_matches_lapack():
         )
 
 
+def _reference_newton(assemble, action, X, rtol=1e-14, stall=1e-11, maxiter=100):
+    """The Newton loop of theory._kernels.newton_loop, transcribed in Python with LAPACK's
+    banded Cholesky (dpbtrf, dpbtrs): (X, S, iterations, largest shift, criterion)."""
+    from scipy.linalg.lapack import dpbtrf, dpbtrs
+
+    X = np.array(X, dtype=float)
+    n, d = X.shape
+    shift, last_mu, how = 0.0, 0.0, ""
+    history = [action(X)]
+    for it in range(1, maxiter + 1):  # noqa: B007 - returned
+        S, G, ab = assemble(X)
+        scale, mu = max(float(np.max(np.abs(ab[0]))), 1e-300), 0.0
+        while True:
+            cb, info = dpbtrf(ab + mu * (np.arange(ab.shape[0]) == 0)[:, None], lower=1)
+            if info == 0:
+                break
+            mu = max(4.0 * mu, 0.25 * last_mu, 1e-10 * scale)
+        last_mu, shift = mu, max(shift, mu)
+        dx = -dpbtrs(cb, G, lower=1)[0]
+        dec = float(-G @ dx)
+        step, accepted = 1.0, False
+        for _ in range(40):
+            Xt = X.copy()
+            Xt[1:-1] += step * dx.reshape(n - 2, d)
+            St = action(Xt)
+            if np.isfinite(St) and St <= S - 1e-4 * step * dec + 1e-15 * abs(S):
+                accepted = True
+                break
+            step *= 0.5
+        if accepted:
+            X, S = Xt, St
+        history.append(S)
+        if dec <= rtol * (1.0 + abs(S)):
+            how = "decrement"
+            break
+        if len(history) > 5 and history[-6] - S <= stall * (1.0 + abs(S)):
+            how = "action"
+            break
+        if not accepted:
+            how = "round-off" if dec <= 1e-11 * (1.0 + abs(S)) else ""
+            break
+    return X, S, it, shift, how
+
+
 @pytest.mark.parametrize(
     ("name", "q", "end"),
-    [("decision_memory", 3, "y_wins"), ("reverse_diffusion_ring", 1, "ring_0")],
+    [
+        ("decision_memory", 3, "y_wins"),
+        ("reverse_diffusion_ring", 1, "ring_0"),
+        ("maier_stein", None, "saddle"),
+    ],
 )
 def test_compiled_newton_loop_matches_the_python_loop(name, q, end):
-    # The compiled loop (theory._kernels.newton_elements) takes the steps of newton_banded
-    # with the same assembly and action: same iterations, criterion and minimiser.
+    # The compiled loop (theory._kernels.newton_loop) takes the steps of a Python
+    # transcription with LAPACK's banded Cholesky: same iterations, criterion, shifts and
+    # minimiser, on the element action (degree 3; degree 1 with a time-dependent D) and
+    # on the penalised geometric action (T = None).
     from scipy.interpolate import CubicSpline
 
     from theory.instanton._elements import element_terms, nodes
-    from theory.instanton._newton import newton_banded, newton_elements_loop, scatter_banded
+    from theory.instanton._geometric import chord_terms
+    from theory.instanton._newton import newton_elements_loop, newton_geometric, scatter_banded
 
     s = zoo.get(name)
-    if name == "decision_memory":
-        t = np.linspace(0.0, 1.0, 30)
-        x0, x1 = s.point("x_wins"), s.point(end)
+    if name == "maier_stein":
+        # a bent start on the way to the off-axis minimum (alpha = 6)
+        s = zoo.get(name, alpha=6.0)
+        u = np.linspace(0.0, 1.0, 41)
+        X = np.column_stack([u - 1.0, 0.3 * np.sin(np.pi * u)])
+        mu = 0.5
+
+        def assemble(Y):
+            return chord_terms(s, Y, mu, True)
+
+        def action(Y):
+            return chord_terms(s, Y, mu)[0]
+
+        ref = _reference_newton(assemble, action, X, rtol=1e-15)
+        r = newton_geometric(s, X, mu, rtol=1e-15)
     else:
-        t = s.params[2] - np.logspace(1.5, -0.4, 50)
-        x0, x1 = s.point("start"), s.point(end)
-    X = CubicSpline([t[0], t[-1]], np.vstack([x0, x1]), axis=0)(nodes(t, q))
+        if name == "decision_memory":
+            t = np.linspace(0.0, 1.0, 30)
+            x0, x1 = s.point("x_wins"), s.point(end)
+        else:
+            t = s.params[2] - np.logspace(1.5, -0.4, 50)
+            x0, x1 = s.point("start"), s.point(end)
+        X = CubicSpline([t[0], t[-1]], np.vstack([x0, x1]), axis=0)(nodes(t, q))
 
-    def assemble(Y):
-        S, g, H = element_terms(s, Y, t, q, True)
-        return (float(S), *scatter_banded(g, H, Y.shape[0], 2, q))
+        def assemble(Y):
+            S, g, H = element_terms(s, Y, t, q, True)
+            return (float(S), *scatter_banded(g, H, Y.shape[0], 2, q))
 
-    ref = newton_banded(assemble, lambda Y: float(element_terms(s, Y, t, q, False)[0]), X)
-    r = newton_elements_loop(s, X, t, q)
-    assert ref.success and r.success
-    assert (r.iterations, r.criterion) == (ref.iterations, ref.criterion)
-    assert r.shift == pytest.approx(ref.shift, rel=1e-10)
-    assert r.S == pytest.approx(ref.S, rel=1e-14)
-    np.testing.assert_allclose(r.X, ref.X, rtol=0, atol=1e-10 * np.ptp(X))
+        def action(Y):
+            return float(element_terms(s, Y, t, q, False)[0])
+
+        ref = _reference_newton(assemble, action, X)
+        r = newton_elements_loop(s, X, t, q)
+    X_ref, S_ref, it_ref, shift_ref, how_ref = ref
+    assert r.success and how_ref
+    assert (r.iterations, r.criterion) == (it_ref, how_ref)
+    assert r.shift == pytest.approx(shift_ref, rel=1e-10)
+    assert r.S == pytest.approx(S_ref, rel=1e-13)
+    np.testing.assert_allclose(r.X, X_ref, rtol=0, atol=1e-9 * np.ptp(X))
     np.testing.assert_array_equal(X[[0, -1]], r.X[[0, -1]])

@@ -109,7 +109,7 @@ def nodes(t: np.ndarray, q: int) -> np.ndarray:
 
 def kernel_arguments(system, X, t, q: int, lagrangian: str = "fw") -> tuple:
     """The arguments of the element kernels (:func:`theory._kernels.element_hessians`,
-    :func:`theory._kernels.newton_elements`) up to their own options: drift, Jacobian and
+    :func:`theory._kernels.newton_loop`) up to their own options: drift, Jacobian and
     schedule, the nodes X ((len(t) - 1) q + 1, d) (not copied when already a C-contiguous
     float array: the Newton kernel updates it in place), the grid t, the parameters,
     D^{-1}, the degree-q basis at the Gauss points and the Lagrangian's terms."""

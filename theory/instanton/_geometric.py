@@ -17,7 +17,7 @@ whose instanton winds along the limit cycle at no cost, it biased the action by 
 Its gradient is exact (sum_k (a_k - mean a) = 0 removes the mean's derivative); the
 Hessian drops the rank-one term of the mean, which only overestimates the curvature along
 a uniform stretch, so Newton's steps still descend. Newton's method with the banded
-Hessian (:func:`theory.instanton._newton.newton_banded`) replaces L-BFGS-B and the
+Hessian (:func:`theory.instanton._newton.newton_geometric`, compiled) replaces L-BFGS-B and the
 reparametrisation rounds: it converges to round-off in tens of steps.
 
 Minimum or saddle: the penalised Hessian is positive definite along the curve, so a
@@ -43,7 +43,7 @@ from scipy.linalg import eig_banded, solve_banded
 
 from .._kernels import functions, geometric_terms
 from .._noether import charges_of
-from ._newton import has_negative_curvature, newton_banded
+from ._newton import has_negative_curvature, newton_geometric
 from ._ranking import merge_minima, rank_candidates
 from ._result import Instanton
 
@@ -115,13 +115,7 @@ def _minimise(system, X, mu, saddle_tol, maxiter=100) -> Stationary:
     """Newton's method (Levenberg-shifted, so every step descends) on the penalised
     action; where it stops at an indefinite Hessian (it creeps near a saddle), the
     undamped Newton iteration :func:`_stationary` finds the saddle itself."""
-    r = newton_banded(
-        lambda Y: chord_terms(system, Y, mu, True),
-        lambda Y: chord_terms(system, Y, mu)[0],
-        X,
-        rtol=1e-15,
-        maxiter=maxiter,
-    )
+    r = newton_geometric(system, X, mu, rtol=1e-15, maxiter=maxiter)
     kind, lam, vec = _curvature(system, r.X, mu, saddle_tol)
     if r.success or kind == "minimum":
         return Stationary(r.X, r.success, r.iterations, kind, lam, vec)

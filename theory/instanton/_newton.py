@@ -35,7 +35,7 @@ from .._kernels import (
     NEWTON_CRITERIA,
     band_cholesky,
     band_solve,
-    newton_elements,
+    newton_loop,
     scatter_banded_kernel,
     shifted_cholesky,
 )
@@ -91,7 +91,7 @@ class NewtonResult:
     -g^T dx, the largest Levenberg shift used, whether it converged and by which test
     ('decrement'; 'action' when it crept along a flat valley, see
     :func:`newton_discrete`; 'round-off' when no step descends and the predicted decrease
-    is at round-off, see :func:`newton_banded`)."""
+    is at round-off, see :func:`newton_elements_loop`)."""
 
     X: np.ndarray
     S: float
@@ -129,14 +129,39 @@ def newton_elements_loop(
     maxiter: int = 100,
     roundoff: float = 1e-11,
 ) -> NewtonResult:
-    """:func:`newton_banded` on the degree-q element action
-    (:func:`theory.instanton._elements.element_terms`) of the nodes X
-    ((len(t) - 1) q + 1, d), compiled (:func:`theory._kernels.newton_elements`): the same
-    steps and tests without Python's overhead per step, which dominates small problems.
-    Raises :class:`scipy.linalg.LinAlgError` where no shift makes the Hessian positive
-    definite."""
+    """Newton's method on the degree-q element action
+    (:func:`theory.instanton._elements.element_terms`) over the interior nodes of X
+    ((len(t) - 1) q + 1, d), compiled (:func:`theory._kernels.newton_loop`: a loop in
+    Python paid its overhead per step, which dominated small problems): banded Hessian,
+    Levenberg shift where it is not positive definite (so every step descends), Armijo
+    backtracking. Converged ('decrement') when the Newton decrement -g^T dx is below
+    ``rtol`` (1 + |S|); ('action') when S fell by less than ``stall`` (1 + |S|) over the
+    last 5 steps; ('round-off') when no backtracking makes a step descend and its
+    decrement is below ``roundoff`` (1 + |S|): the action's round-off then hides the
+    predicted decrease. Raises :class:`scipy.linalg.LinAlgError` where no shift makes the
+    Hessian positive definite."""
     args = kernel_arguments(system, np.array(X, dtype=float, order="C"), t, q, lagrangian)
-    S, it, dec, shift, how = newton_elements(*args, rtol, stall, int(maxiter), roundoff)
+    return _compiled_newton(0, args, 0.0, rtol, stall, maxiter, roundoff)
+
+
+def newton_geometric(
+    system, X, mu: float, *, rtol: float = 1e-14, stall: float = 1e-11, maxiter: int = 100
+) -> NewtonResult:
+    """:func:`newton_elements_loop`'s method and tests on the midpoint-rule geometric
+    action of the nodes X (n, d) with the chord penalty of weight ``mu``
+    (:func:`theory._kernels.geometric_terms`, :mod:`theory.instanton._geometric`),
+    compiled (:func:`theory._kernels.newton_loop`)."""
+    # the element arguments are unused: any valid grid and degree
+    args = kernel_arguments(system, np.array(X, dtype=float, order="C"), [0.0, 1.0], 1)
+    return _compiled_newton(1, args, float(mu), rtol, stall, maxiter, 1e-11)
+
+
+def _compiled_newton(kind, args, mu, rtol, stall, maxiter, roundoff) -> NewtonResult:
+    """Run :func:`theory._kernels.newton_loop` on the kernel arguments ``args`` (their
+    nodes, args[3], are updated in place) as a :class:`NewtonResult`."""
+    S, it, dec, shift, how = newton_loop(
+        kind, *args, mu, float(rtol), float(stall), int(maxiter), float(roundoff)
+    )
     criterion = NEWTON_CRITERIA[int(how)]
     if criterion == NEWTON_CRITERIA[-1]:
         raise LinAlgError("Hessian could not be made positive definite")
@@ -151,67 +176,8 @@ def newton_elements_loop(
     )
 
 
-def newton_banded(
-    assemble,
-    action,
-    X,
-    *,
-    rtol: float = 1e-14,
-    stall: float = 1e-11,
-    maxiter: int = 100,
-    roundoff: float = 1e-11,
-) -> NewtonResult:
-    """The Newton loop of :func:`newton_discrete` for any action of the nodes X (n, d) with
-    fixed end points: ``assemble(X)`` -> (S, interior gradient, lower banded Hessian),
-    ``action(X)`` -> S (line search). A step that no backtracking makes descend counts as
-    converged ('round-off') when its decrement is below ``roundoff`` (1 + |S|): the
-    action's round-off then hides the predicted decrease."""
-    X = np.array(X, dtype=float)
-    n, d = X.shape
-    dec, shift, last_mu, it, ok, how = np.inf, 0.0, 0.0, 0, False, ""
-    S = action(X)
-    history = [S]
-    for it in range(1, maxiter + 1):  # noqa: B007 - reported
-        S, G, ab = assemble(X)
-        if G.size == 0:
-            ok, how = True, "decrement"
-            break
-        cb, mu = _factor(ab, 0.25 * last_mu)
-        last_mu, shift = mu, max(shift, mu)
-        dx = _newton_step(cb, G)
-        dec = float(-G @ dx)
-        if not np.isfinite(dec) or dec < 0:
-            break
-        step, accepted = 1.0, False
-        for _ in range(40):
-            Xt = X.copy()
-            Xt[1:-1] += step * dx.reshape(n - 2, d)
-            St = action(Xt)
-            if np.isfinite(St) and St <= S - 1e-4 * step * dec + 1e-15 * abs(S):
-                accepted = True
-                break
-            step *= 0.5
-        if accepted:
-            X, S = Xt, St
-        history.append(S)
-        if dec <= rtol * (1.0 + abs(S)):
-            ok, how = True, "decrement"
-            break
-        if len(history) > 5 and history[-6] - S <= stall * (1.0 + abs(S)):
-            ok, how = True, "action"
-            break
-        if not accepted:
-            # no descent left: converged when the predicted decrease is at round-off
-            if dec <= roundoff * (1.0 + abs(S)):
-                ok, how = True, "round-off"
-            break
-    return NewtonResult(
-        X=X, S=S, iterations=it, decrement=dec, shift=shift, success=ok, criterion=how
-    )
-
-
 def settle_gradient(assemble, result: NewtonResult, *, maxiter: int = 12) -> NewtonResult:
-    """Full Newton steps after :func:`newton_banded` has converged, keeping the nodes with
+    """Full Newton steps after :func:`newton_elements_loop` has converged, keeping the nodes with
     the smallest largest gradient component max_i |dS/dX_i|; stops after two steps that do
     not lower it (or ``maxiter`` steps). Returns ``result`` with those nodes, their action
     and the steps added to its iterations.
