@@ -810,3 +810,85 @@ def newton_loop(
                 how = 3
             break
     return S, float(it), dec, shift, float(how)
+
+
+@nb.njit(
+    nb.types.UniTuple(nb.float64, 3)(
+        DriftType,
+        JacobianType,
+        ScheduleType,
+        _points,
+        _times,
+        _times,
+        _points,
+        _points,
+        _points,
+        _times,
+        _times,
+        _times,
+        _times,
+        nb.int64,
+    ),
+    **JIT,
+)
+def settle_loop(drift, jac, schedule, X, t, params, D_inv, N, dN, xg, wg, alpha, beta, maxiter):
+    """Full (undamped) Newton steps on the element action from the nodes X, keeping the
+    nodes with the smallest largest gradient component max_i |dS/dX_i| (written back into
+    X); stops after two steps that do not lower it, or ``maxiter`` steps (see
+    :func:`theory.instanton._newton.settle_gradient`). Returns (their action, steps, 0),
+    or (nan, steps, 1) when no shift made the Hessian positive definite."""
+    n, d = X.shape
+    n_el = t.shape[0] - 1
+    nq = N.shape[1]
+    size = (n - 2) * d
+    g = np.empty((n_el, nq * d))
+    H = np.empty((n_el, nq * d, nq * d))
+    G = np.empty(size)
+    ab = np.empty((nq * d, size))
+    L = np.empty((nq * d, size))
+    best_X = X.copy()
+    best, best_S, worse, it = np.inf, np.nan, 0, 0
+    for it in range(1, maxiter + 1):
+        S = _newton_terms(
+            0,
+            drift,
+            jac,
+            schedule,
+            X,
+            t,
+            params,
+            D_inv,
+            N,
+            dN,
+            xg,
+            wg,
+            alpha,
+            beta,
+            0.0,
+            True,
+            g,
+            H,
+            G,
+            ab,
+        )
+        largest = 0.0
+        for i in range(size):
+            largest = max(largest, abs(G[i]))
+        if largest < best:
+            best, best_S, worse = largest, S, 0
+            best_X[:, :] = X
+        else:
+            worse += 1
+            if worse >= 2:
+                break
+        if shifted_cholesky(ab, 0.0, L) < 0.0:
+            X[:, :] = best_X
+            return np.nan, float(it), 1.0
+        for i in range(size):
+            G[i] = -G[i]
+        band_solve(L, G)
+        for k in range(1, n - 1):
+            for i in range(d):
+                X[k, i] += G[(k - 1) * d + i]
+    X[:, :] = best_X
+    return best_S, float(it), 0.0

@@ -304,3 +304,43 @@ def test_compiled_newton_loop_matches_the_python_loop(name, q, end):
     assert r.S == pytest.approx(S_ref, rel=1e-13)
     np.testing.assert_allclose(r.X, X_ref, rtol=0, atol=1e-9 * np.ptp(X))
     np.testing.assert_array_equal(X[[0, -1]], r.X[[0, -1]])
+
+
+def test_settle_keeps_the_nodes_with_the_smallest_gradient():
+    # settle_gradient (compiled: theory._kernels.settle_loop) against its Python
+    # transcription with LAPACK: full Newton steps from a path near the minimiser, the
+    # nodes with the smallest max |dS/dX| kept, stopping after two steps that do not lower it.
+    from scipy.interpolate import CubicSpline
+    from scipy.linalg import solveh_banded
+
+    from theory.instanton._elements import element_terms, nodes
+    from theory.instanton._newton import NewtonResult, scatter_banded, settle_gradient
+
+    s = zoo.get("decision_memory", n=0.1)
+    t = np.linspace(0.0, 1.0, 12)
+    X = CubicSpline([0.0, 1.0], np.vstack([s.point("x_wins"), s.point("y_wins")]), axis=0)(
+        nodes(t, 3)
+    )
+
+    def assemble(Y):
+        S, g, H = element_terms(s, Y, t, 3, True)
+        return (float(S), *scatter_banded(g, H, Y.shape[0], 2, 3))
+
+    X = _reference_newton(assemble, lambda Y: assemble(Y)[0], X, maxiter=3)[0]  # not there yet
+    start = NewtonResult(X=X, S=assemble(X)[0], iterations=3, decrement=0, shift=0, success=False)
+    r = settle_gradient(s, t, 3, "fw", start)
+    best, Y, sizes = np.inf, X.copy(), []
+    for it in range(1, 13):  # noqa: B007 - compared
+        S, G, ab = assemble(Y)
+        sizes.append(np.max(np.abs(G)))
+        if sizes[-1] < best:
+            best, X_best, S_best, worse = sizes[-1], Y.copy(), S, 0
+        else:
+            worse += 1
+            if worse >= 2:
+                break
+        Y[1:-1] -= solveh_banded(ab, G, lower=True).reshape(-1, 2)
+    assert r.iterations == 3 + it and it >= 3
+    assert r.S == pytest.approx(S_best, rel=1e-13)
+    np.testing.assert_allclose(r.X, X_best, rtol=0, atol=1e-10)
+    assert np.max(np.abs(assemble(r.X)[1])) < 1e-6 * sizes[0]  # the steps did settle it

@@ -34,10 +34,9 @@ from scipy.linalg import LinAlgError, eigvals_banded
 from .._kernels import (
     NEWTON_CRITERIA,
     band_cholesky,
-    band_solve,
     newton_loop,
     scatter_banded_kernel,
-    shifted_cholesky,
+    settle_loop,
 )
 from .._noether import Charges, charges_of
 from ._elements import element_terms, kernel_arguments
@@ -62,27 +61,6 @@ def _assemble(system, X, t):
     in the interior nodes: the midpoint rule is the degree-1 element action."""
     S, g, H = element_terms(system, X, t, 1, True)
     return S, *scatter_banded(g, H, X.shape[0], system.dim)
-
-
-def _factor(ab, start: float = 0.0):
-    """Banded Cholesky of ab + mu I: mu = 0 when ab is positive definite, else the first of
-    start, 4 start, 16 start, ... (start at least 1e-10 max|diag|) that makes it so
-    (:func:`theory._kernels.shifted_cholesky`). Newton passes a quarter of the previous
-    shift as ``start``: the Hessian changes little between steps, and each failed
-    factorisation costs as much as a good one. Returns (lower factor, mu)."""
-    ab = np.ascontiguousarray(ab, dtype=float)
-    factor = np.empty_like(ab)
-    mu = shifted_cholesky(ab, float(start), factor)
-    if mu < 0:
-        raise LinAlgError("Hessian could not be made positive definite")
-    return factor, mu
-
-
-def _newton_step(factor, G):
-    """The Newton step -H^{-1} G from the banded Cholesky factor of H."""
-    dx = -np.asarray(G, dtype=float)
-    band_solve(factor, dx)
-    return dx
 
 
 @dataclass(frozen=True)
@@ -176,11 +154,14 @@ def _compiled_newton(kind, args, mu, rtol, stall, maxiter, roundoff) -> NewtonRe
     )
 
 
-def settle_gradient(assemble, result: NewtonResult, *, maxiter: int = 12) -> NewtonResult:
-    """Full Newton steps after :func:`newton_elements_loop` has converged, keeping the nodes with
-    the smallest largest gradient component max_i |dS/dX_i|; stops after two steps that do
-    not lower it (or ``maxiter`` steps). Returns ``result`` with those nodes, their action
-    and the steps added to its iterations.
+def settle_gradient(
+    system, t, q: int, lagrangian: str, result: NewtonResult, *, maxiter: int = 12
+) -> NewtonResult:
+    """Full Newton steps on the degree-q element action after :func:`newton_elements_loop`
+    has converged, keeping the nodes with the smallest largest gradient component
+    max_i |dS/dX_i|; stops after two steps that do not lower it (or ``maxiter`` steps;
+    compiled: :func:`theory._kernels.settle_loop`). Returns ``result`` with those nodes,
+    their action and the steps added to its iterations.
 
     The decrement test cannot see a gradient that is large only in stiff directions (the
     nodes inside a switching layer of width ~0.01): a component g along a Hessian
@@ -190,23 +171,13 @@ def settle_gradient(assemble, result: NewtonResult, *, maxiter: int = 12) -> New
     T = 40 on decision_memory, ~1e-7 where the discretisation error is ~1e-9). Newton's
     step still lowers them while the line search sees no descent, down to a noise floor
     (~1e-9 there) set by the round-off and the near-flat directions."""
-    X = result.X.copy()
-    n, d = X.shape
-    if n <= 2:
+    if result.X.shape[0] <= 2:
         return result
-    best, best_X, best_S, worse = np.inf, X, result.S, 0
-    for it in range(1, maxiter + 1):  # noqa: B007 - reported
-        S, G, ab = assemble(X)
-        size = float(np.max(np.abs(G)))
-        if size < best:
-            best, best_X, best_S, worse = size, X.copy(), S, 0
-        else:
-            worse += 1
-            if worse >= 2:
-                break
-        cb, _ = _factor(ab)
-        X[1:-1] += _newton_step(cb, G).reshape(n - 2, d)
-    return replace(result, X=best_X, S=best_S, iterations=result.iterations + it)
+    args = kernel_arguments(system, np.array(result.X, dtype=float, order="C"), t, q, lagrangian)
+    S, it, failed = settle_loop(*args, int(maxiter))
+    if failed:
+        raise LinAlgError("Hessian could not be made positive definite")
+    return replace(result, X=args[3], S=float(S), iterations=result.iterations + int(it))
 
 
 def hessian_min_eigenvalue(system, X, t) -> float:

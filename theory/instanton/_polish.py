@@ -95,19 +95,8 @@ def settle(system, path: GalerkinPath, lagrangian: str = "fw") -> GalerkinPath:
     """The solution after :func:`theory.instanton._newton.settle_gradient`: full Newton steps that
     lower the node gradients left in the stiff directions (switching layers), which the
     decrement does not see but the discrete momenta, and so the boundary energy, do."""
-    assemble = _assembler(system, path.t, path.order, lagrangian)
-    res = settle_gradient(assemble, path.newton)
+    res = settle_gradient(system, path.t, path.order, lagrangian, path.newton)
     return _with_momenta(system, path.t, path.order, lagrangian, res)
-
-
-def _assembler(system, t, q, lagrangian):
-    """X -> (S, interior gradient, lower banded Hessian) of the Galerkin action."""
-
-    def assemble(Z):
-        S, g, H = element_terms(system, Z, t, q, True, lagrangian)
-        return (float(S), *scatter_banded(g, H, Z.shape[0], system.dim, q))
-
-    return assemble
 
 
 def _with_momenta(system, t, q, lagrangian, res: NewtonResult) -> GalerkinPath:
