@@ -388,7 +388,9 @@ def shifted_cholesky(ab, start, L):
     """L: the Cholesky factor of ab + mu I (lower band, :func:`band_cholesky`) with
     mu = 0 when ab is positive definite, else the first of start, 4 start, 16 start, ...
     (start at least 1e-10 max|diag|) that makes it so. Returns mu, or -1 when 60 shifts
-    did not (see :func:`theory.instanton._newton.factor`)."""
+    did not. Newton passes a quarter of its previous shift as ``start``: the Hessian
+    changes little between steps, and each failed factorisation costs as much as a good
+    one."""
     scale = 1e-300
     for j in range(ab.shape[1]):
         scale = max(scale, abs(ab[0, j]))
