@@ -837,8 +837,9 @@ def settle_loop(drift, jac, schedule, X, t, params, D_inv, N, dN, xg, wg, alpha,
     """Full (undamped) Newton steps on the element action from the nodes X, keeping the
     nodes with the smallest largest gradient component max_i |dS/dX_i| (written back into
     X); stops after two steps that do not lower it, or ``maxiter`` steps (see
-    :func:`theory.instanton._newton.settle_gradient`). Returns (their action, steps, 0),
-    or (nan, steps, 1) when no shift made the Hessian positive definite."""
+    :func:`theory.instanton._newton.settle_gradient`). Returns (their action, steps, 0)
+    (the action nan and X unchanged when no gradient was finite), or (nan, steps, 1) when
+    no shift made the Hessian positive definite."""
     n, d = X.shape
     n_el = t.shape[0] - 1
     nq = N.shape[1]

@@ -177,7 +177,9 @@ def settle_gradient(
     S, it, failed = settle_loop(*args, int(maxiter))
     if failed:
         raise LinAlgError("Hessian could not be made positive definite")
-    return replace(result, X=args[3], S=float(S), iterations=result.iterations + int(it))
+    # no finite gradient at all (S nan): the kernel gave back the nodes it started from
+    S = float(S) if np.isfinite(S) else result.S
+    return replace(result, X=args[3], S=S, iterations=result.iterations + int(it))
 
 
 def hessian_min_eigenvalue(system, X, t) -> float:
