@@ -204,12 +204,26 @@ def test_instanton_continuation_writes_frame_events_and_figure(tmp_path, capsys)
     assert (tmp_path / "continuation_maier_stein_left_saddle_alpha.png").stat().st_size > 1000
 
 
+def test_instanton_continuation_at_finite_t(tmp_path, capsys):
+    code = main(
+        ["instanton", "monostable", "--from", "start", "--to", "end", "--T", "1", "--n", "40"]
+        + ["--param", "K00", "--values", "1:2:3", "--out", str(tmp_path)]
+    )
+    assert code == 0
+    stem = tmp_path / "continuation_monostable_start_end_K00"
+    frame = pd.read_csv(f"{stem}.csv")
+    assert list(frame.param) == [1.0, 1.5, 2.0] and frame.success.all()
+    assert frame.action.iloc[0] == pytest.approx(5.2521411, abs=1e-6)  # docs/conventions.md
+    assert (tmp_path / "continuation_monostable_start_end_K00.png").stat().st_size > 1000
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
         (["--param", "alpha"], "--param needs --values"),
         (["--param", "alpha", "--values", "1:2"], "START:STOP:COUNT"),
         (["--param", "beta", "--values", "1:2:3"], "no parameter 'beta'"),
+        (["--param", "alpha", "--values", "1:2:3", "--via", "right"], "need --T"),
     ],
 )
 def test_instanton_continuation_mistakes(extra, message):

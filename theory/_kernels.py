@@ -573,6 +573,31 @@ def _mean_chord(X, D_inv):
     return total / (n - 1)
 
 
+@nb.njit(nb.void(_points, _points, _times), **JIT)
+def chord_length_gradient(X, D_inv, v):
+    """v = the gradient of sum_k a_k (a_k = |X_{k+1} - X_k| in the D^{-1} norm) in the
+    interior nodes: u_{j-1} - u_j at node j, u_k = D^{-1} Delta_k / a_k the unit chord.
+    The exact Hessian of the chord penalty is :func:`geometric_terms`' band minus
+    2 mu / (n - 1) v v^T, the term of the mean chord (see
+    :mod:`theory.instanton._geometric`)."""
+    n, d = X.shape
+    u = np.empty(d)
+    for k in range(n - 1):
+        a2 = 0.0
+        for i in range(d):
+            acc = 0.0
+            for j in range(d):
+                acc += D_inv[i, j] * (X[k + 1, j] - X[k, j])
+            u[i] = acc
+            a2 += (X[k + 1, i] - X[k, i]) * acc
+        ia = max(np.sqrt(max(a2, 0.0)), 1e-300)
+        for i in range(d):
+            if k < n - 2:  # chord k ends at node k + 1: +u_k there
+                v[k * d + i] = u[i] / ia
+            if k > 0:  # and starts at node k: -u_k
+                v[(k - 1) * d + i] -= u[i] / ia
+
+
 @nb.njit(**JIT)
 def _newton_terms(
     kind,
@@ -626,6 +651,29 @@ def _newton_terms(
         ab[:, :] = 0.0
         scatter_banded_kernel(g, H, N.shape[1] - 1, G, ab)
     return S
+
+
+@nb.njit(**JIT)
+def _mean_chord_corrected(X, D_inv, c, L, dx, v, z):
+    """dx = -B^{-1} G (L the Cholesky factor of B, the band of :func:`geometric_terms`)
+    becomes the exact Newton step -(B - c v v^T)^{-1} G, v from
+    :func:`chord_length_gradient` (Sherman–Morrison: dx + z c (v.dx) / (1 - c v.z),
+    z = B^{-1} v); dx stays where B - c v v^T is not positive definite
+    (1 - c v.z <= 0). v and z are scratch."""
+    chord_length_gradient(X, D_inv, v)
+    z[:] = v
+    band_solve(L, z)
+    vz = 0.0
+    vdx = 0.0
+    for i in range(v.shape[0]):
+        vz += v[i] * z[i]
+        vdx += v[i] * dx[i]
+    den = 1.0 - c * vz
+    if not den > 0.0:
+        return
+    scale = c * vdx / den
+    for i in range(v.shape[0]):
+        dx[i] += scale * z[i]
 
 
 #: :func:`newton_loop`'s stopping codes (:class:`theory.instanton._newton.NewtonResult`)
@@ -684,10 +732,11 @@ def newton_loop(
     Python's overhead per step (tests and criteria:
     :func:`theory.instanton._newton.newton_elements_loop`). Each step: assembly,
     banded Cholesky of the Hessian shifted (Levenberg, starting at a quarter of the last
-    shift) until positive definite, Newton direction, Armijo backtracking (at most 40
-    halvings), then the stopping tests. Returns (S, iterations, last decrement, largest
-    shift, criterion) with criterion an index into :data:`NEWTON_CRITERIA` (0: not
-    converged)."""
+    shift) until positive definite, Newton direction (``kind`` 1 where no shift was
+    needed: with the rank-one term of the mean chord, :func:`_mean_chord_corrected`, so
+    the Hessian is exact), Armijo backtracking (at most 40 halvings), then the stopping
+    tests. Returns (S, iterations, last decrement, largest shift, criterion) with
+    criterion an index into :data:`NEWTON_CRITERIA` (0: not converged)."""
     n, d = X.shape
     n_el = t.shape[0] - 1 if kind == 0 else 0
     nq = N.shape[1]
@@ -699,6 +748,8 @@ def newton_loop(
     ab = np.empty((bands, size))
     L = np.empty((bands, size))
     dx = np.empty(size)
+    v = np.empty(size if kind == 1 else 0)
+    z = np.empty(size if kind == 1 else 0)
     Xt = X.copy()
     history = np.empty(maxiter + 1)
     dec, shift, last_mu, it, how = np.inf, 0.0, 0.0, 0, 0
@@ -760,6 +811,8 @@ def newton_loop(
         for i in range(size):
             dx[i] = -G[i]
         band_solve(L, dx)
+        if kind == 1 and shift_now == 0.0:
+            _mean_chord_corrected(X, D_inv, 2.0 * mu / (n - 1), L, dx, v, z)
         dec = 0.0
         for i in range(size):
             dec -= G[i] * dx[i]

@@ -311,11 +311,17 @@ def _instanton_continuation(args, system, x0, x1, out: Path) -> int:
 
     if args.param is None:
         raise UsageError("--values needs --param")
-    if args.T is not None:
-        raise UsageError("--param follows infinite-time instantons: drop --T")
     values = parse_values(args.values)
+    via = [resolve_point(system, v, "--via") for v in args.via or ()]
+    options = {}
+    if args.T is not None:  # finite T: the multi-start of the first value
+        options = {"waypoints": [[v] for v in via] or None, "n_random": args.n_random}
+    elif via or args.n_random:
+        raise UsageError("--via and --n-random need --T with --param (finite T)")
     try:
-        c = continuation(system, x0, x1, param=args.param, values=values, n=args.n)
+        c = continuation(
+            system, x0, x1, param=args.param, values=values, T=args.T, n=args.n, **options
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     print(c)
@@ -347,7 +353,7 @@ def _instanton_continuation(args, system, x0, x1, out: Path) -> int:
             va="top",
         )
     ax.set_xlabel(args.param)
-    ax.set_ylabel("geometric action S")
+    ax.set_ylabel("geometric action S" if args.T is None else f"action S (T = {args.T:g})")
     ax.set_title(f"{system.name}: instantons from {args.start} to {args.end}")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -558,8 +564,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--param",
         default=None,
-        help="follow the instantons across this parameter (infinite time; needs --values; "
-        "default: none)",
+        help="follow the instantons across this parameter (infinite time, or at --T with "
+        "--via / --n-random for the first value's starts; needs --values; default: none)",
     )
     p.add_argument(
         "--values",

@@ -52,7 +52,8 @@ def cache_dir() -> Path:
 
 #: Part of every cache key: bump it when the solver's results change, so that stored
 #: instantons from an older solver are recomputed rather than trusted.
-SOLVER_REVISION = 3  # 3: polish first, unconverged candidates out of .minima (2: Galerkin)
+SOLVER_REVISION = 4  # 4: T=None exact chord-penalty Hessian; 3: polish first, unconverged
+# candidates out of .minima (2: Galerkin)
 
 
 def _key(system, x_start, x_end, T, options) -> tuple[str, dict]:

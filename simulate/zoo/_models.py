@@ -369,8 +369,11 @@ def _rotating_ring_jacobian(x, t, p, out):
 def rotating_ring(omega: float = 1.0) -> System:
     """f = -U'(r) x / r + omega J x, U(r) = (r^2 - 1)^2 / 4, D = I.
 
-    Non-gradient with an exact rotation symmetry: the escape from the stable ring r = 1 to
-    the unstable origin carries a non-zero angular momentum (barrier U(0) - U(1) = 1/4).
+    Non-gradient with an exact rotation symmetry. The rotation omega J x is orthogonal to
+    grad U and divergence-free, so the quasipotential is U: the escape from the stable ring
+    r = 1 to the unstable origin has the barrier U(0) - U(1) = 1/4, and its instanton
+    xdot = grad U + omega J x (spiralling inwards) has p = 1/2 (xdot - f) = grad U,
+    radial, so its angular momentum L = x_1 p_2 - x_2 p_1 is 0.
     """
     return System(
         drift=_rotating_ring_drift,

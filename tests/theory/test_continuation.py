@@ -1,9 +1,10 @@
-"""Parameter continuation of infinite-time instantons (issue 14)."""
+"""Parameter continuation of instantons, infinite time and finite T (issue 14)."""
 
 import numpy as np
 import pytest
 
 from simulate import zoo
+from tests.closed_forms import OU_END, OU_START, diagonal_ou_action
 from theory import continuation
 
 
@@ -53,4 +54,39 @@ def test_continuation_refuses_bad_input():
     with pytest.raises(ValueError, match="`values`"):
         continuation(s, "left", "saddle", param="alpha", values=[1, 3, 2])
     with pytest.raises(ValueError, match="`T`"):
-        continuation(s, "left", "saddle", param="alpha", values=[1, 2], T=1.0)
+        continuation(s, "left", "saddle", param="alpha", values=[1, 2], T=-1.0)
+    with pytest.raises(ValueError, match="`waypoints`.*finite `T`"):
+        continuation(s, "left", "saddle", param="alpha", values=[1, 2], waypoints=["right"])
+
+
+def test_finite_t_follows_the_ou_minimum_exactly():
+    # f = -diag(k, 1) x (monostable's K00 = k), T = 1: one minimum, its action in closed
+    # form at every k, H conserved; warm starts from the previous k.
+    values = [1.0, 1.5, 2.0]
+    c = continuation(zoo.monostable(), OU_START, OU_END, T=1.0, param="K00", values=values, n=40)
+    f = c.frame
+    assert list(f.param) == values and (f.branch == 0).all() and f.success.all()
+    assert (f.kind == "minimum").all() and c.events.empty
+    exact = [diagonal_ou_action([k, 1.0], 1.0) for k in values]
+    assert np.allclose(f.action, exact, rtol=1e-7, atol=0)
+    assert (f.H_scaled_drift <= 1e-6).all()
+
+
+def test_finite_t_reports_the_saddle_and_the_pair_that_appears():
+    # Maier–Stein at T = 10 from the straight start: on the axis a minimum at alpha = 2,
+    # a saddle at alpha = 8, where the solver leaves it to the mirror pair of minima.
+    c = continuation(
+        zoo.get("maier_stein"), "left", "saddle", T=10.0, param="alpha", values=[2.0, 8.0]
+    )
+    f, ev = c.frame, c.events
+    axis = f[f.branch == 0]
+    assert list(axis.kind) == ["minimum", "saddle"] and axis.success.all()
+    assert axis.min_eig.iloc[1] < 0 and np.isnan(axis.min_eig.iloc[0])
+    (ex,) = ev[ev.event == "stability exchange"].itertuples()
+    assert ex.branch == 0 and ex.param == 5.0 and ex.error == 3.0
+    appears = ev[ev.event == "appears"]
+    assert len(appears) == 2
+    pair = f[f.branch.isin(appears.branch)]
+    assert (pair.kind == "minimum").all() and (pair.param == 8.0).all()
+    assert np.allclose(pair.action, pair.action.iloc[0], rtol=1e-6)
+    assert (pair.action < axis.action.iloc[1]).all()

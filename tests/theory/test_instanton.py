@@ -103,6 +103,40 @@ def test_maier_stein_default_call_finds_the_off_axis_minimum(alpha):
     assert axis.diagnostics["kind"] == "saddle" and axis.diagnostics["hessian_min_eig"] < 0
 
 
+def _ring_barrier_checks(r):
+    # f = -grad U + omega J x with U = (r^2 - 1)^2 / 4 (J x orthogonal to grad U and
+    # divergence-free): the quasipotential is U, so the barrier from the ring to the
+    # origin is U(0) - U(1) = 1/4, and p = grad U is radial: L = 0.
+    assert r.success, r.message
+    assert r.diagnostics["kind"] == "minimum"
+    assert r.diagnostics["precision"] <= 1e-7
+    assert all(r.diagnostics["newton_success"])
+    assert abs(r.action - 0.25) <= 1e-7 * 0.25
+    assert abs(r.charges.mean("L")) < 1e-6 and r.charges.holds(1e-6)["L"]
+
+
+def test_rotating_ring_barrier_to_1e7():
+    # Issue 14: the start lies on the limit cycle r = 1 (the instanton winds infinitely
+    # often there) and the end is a focus. The exact Hessian of the chord penalty lets
+    # Newton converge on every grid; the doubling reaches tol = 1e-7 at 25600 chords.
+    _ring_barrier_checks(instanton(zoo.rotating_ring(omega=1.0), [1, 0], [0, 0], T=None))
+
+
+@pytest.mark.slow
+def test_rotating_ring_barrier_to_1e7_faster_rotation():
+    # omega = 2 winds twice as fast: 51200 chords (a minute on 2 cores)
+    s = zoo.rotating_ring(omega=2.0)
+    _ring_barrier_checks(instanton(s, [1, 0], [0, 0], T=None, max_nodes=60000))
+
+
+def test_rotating_ring_reports_failure_below_its_tolerance():
+    # max_nodes stops the doubling at 1600 chords, where the action still changes by
+    # ~1e-6 relative under a doubling: not converged to tol, and said so
+    r = instanton(zoo.rotating_ring(), [1, 0], [0, 0], T=None, max_nodes=3300)
+    assert not r.success and "above tol" in r.message
+    assert r.diagnostics["precision"] > 1e-7 and r.action > 0.25
+
+
 def test_geometric_refuses_finite_time_options():
     s = zoo.get("maier_stein")
     for option in ({"polish": False}, {"order": 1}, {"lagrangian": "reduced"}, {"t0": 1.0}):

@@ -200,9 +200,40 @@ def test_band_cholesky_matches_lapack():
         )
 
 
+def test_chord_penalty_exact_hessian_matches_finite_differences():
+    # The penalised geometric action's exact Hessian is the kernel's band minus the
+    # rank-one term of the mean chord, c v v^T (mean_chord_term): the finite-difference
+    # derivative of the exact gradient, with a non-diagonal D and unequal chords (the
+    # band alone misses c v v^T, here ~1e-1 of the largest entry).
+    from simulate import System
+    from theory.instanton._geometric import chord_terms, mean_chord_term
+
+    base = zoo.get("maier_stein", alpha=6.0)
+    s = System(drift=base.drift, jac=base.jac, params=base.params, D=[[1.0, 0.3], [0.3, 0.5]])
+    rng = np.random.default_rng(11)
+    u = np.sort(rng.uniform(0.0, 1.0, 9))
+    X = np.column_stack([u - 1.0, 0.3 * np.sin(np.pi * u)]) + 0.02 * rng.normal(size=(9, 2))
+    mu = 3.0
+    _, G, ab = chord_terms(s, X, mu, True)
+    c, v = mean_chord_term(s, X, mu)
+    H = _dense(ab) - c * np.outer(v, v)
+
+    def grad(z):
+        Y = X.copy()
+        Y[1:-1] = z.reshape(-1, 2)
+        return chord_terms(s, Y, mu, True)[1]
+
+    z = X[1:-1].ravel()
+    Hfd = np.array([(grad(z + 1e-6 * e) - grad(z - 1e-6 * e)) / 2e-6 for e in np.eye(z.size)])
+    assert np.max(np.abs(Hfd - H)) <= 1e-7 * np.max(np.abs(H))
+    assert c * np.max(np.abs(np.outer(v, v))) > 1e-2 * np.max(np.abs(H))
+
+
 def _reference_newton(assemble, action, X, rtol=1e-14, stall=1e-11, maxiter=100):
     """The Newton loop of theory._kernels.newton_loop, transcribed in Python with LAPACK's
-    banded Cholesky (dpbtrf, dpbtrs): (X, S, iterations, largest shift, criterion)."""
+    banded Cholesky (dpbtrf, dpbtrs): (X, S, iterations, largest shift, criterion).
+    ``assemble`` may return a fourth item (c, v): the Hessian is then the band B minus
+    c v v^T, by Sherman–Morrison where B needed no shift and 1 - c v^T B^{-1} v > 0."""
     from scipy.linalg.lapack import dpbtrf, dpbtrs
 
     X = np.array(X, dtype=float)
@@ -210,7 +241,7 @@ def _reference_newton(assemble, action, X, rtol=1e-14, stall=1e-11, maxiter=100)
     shift, last_mu, how = 0.0, 0.0, ""
     history = [action(X)]
     for it in range(1, maxiter + 1):  # noqa: B007 - returned
-        S, G, ab = assemble(X)
+        S, G, ab, *low = assemble(X)
         scale, mu = max(float(np.max(np.abs(ab[0]))), 1e-300), 0.0
         while True:
             cb, info = dpbtrf(ab + mu * (np.arange(ab.shape[0]) == 0)[:, None], lower=1)
@@ -219,6 +250,12 @@ def _reference_newton(assemble, action, X, rtol=1e-14, stall=1e-11, maxiter=100)
             mu = max(4.0 * mu, 0.25 * last_mu, 1e-10 * scale)
         last_mu, shift = mu, max(shift, mu)
         dx = -dpbtrs(cb, G, lower=1)[0]
+        if low and mu == 0.0:
+            c, v = low[0]
+            z = dpbtrs(cb, v, lower=1)[0]
+            den = 1.0 - c * float(v @ z)
+            if den > 0.0:
+                dx = dx + z * (c * float(v @ dx) / den)
         dec = float(-G @ dx)
         step, accepted = 1.0, False
         for _ in range(40):
@@ -256,11 +293,12 @@ def test_compiled_newton_loop_matches_the_python_loop(name, q, end):
     # The compiled loop (theory._kernels.newton_loop) takes the steps of a Python
     # transcription with LAPACK's banded Cholesky: same iterations, criterion, shifts and
     # minimiser, on the element action (degree 3; degree 1 with a time-dependent D) and
-    # on the penalised geometric action (T = None).
+    # on the penalised geometric action (T = None, with the rank-one term of the mean
+    # chord by Sherman–Morrison).
     from scipy.interpolate import CubicSpline
 
     from theory.instanton._elements import element_terms, nodes
-    from theory.instanton._geometric import chord_terms
+    from theory.instanton._geometric import chord_terms, mean_chord_term
     from theory.instanton._newton import newton_elements_loop, newton_geometric, scatter_banded
 
     s = zoo.get(name)
@@ -272,7 +310,7 @@ def test_compiled_newton_loop_matches_the_python_loop(name, q, end):
         mu = 0.5
 
         def assemble(Y):
-            return chord_terms(s, Y, mu, True)
+            return (*chord_terms(s, Y, mu, True), mean_chord_term(s, Y, mu))
 
         def action(Y):
             return chord_terms(s, Y, mu)[0]

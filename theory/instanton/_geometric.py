@@ -14,11 +14,14 @@ along the curve, so the chord lengths are pinned by a penalty on their spread,
 mu sum_k (a_k - mean a)^2: it and its gradient vanish on equally spaced nodes whatever
 the curve's length (a penalty on sum a_k^2 would pull the curve short: on rotating_ring,
 whose instanton winds along the limit cycle at no cost, it biased the action by 1e-3).
-Its gradient is exact (sum_k (a_k - mean a) = 0 removes the mean's derivative); the
-Hessian drops the rank-one term of the mean, which only overestimates the curvature along
-a uniform stretch, so Newton's steps still descend. Newton's method with the banded
-Hessian (:func:`theory.instanton._newton.newton_geometric`, compiled) replaces L-BFGS-B and the
-reparametrisation rounds: it converges to round-off in tens of steps.
+Its gradient is exact (sum_k (a_k - mean a) = 0 removes the mean's derivative); its
+exact Hessian is the kernel's band minus a rank-one term of the mean
+(:func:`mean_chord_term`), which Newton's method with the banded Hessian
+(:func:`theory.instanton._newton.newton_geometric`, compiled) adds by Sherman–Morrison.
+Without it the band overestimates the curvature along a uniform stretch of the curve:
+harmless where the action is stiff there, but where the curve can wind along a limit
+cycle at nearly no cost (rotating_ring) Newton crept along the stretch and never
+converged. Newton's method replaces L-BFGS-B and the reparametrisation rounds.
 
 Minimum or saddle: the penalised Hessian is positive definite along the curve, so a
 negative eigenvalue below -saddle_tol times its largest diagonal entry is a direction
@@ -41,7 +44,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.linalg import eig_banded, solve_banded
 
-from .._kernels import functions, geometric_terms
+from .._kernels import chord_length_gradient, functions, geometric_terms
 from .._noether import charges_of
 from ._newton import has_negative_curvature, newton_geometric
 from ._ranking import merge_minima, rank_candidates
@@ -73,6 +76,21 @@ def chord_terms(system, X: np.ndarray, mu: float = 0.0, want: bool = False):
         drift, jac, X, system.params, np.ascontiguousarray(system.D_inv), mu, chord, want, G, ab
     )
     return S, G, ab
+
+
+def mean_chord_term(system, X: np.ndarray, mu: float):
+    """(c, v) with the penalty's exact Hessian = the kernel's band - c v v^T: the term of
+    the mean chord that :func:`chord_terms` drops, c = 2 mu / m (m chords), v = the
+    gradient of sum_k a_k in the interior nodes (u_{j-1} - u_j at node j, u_k the unit
+    chord M Delta_k / a_k). Along a uniform stretch of the curve the band alone
+    overestimates the curvature, and there the action is nearly flat where the curve may
+    wind along a limit cycle at no cost (rotating_ring): Newton then crept along that
+    stretch, linearly, instead of converging (:func:`theory._kernels.chord_length_gradient`;
+    the compiled Newton loop adds the same term)."""
+    X = np.ascontiguousarray(X, dtype=float)
+    v = np.empty((X.shape[0] - 2) * X.shape[1])
+    chord_length_gradient(X, np.ascontiguousarray(system.D_inv, dtype=float), v)
+    return 2.0 * mu / (X.shape[0] - 1), v
 
 
 def geometric_action(system, X: np.ndarray) -> float:
@@ -111,10 +129,14 @@ def _curvature(system, X, mu, saddle_tol):
     return "saddle", float(lam[0]), vec[:, 0]
 
 
-def _minimise(system, X, mu, saddle_tol, maxiter=100) -> Stationary:
+def _minimise(system, X, mu, saddle_tol, maxiter=1000) -> Stationary:
     """Newton's method (Levenberg-shifted, so every step descends) on the penalised
     action; where it stops at an indefinite Hessian (it creeps near a saddle), the
-    undamped Newton iteration :func:`_stationary` finds the saddle itself."""
+    undamped Newton iteration :func:`_stationary` finds the saddle itself. ``maxiter``
+    is generous: where the curve winds along a limit cycle, each finer grid winds
+    further and Newton's straight steps rotate the nodes along the cycle a little at a
+    time (rotating_ring: 165 steps at 25600 chords for omega = 1, 490 at 51200 for
+    omega = 2)."""
     r = newton_geometric(system, X, mu, rtol=1e-15, maxiter=maxiter)
     kind, lam, vec = _curvature(system, r.X, mu, saddle_tol)
     if r.success or kind == "minimum":
@@ -139,7 +161,11 @@ def _stationary(system, X, mu, maxiter=50) -> Stationary:
         for j in range(band + 1):  # symmetric: lower band j is the upper band j too
             full[band + j, : ab.shape[1] - j] = ab[j, : ab.shape[1] - j]
             full[band - j, j:] = ab[j, : ab.shape[1] - j]
-        dx = solve_banded((band, band), full, -G).reshape(n - 2, d)
+        c, v = mean_chord_term(system, X, mu)
+        # Sherman–Morrison for the exact Hessian, band - c v v^T (mean_chord_term)
+        y, z = solve_banded((band, band), full, np.column_stack([-G, v])).T
+        den = 1.0 - c * float(v @ z)
+        dx = (y + z * (c * float(v @ y) / den) if den != 0.0 else y).reshape(n - 2, d)
         step = 1.0
         for _ in range(30):
             Y = X.copy()
