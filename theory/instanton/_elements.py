@@ -107,17 +107,15 @@ def nodes(t: np.ndarray, q: int) -> np.ndarray:
     return np.concatenate([inner, t[-1:]])
 
 
-def element_terms(system, X, t, q: int, want: bool, lagrangian: str = "fw"):
-    """(S, g, H) of the degree-q element action of the nodes X ((len(t) - 1) q + 1, d):
-    the action, and with ``want`` each element's gradient (n_el, (q+1)d) and Hessian
-    (n_el, (q+1)d, (q+1)d) in its own nodes (:func:`theory._kernels.element_hessians`)."""
+def kernel_arguments(system, X, t, q: int, lagrangian: str = "fw") -> tuple:
+    """The arguments of the element kernels (:func:`theory._kernels.element_hessians`,
+    :func:`theory._kernels.newton_loop`) up to their own options: drift, Jacobian and
+    schedule, the nodes X ((len(t) - 1) q + 1, d) (not copied when already a C-contiguous
+    float array: the Newton kernel updates it in place), the grid t, the parameters,
+    D^{-1}, the degree-q basis at the Gauss points and the Lagrangian's terms."""
     _, xg, wg, N, dN = basis(q)
     alpha, beta = lagrangian_terms(lagrangian)
-    n_el = t.size - 1
-    nq = (q + 1) * system.dim
-    g = np.empty((n_el if want else 0, nq))
-    H = np.empty((n_el if want else 0, nq, nq))
-    S = element_hessians(
+    return (
         *functions(system),
         np.ascontiguousarray(X, dtype=float),
         np.ascontiguousarray(t, dtype=float),
@@ -129,10 +127,20 @@ def element_terms(system, X, t, q: int, want: bool, lagrangian: str = "fw"):
         wg,
         alpha,
         beta,
-        want,
-        g,
-        H,
     )
+
+
+def element_terms(system, X, t, q: int, want: bool, lagrangian: str = "fw", hessian: bool = True):
+    """(S, g, H) of the degree-q element action of the nodes X ((len(t) - 1) q + 1, d):
+    the action, and with ``want`` each element's gradient (n_el, (q+1)d) and, unless
+    ``hessian`` is False (H is then empty), its Hessian (n_el, (q+1)d, (q+1)d) in its own
+    nodes (:func:`theory._kernels.element_hessians`)."""
+    n_el = len(t) - 1
+    nq = (q + 1) * system.dim
+    level = (2 if hessian else 1) if want else 0
+    g = np.empty((n_el if level else 0, nq))
+    H = np.empty((n_el if level == 2 else 0, nq, nq))
+    S = element_hessians(*kernel_arguments(system, X, t, q, lagrangian), level, g, H)
     return S, g, H
 
 

@@ -17,10 +17,11 @@ whose instanton winds along the limit cycle at no cost, it biased the action by 
 Its gradient is exact (sum_k (a_k - mean a) = 0 removes the mean's derivative); its
 exact Hessian is the kernel's band minus a rank-one term of the mean
 (:func:`mean_chord_term`), which Newton's method with the banded Hessian
-(:func:`theory.instanton._newton.newton_banded`) adds by Sherman–Morrison. Without it the
-band overestimates the curvature along a uniform stretch of the curve: harmless where the
-action is stiff there, but where the curve can wind along a limit cycle at nearly no
-cost (rotating_ring) Newton crept along the stretch and never converged.
+(:func:`theory.instanton._newton.newton_geometric`, compiled) adds by Sherman–Morrison.
+Without it the band overestimates the curvature along a uniform stretch of the curve:
+harmless where the action is stiff there, but where the curve can wind along a limit
+cycle at nearly no cost (rotating_ring) Newton crept along the stretch and never
+converged. Newton's method replaces L-BFGS-B and the reparametrisation rounds.
 
 Minimum or saddle: the penalised Hessian is positive definite along the curve, so a
 negative eigenvalue below -saddle_tol times its largest diagonal entry is a direction
@@ -43,9 +44,9 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.linalg import eig_banded, solve_banded
 
-from .._kernels import functions, geometric_terms
+from .._kernels import chord_length_gradient, functions, geometric_terms
 from .._noether import charges_of
-from ._newton import has_negative_curvature, newton_banded
+from ._newton import has_negative_curvature, newton_geometric
 from ._ranking import merge_minima, rank_candidates
 from ._result import Instanton
 
@@ -84,17 +85,12 @@ def mean_chord_term(system, X: np.ndarray, mu: float):
     chord M Delta_k / a_k). Along a uniform stretch of the curve the band alone
     overestimates the curvature, and there the action is nearly flat where the curve may
     wind along a limit cycle at no cost (rotating_ring): Newton then crept along that
-    stretch, linearly, instead of converging."""
-    D = np.diff(np.asarray(X, dtype=float), axis=0)
-    a = _norm(D, system.D_inv)
-    U = (D @ system.D_inv) / np.maximum(a, _TINY)[:, None]
-    return 2.0 * mu / a.size, (U[:-1] - U[1:]).ravel()
-
-
-def _newton_terms(system, X: np.ndarray, mu: float):
-    """:func:`chord_terms` with its gradient and band, and the rank-one term of
-    :func:`mean_chord_term`: the penalised action's exact Hessian for Newton."""
-    return (*chord_terms(system, X, mu, True), mean_chord_term(system, X, mu))
+    stretch, linearly, instead of converging (:func:`theory._kernels.chord_length_gradient`;
+    the compiled Newton loop adds the same term)."""
+    X = np.ascontiguousarray(X, dtype=float)
+    v = np.empty((X.shape[0] - 2) * X.shape[1])
+    chord_length_gradient(X, np.ascontiguousarray(system.D_inv, dtype=float), v)
+    return 2.0 * mu / (X.shape[0] - 1), v
 
 
 def geometric_action(system, X: np.ndarray) -> float:
@@ -139,15 +135,9 @@ def _minimise(system, X, mu, saddle_tol, maxiter=1000) -> Stationary:
     undamped Newton iteration :func:`_stationary` finds the saddle itself. ``maxiter``
     is generous: where the curve winds along a limit cycle, each finer grid winds
     further and Newton's straight steps rotate the nodes along the cycle a little at a
-    time (rotating_ring: 165 steps at 25600 chords for omega = 1, 490 at 51200 for
-    omega = 2)."""
-    r = newton_banded(
-        lambda Y: _newton_terms(system, Y, mu),
-        lambda Y: chord_terms(system, Y, mu)[0],
-        X,
-        rtol=1e-15,
-        maxiter=maxiter,
-    )
+    time (rotating_ring: about 160 steps at 25600 chords for omega = 1, 490 at 51200
+    for omega = 2)."""
+    r = newton_geometric(system, X, mu, rtol=1e-15, maxiter=maxiter)
     kind, lam, vec = _curvature(system, r.X, mu, saddle_tol)
     if r.success or kind == "minimum":
         return Stationary(r.X, r.success, r.iterations, kind, lam, vec)

@@ -30,12 +30,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.linalg import LinAlgError, eigvals_banded
-from scipy.linalg.lapack import dpbtrf, dpbtrs
 
-from .._action import discrete_action
-from .._kernels import scatter_banded_kernel
+from .._kernels import (
+    NEWTON_CRITERIA,
+    band_cholesky,
+    newton_loop,
+    scatter_banded_kernel,
+    settle_loop,
+)
 from .._noether import Charges, charges_of
-from ._elements import element_terms
+from ._elements import element_terms, kernel_arguments
 
 
 def scatter_banded(g, H, n_points: int, d: int, q: int = 1):
@@ -59,37 +63,13 @@ def _assemble(system, X, t):
     return S, *scatter_banded(g, H, X.shape[0], system.dim)
 
 
-def _factor(ab, start: float = 0.0):
-    """Banded Cholesky (LAPACK dpbtrf) of ab + mu I: mu = 0 when ab is positive definite,
-    else the first of start, 4 start, 16 start, ... (start at least 1e-10 max|diag|) that
-    makes it so. Newton passes a quarter of the previous shift as ``start``: the Hessian
-    changes little between steps, and each failed factorisation costs as much as a good
-    one. Returns (lower factor, mu)."""
-    scale = max(float(np.max(np.abs(ab[0]))), 1e-300)
-    mu = 0.0
-    for _ in range(60):
-        factor, info = _shifted_cholesky(ab, mu)
-        if info == 0:
-            return factor, mu
-        mu = max(4.0 * mu, start, 1e-10 * scale)
-    raise LinAlgError("Hessian could not be made positive definite")
-
-
-def _shifted_cholesky(ab, mu: float):
-    """LAPACK dpbtrf of ab + mu I (lower band, ab untouched): (factor, info), info > 0
-    when the matrix is not positive definite."""
-    shifted = np.array(ab, order="F")
-    shifted[0] += mu
-    return dpbtrf(shifted, lower=1, overwrite_ab=1)
-
-
 @dataclass(frozen=True)
 class NewtonResult:
     """The discrete minimiser: nodes X, action S, iterations, the last Newton decrement
     -g^T dx, the largest Levenberg shift used, whether it converged and by which test
     ('decrement'; 'action' when it crept along a flat valley, see
     :func:`newton_discrete`; 'round-off' when no step descends and the predicted decrease
-    is at round-off, see :func:`newton_banded`)."""
+    is at round-off, see :func:`newton_elements_loop`)."""
 
     X: np.ndarray
     S: float
@@ -112,99 +92,76 @@ def newton_discrete(
     near fixed points have a nearly flat, curved valley (when the jump happens), along
     which Newton creeps; they count as converged ('action') when S fell by less than
     ``stall`` (1 + |S|) over the last 5 iterations."""
-    t = np.ascontiguousarray(t, dtype=float)
-    return newton_banded(
-        lambda Y: _assemble(system, Y, t),
-        lambda Y: float(discrete_action(system, Y, t)),
-        X,
-        rtol=rtol,
-        stall=stall,
-        maxiter=maxiter,
-    )
+    return newton_elements_loop(system, X, t, 1, rtol=rtol, stall=stall, maxiter=maxiter)
 
 
-def newton_banded(
-    assemble,
-    action,
+def newton_elements_loop(
+    system,
     X,
+    t,
+    q: int,
+    lagrangian: str = "fw",
     *,
     rtol: float = 1e-14,
     stall: float = 1e-11,
     maxiter: int = 100,
     roundoff: float = 1e-11,
 ) -> NewtonResult:
-    """The Newton loop of :func:`newton_discrete` for any action of the nodes X (n, d) with
-    fixed end points: ``assemble(X)`` -> (S, interior gradient, lower banded Hessian),
-    ``action(X)`` -> S (line search). A step that no backtracking makes descend counts as
-    converged ('round-off') when its decrement is below ``roundoff`` (1 + |S|): the
-    action's round-off then hides the predicted decrease.
+    """Newton's method on the degree-q element action
+    (:func:`theory.instanton._elements.element_terms`) over the interior nodes of X
+    ((len(t) - 1) q + 1, d), compiled (:func:`theory._kernels.newton_loop`: a loop in
+    Python paid its overhead per step, which dominated small problems): banded Hessian,
+    Levenberg shift where it is not positive definite (so every step descends), Armijo
+    backtracking. Converged ('decrement') when the Newton decrement -g^T dx is below
+    ``rtol`` (1 + |S|); ('action') when S fell by less than ``stall`` (1 + |S|) over the
+    last 5 steps; ('round-off') when no backtracking makes a step descend and its
+    decrement is below ``roundoff`` (1 + |S|): the action's round-off then hides the
+    predicted decrease. Raises :class:`scipy.linalg.LinAlgError` where no shift makes the
+    Hessian positive definite."""
+    args = kernel_arguments(system, np.array(X, dtype=float, order="C"), t, q, lagrangian)
+    return _compiled_newton(0, args, 0.0, rtol, stall, maxiter, roundoff)
 
-    ``assemble`` may return a fourth item (c, v): the Hessian is then the band minus the
-    rank-one term c v v^T, solved by Sherman–Morrison with the band's factor (where the
-    band needed no Levenberg shift and the difference is positive definite, i.e.
-    1 - c v^T B^{-1} v > 0; else the band alone is used)."""
-    X = np.array(X, dtype=float)
-    n, d = X.shape
-    dec, shift, last_mu, it, ok, how = np.inf, 0.0, 0.0, 0, False, ""
-    S = action(X)
-    history = [S]
-    for it in range(1, maxiter + 1):  # noqa: B007 - reported
-        S, G, ab, *low = assemble(X)
-        if G.size == 0:
-            ok, how = True, "decrement"
-            break
-        cb, mu = _factor(ab, 0.25 * last_mu)
-        last_mu, shift = mu, max(shift, mu)
-        dx = -dpbtrs(cb, G, lower=1)[0]
-        if low and mu == 0.0:
-            dx = _rank_one_corrected(cb, dx, *low[0])
-        dec = float(-G @ dx)
-        if not np.isfinite(dec) or dec < 0:
-            break
-        step, accepted = 1.0, False
-        for _ in range(40):
-            Xt = X.copy()
-            Xt[1:-1] += step * dx.reshape(n - 2, d)
-            St = action(Xt)
-            if np.isfinite(St) and St <= S - 1e-4 * step * dec + 1e-15 * abs(S):
-                accepted = True
-                break
-            step *= 0.5
-        if accepted:
-            X, S = Xt, St
-        history.append(S)
-        if dec <= rtol * (1.0 + abs(S)):
-            ok, how = True, "decrement"
-            break
-        if len(history) > 5 and history[-6] - S <= stall * (1.0 + abs(S)):
-            ok, how = True, "action"
-            break
-        if not accepted:
-            # no descent left: converged when the predicted decrease is at round-off
-            if dec <= roundoff * (1.0 + abs(S)):
-                ok, how = True, "round-off"
-            break
+
+def newton_geometric(
+    system, X, mu: float, *, rtol: float = 1e-14, stall: float = 1e-11, maxiter: int = 100
+) -> NewtonResult:
+    """:func:`newton_elements_loop`'s method and tests on the midpoint-rule geometric
+    action of the nodes X (n, d) with the chord penalty of weight ``mu``
+    (:func:`theory._kernels.geometric_terms`, :mod:`theory.instanton._geometric`),
+    compiled (:func:`theory._kernels.newton_loop`)."""
+    # the element arguments are unused: any valid grid and degree
+    args = kernel_arguments(system, np.array(X, dtype=float, order="C"), [0.0, 1.0], 1)
+    return _compiled_newton(1, args, float(mu), rtol, stall, maxiter, 1e-11)
+
+
+def _compiled_newton(kind, args, mu, rtol, stall, maxiter, roundoff) -> NewtonResult:
+    """Run :func:`theory._kernels.newton_loop` on the kernel arguments ``args`` (their
+    nodes, args[3], are updated in place) as a :class:`NewtonResult`."""
+    S, it, dec, shift, how = newton_loop(
+        kind, *args, mu, float(rtol), float(stall), int(maxiter), float(roundoff)
+    )
+    criterion = NEWTON_CRITERIA[int(how)]
+    if criterion == NEWTON_CRITERIA[-1]:
+        raise LinAlgError("Hessian could not be made positive definite")
     return NewtonResult(
-        X=X, S=S, iterations=it, decrement=dec, shift=shift, success=ok, criterion=how
+        X=args[3],
+        S=float(S),
+        iterations=int(it),
+        decrement=float(dec),
+        shift=float(shift),
+        success=how > 0,
+        criterion=criterion,
     )
 
 
-def _rank_one_corrected(cb, dx, c: float, v: np.ndarray) -> np.ndarray:
-    """The Newton step -(B - c v v^T)^{-1} G from dx = -B^{-1} G and the banded Cholesky
-    factor cb of B (Sherman–Morrison); dx itself where B - c v v^T is not positive
-    definite (1 - c v^T B^{-1} v <= 0)."""
-    z = dpbtrs(cb, v, lower=1)[0]
-    den = 1.0 - c * float(v @ z)
-    if not den > 0.0:
-        return dx
-    return dx + z * (c * float(v @ dx) / den)
-
-
-def settle_gradient(assemble, result: NewtonResult, *, maxiter: int = 12) -> NewtonResult:
-    """Full Newton steps after :func:`newton_banded` has converged, keeping the nodes with
-    the smallest largest gradient component max_i |dS/dX_i|; stops after two steps that do
-    not lower it (or ``maxiter`` steps). Returns ``result`` with those nodes, their action
-    and the steps added to its iterations.
+def settle_gradient(
+    system, t, q: int, lagrangian: str, result: NewtonResult, *, maxiter: int = 12
+) -> NewtonResult:
+    """Full Newton steps on the degree-q element action after :func:`newton_elements_loop`
+    has converged, keeping the nodes with the smallest largest gradient component
+    max_i |dS/dX_i|; stops after two steps that do not lower it (or ``maxiter`` steps;
+    compiled: :func:`theory._kernels.settle_loop`). Returns ``result`` with those nodes,
+    their action and the steps added to its iterations.
 
     The decrement test cannot see a gradient that is large only in stiff directions (the
     nodes inside a switching layer of width ~0.01): a component g along a Hessian
@@ -214,23 +171,15 @@ def settle_gradient(assemble, result: NewtonResult, *, maxiter: int = 12) -> New
     T = 40 on decision_memory, ~1e-7 where the discretisation error is ~1e-9). Newton's
     step still lowers them while the line search sees no descent, down to a noise floor
     (~1e-9 there) set by the round-off and the near-flat directions."""
-    X = result.X.copy()
-    n, d = X.shape
-    if n <= 2:
+    if result.X.shape[0] <= 2:
         return result
-    best, best_X, best_S, worse = np.inf, X, result.S, 0
-    for it in range(1, maxiter + 1):  # noqa: B007 - reported
-        S, G, ab = assemble(X)
-        size = float(np.max(np.abs(G)))
-        if size < best:
-            best, best_X, best_S, worse = size, X.copy(), S, 0
-        else:
-            worse += 1
-            if worse >= 2:
-                break
-        cb, _ = _factor(ab)
-        X[1:-1] -= dpbtrs(cb, G, lower=1)[0].reshape(n - 2, d)
-    return replace(result, X=best_X, S=best_S, iterations=result.iterations + it)
+    args = kernel_arguments(system, np.array(result.X, dtype=float, order="C"), t, q, lagrangian)
+    S, it, failed = settle_loop(*args, int(maxiter))
+    if failed:
+        raise LinAlgError("Hessian could not be made positive definite")
+    # no finite gradient at all (S nan): the kernel gave back the nodes it started from
+    S = float(S) if np.isfinite(S) else result.S
+    return replace(result, X=args[3], S=S, iterations=result.iterations + int(it))
 
 
 def hessian_min_eigenvalue(system, X, t) -> float:
@@ -246,7 +195,8 @@ def has_negative_curvature(ab: np.ndarray, tol: float) -> bool:
     eigenvalue itself costs a band reduction, 200x more on 800 unknowns)."""
     if ab.shape[1] == 0:
         return False
-    return _shifted_cholesky(ab, tol * float(np.max(np.abs(ab[0]))))[1] != 0
+    ab = np.ascontiguousarray(ab, dtype=float)
+    return band_cholesky(ab, tol * float(np.max(np.abs(ab[0]))), np.empty_like(ab)) != 0
 
 
 def banded_min_eigenvalue(ab: np.ndarray) -> float:

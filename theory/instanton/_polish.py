@@ -13,10 +13,10 @@ discrete Legendre momenta at the element boundaries,
 
 approximate p(t_k) to high order, so the energy H(x_k, P_k) = P_k^T D P_k + P_k^T f is
 conserved up to the (high-order) discretisation error. Newton's method with the banded
-Hessian (:func:`theory.instanton._newton.newton_banded`) minimises it: unlike collocation of
-Hamilton's BVP (solve_bvp), every step descends, so the near-flat time-shift directions of
-long-T paths and the thin switching layers of near-discontinuous drifts do not make it
-diverge.
+Hessian (:func:`theory.instanton._newton.newton_elements_loop`, compiled) minimises it:
+unlike collocation of Hamilton's BVP (solve_bvp), every step descends, so the near-flat
+time-shift directions of long-T paths and the thin switching layers of near-discontinuous
+drifts do not make it diverge.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from scipy.interpolate import CubicSpline
 from scipy.optimize import brentq
 
 from ._elements import basis, element_terms, halve, lagrange, lagrangian_hamiltonian, nodes
-from ._newton import NewtonResult, newton_banded, scatter_banded, settle_gradient
+from ._newton import NewtonResult, newton_elements_loop, scatter_banded, settle_gradient
 
 
 def galerkin_action(system, X, t, q: int, lagrangian: str = "fw") -> float:
@@ -87,14 +87,7 @@ def galerkin_polish(
     tn = nodes(t, q)
     Y = CubicSpline(t, X, axis=0)(tn) if start is None else evaluate(start, tn)
     Y[0], Y[-1] = X[0], X[-1]
-    res = newton_banded(
-        _assembler(system, t, q, lagrangian),
-        lambda Z: galerkin_action(system, Z, t, q, lagrangian),
-        Y,
-        rtol=rtol,
-        stall=1e-13,
-        maxiter=maxiter,
-    )
+    res = newton_elements_loop(system, Y, t, q, lagrangian, rtol=rtol, stall=1e-13, maxiter=maxiter)
     return _with_momenta(system, t, q, lagrangian, res)
 
 
@@ -102,25 +95,14 @@ def settle(system, path: GalerkinPath, lagrangian: str = "fw") -> GalerkinPath:
     """The solution after :func:`theory.instanton._newton.settle_gradient`: full Newton steps that
     lower the node gradients left in the stiff directions (switching layers), which the
     decrement does not see but the discrete momenta, and so the boundary energy, do."""
-    assemble = _assembler(system, path.t, path.order, lagrangian)
-    res = settle_gradient(assemble, path.newton)
+    res = settle_gradient(system, path.t, path.order, lagrangian, path.newton)
     return _with_momenta(system, path.t, path.order, lagrangian, res)
-
-
-def _assembler(system, t, q, lagrangian):
-    """X -> (S, interior gradient, lower banded Hessian) of the Galerkin action."""
-
-    def assemble(Z):
-        S, g, H = element_terms(system, Z, t, q, True, lagrangian)
-        return (float(S), *scatter_banded(g, H, Z.shape[0], system.dim, q))
-
-    return assemble
 
 
 def _with_momenta(system, t, q, lagrangian, res: NewtonResult) -> GalerkinPath:
     """The Galerkin path of Newton's nodes, with its discrete Legendre momenta."""
     d = system.dim
-    _, g, _ = element_terms(system, res.X, t, q, True, lagrangian)
+    _, g, _ = element_terms(system, res.X, t, q, True, lagrangian, hessian=False)
     P = np.empty((t.size, d))
     P[:-1] = -g[:, :d]  # -dS_k/dX_(k, start)
     P[1:-1] = 0.5 * (P[1:-1] + g[:-1, q * d :])  # mean with dS_(k-1)/dX_(k-1, end)
