@@ -135,8 +135,8 @@ def _minimise(system, X, mu, saddle_tol, maxiter=1000) -> Stationary:
     undamped Newton iteration :func:`_stationary` finds the saddle itself. ``maxiter``
     is generous: where the curve winds along a limit cycle, each finer grid winds
     further and Newton's straight steps rotate the nodes along the cycle a little at a
-    time (rotating_ring: about 160 steps at 25600 chords for omega = 1, 490 at 51200
-    for omega = 2)."""
+    time (rotating_ring, omega = 1: 161 steps at 25600 chords; omega = 2 needs a few
+    hundred at 51200)."""
     r = newton_geometric(system, X, mu, rtol=1e-15, maxiter=maxiter)
     kind, lam, vec = _curvature(system, r.X, mu, saddle_tol)
     if r.success or kind == "minimum":
