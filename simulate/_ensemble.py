@@ -3,11 +3,12 @@
     X_{n+1} = X_n + f(X_n, t_n) dt + sqrt(2 eps d(t_n) dt) L Z_n,     L L^T = D,
 
 with Z_n the path's own counter-based normals (:mod:`simulate._random`). One numba
-kernel call per chunk of paths, parallel with numba threads over groups of
-``PATHS_PER_GROUP`` paths that one thread steps in lockstep (each path writes only its
-own rows); chunks are spread over processes with joblib, whose backend the user picks
-(``joblib.parallel_config(backend="dask")`` runs the same call on a Dask cluster). The
-result is bit-identical whatever the number of threads, workers or chunks.
+kernel call per chunk of paths, parallel with numba threads over blocks of paths, each
+stepped by one thread in ``PATHS_PER_GROUP`` interleaved lanes; a lane whose path stops
+takes the block's next path (each path writes only its own rows). Chunks are spread over
+processes with joblib, whose backend the user picks (``joblib.parallel_config(backend=
+"dask")`` runs the same call on a Dask cluster). The result is bit-identical whatever
+the number of threads, workers or chunks.
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ from ._sets import (
     encode_sets,
     first_set_containing,
     resolve_set,
+    signed_distance,
 )
 from ._status import NON_FINITE, RUNNING, STOPPED, Status, counts
-from ._stepping import contact
+from ._stepping import bridge_far, contact_cached
 from ._system import System
 
 
@@ -73,6 +75,7 @@ _KERNEL_SIGNATURE = types.void(
     types.int64[::1],  # set owners
     _f8m,  # set data
     types.boolean,  # bridge
+    types.int64,  # paths per block (a multiple of PATHS_PER_GROUP)
     types.float64[:, :, ::1],  # saved
     _f8m,  # final
     types.int8[::1],  # status
@@ -81,10 +84,15 @@ _KERNEL_SIGNATURE = types.void(
 )
 
 
-#: Paths one thread steps in lockstep. A single path's step is a chain of dependent
+#: Lanes one thread steps in lockstep. A single path's step is a chain of dependent
 #: operations (x -> f(x) -> x_new) that leaves most of a core idle; interleaving
 #: independent paths fills it (Maier–Stein: 18 -> 10 ns of CPU per path-step).
 PATHS_PER_GROUP = 8
+
+#: With stopping sets, the most paths one group of lanes works through (one ``prange``
+#: iteration): when a lane's path stops, the lane takes the block's next path, so the
+#: lanes wait for a slow path only at the end of a block.
+PATHS_PER_BLOCK = 32 * PATHS_PER_GROUP
 
 
 @functools.cache
@@ -94,6 +102,11 @@ def _kernel(d: int):
     ``d`` is a compile-time constant of the kernel, so LLVM unrolls the loops over
     components (with d known only at run time, these short loops cost 3x the step). Numba
     caches one kernel per d: closure variables are part of its cache key.
+
+    Each lane holds one path at a time, with its own step count, random stream and
+    normal-buffer position; a finished path's lane takes the block's next path. A path's
+    numbers depend on nothing but (seed, path), so its results do not depend on the lane
+    or on the other paths.
     """
     group = PATHS_PER_GROUP
 
@@ -116,6 +129,7 @@ def _kernel(d: int):
         set_owners,
         set_data,
         bridge,
+        block,
         saved,
         final,
         status,
@@ -126,10 +140,11 @@ def _kernel(d: int):
         n_prims = set_kinds.shape[0]
         n_params = params.shape[0]
         amp_constant = math.sqrt(2.0 * eps * dt)
-        for k in prange(-(-n_paths // group)):
+        far_constant = bridge_far(chol, eps * dt)
+        for k in prange(-(-n_paths // block)):
             # prange may hand out unsigned indices; keep integer arithmetic exact
-            first = np.int64(k) * group
-            size = min(group, n_paths - first)
+            first = np.int64(k) * block
+            last = min(first + block, n_paths)
             state = np.empty((group, STREAM_SIZE), dtype=np.uint64)
             lanes = np.empty(2 * WORDS_PER_REFILL, dtype=np.uint64)
             z = np.empty((group, WORDS_PER_REFILL))
@@ -137,93 +152,107 @@ def _kernel(d: int):
             x_new = np.empty((group, d))
             fx = np.empty((group, d))
             normal = np.empty(d)
-            code = np.full(group, RUNNING, dtype=np.int8)
-            which = np.full(group, -1, dtype=np.int64)
-            when = np.full(group, np.nan)
-            running = 0
-            for g in range(size):
-                i = first + g
-                init_stream(state[g], seed, np.uint64(first_path + i))
-                for j in range(d):
-                    x[g, j] = x0[i if x0.shape[0] > 1 else 0, j]
-                if save_every > 0:
-                    saved[i, 0, :] = x[g]
-                hit = first_set_containing(set_kinds, set_owners, set_data, x[g]) if n_prims else -1
-                if hit >= 0:
-                    code[g] = STOPPED
-                    which[g] = hit
-                    when[g] = t0
-                else:
-                    running += 1
-            pos = WORDS_PER_REFILL  # all paths of the group draw in step, so they share it
-            n = 0
-            while n < n_steps and running > 0:
-                t = t0 + n * dt
-                scale = 1.0
-                amp = amp_constant
-                if has_schedule:
-                    scale = schedule(t, params)
-                    amp = math.sqrt(2.0 * eps * scale * dt)
-                if pos + d > WORDS_PER_REFILL:
-                    for g in range(size):
+            dist = np.empty((group, max(n_prims, 1)))  # signed distance of x to each primitive
+            path = np.full(group, -1, dtype=np.int64)  # the lane's path, -1: idle
+            step = np.zeros(group, dtype=np.int64)
+            pos = np.zeros(group, dtype=np.int64)
+            amp = np.full(group, amp_constant)
+            noise_var = np.full(group, eps * dt)
+            far = np.full(group, far_constant)
+            following = first  # the block's next path to start
+            busy = 0
+            while True:
+                for g in range(group):
+                    # an idle lane takes the next path (paths starting in a set end here)
+                    while path[g] < 0 and following < last:
+                        i = following
+                        following += 1
+                        init_stream(state[g], seed, np.uint64(first_path + i))
+                        for j in range(d):
+                            x[g, j] = x0[i if x0.shape[0] > 1 else 0, j]
+                        if save_every > 0:
+                            saved[i, 0, :] = x[g]
+                        hit = -1
+                        if n_prims:
+                            hit = first_set_containing(set_kinds, set_owners, set_data, x[g])
+                        if hit >= 0:
+                            final[i, :] = x[g]
+                            status[i] = STOPPED
+                            stop_set[i] = hit
+                            stop_time[i] = t0
+                            continue
+                        for m in range(n_prims):
+                            dist[g, m] = signed_distance(set_kinds[m], set_data[m], x[g], normal)
+                        path[g] = i
+                        step[g] = 0
+                        pos[g] = WORDS_PER_REFILL  # the first step fills the normal buffer
+                        busy += 1
+                if busy == 0:
+                    break
+                for g in range(group):
+                    if path[g] < 0:
+                        continue
+                    t = t0 + step[g] * dt
+                    if has_schedule:
+                        scale = schedule(t, params)
+                        amp[g] = math.sqrt(2.0 * eps * scale * dt)
+                        noise_var[g] = eps * scale * dt
+                        far[g] = bridge_far(chol, noise_var[g])
+                    if pos[g] + d > WORDS_PER_REFILL:
                         fill_normals(state[g], lanes, z[g])
-                    pos = 0
-                # Stopped paths are stepped too, from their frozen state, and the result
-                # discarded: a branch on each path's status here costs more than the step.
-                for g in range(size):
+                        pos[g] = 0
                     drift(x[g].ctypes, t, params.ctypes, n_params, fx[g].ctypes)
-                n += 1
-                for g in range(size):
+                for g in range(group):
+                    i = path[g]
+                    if i < 0:
+                        continue
+                    p = pos[g]
                     total = 0.0  # non-finite iff some component is (or |x| ~ 1e308)
                     for j in range(d):
                         noise = 0.0
                         for m in range(j + 1):
-                            noise += chol[j, m] * z[g, pos + m]
-                        x_new[g, j] = x[g, j] + fx[g, j] * dt + amp * noise
+                            noise += chol[j, m] * z[g, p + m]
+                        x_new[g, j] = x[g, j] + fx[g, j] * dt + amp[g] * noise
                         total += x_new[g, j]
-                    if code[g] != RUNNING:
-                        continue
+                    pos[g] = p + d
+                    t = t0 + step[g] * dt
+                    n = step[g] + 1
+                    step[g] = n
+                    code = RUNNING
+                    which = -1
+                    when = np.nan
                     if not math.isfinite(total):
-                        code[g] = NON_FINITE
-                        when[g] = t0 + n * dt
+                        code = NON_FINITE
+                        when = t0 + n * dt
                     elif n_prims:
-                        # Entered a set at the grid time, or crossed in between (bridge test);
-                        # each set is a run of primitives with the same owner.
-                        lo = 0
-                        while lo < n_prims:
-                            hi = lo + 1
-                            while hi < n_prims and set_owners[hi] == set_owners[lo]:
-                                hi += 1
-                            frac = contact(
-                                set_kinds[lo:hi],
-                                set_data[lo:hi],
-                                x[g],
-                                x_new[g],
-                                bridge,
-                                eps * scale * dt,
-                                chol,
-                                state[g],
-                                normal,
-                            )
-                            if frac >= 0.0:
-                                code[g] = STOPPED
-                                which[g] = set_owners[lo]
-                                when[g] = t + frac * dt
-                                break
-                            lo = hi
+                        # Entered a set at the grid time, or crossed in between (bridge test)
+                        frac, prim = contact_cached(
+                            set_kinds,
+                            set_data,
+                            dist[g],
+                            x_new[g],
+                            bridge,
+                            noise_var[g],
+                            far[g],
+                            chol,
+                            state[g],
+                            normal,
+                        )
+                        if frac >= 0.0:
+                            code = STOPPED
+                            which = set_owners[prim]
+                            when = t + frac * dt
                     for j in range(d):
                         x[g, j] = x_new[g, j]
                     if save_every > 0 and n % save_every == 0:
-                        saved[first + g, n // save_every, :] = x[g]
-                    if code[g] != RUNNING:
-                        running -= 1
-                pos += d
-            for g in range(size):
-                i = first + g
-                final[i, :] = x[g]
-                status[i] = code[g]
-                stop_set[i] = which[g]
-                stop_time[i] = when[g]
+                        saved[i, n // save_every, :] = x[g]
+                    if code != RUNNING or n == n_steps:
+                        final[i, :] = x[g]
+                        status[i] = code
+                        stop_set[i] = which
+                        stop_time[i] = when
+                        path[g] = -1
+                        busy -= 1
 
     return kernel
 
@@ -384,6 +413,17 @@ def _resolve_stop(system: System, stop) -> tuple[list[StopSet], tuple[str, ...]]
     return sets, tuple(names)
 
 
+def _block_size(n_paths: int, has_sets: bool, n_threads: int) -> int:
+    """Paths per block of lanes. Without sets only a non-finite path stops early: one
+    group per block keeps the lanes of a fixed-horizon run in step. With sets, blocks of
+    up to PATHS_PER_BLOCK paths, at least 4 blocks per thread so that every thread gets
+    work."""
+    if not has_sets:
+        return PATHS_PER_GROUP
+    per_block = -(-n_paths // (4 * n_threads))
+    return min(PATHS_PER_BLOCK, -(-per_block // PATHS_PER_GROUP) * PATHS_PER_GROUP)
+
+
 def _run_chunk(system, x0, eps, t0, dt, n_steps, save_every, n_saved, seed, first, count,
                sets, bridge, n_threads):  # fmt: skip
     d = system.dim
@@ -402,6 +442,7 @@ def _run_chunk(system, x0, eps, t0, dt, n_steps, save_every, n_saved, seed, firs
             first,
             *sets,
             bridge,
+            _block_size(count, sets[0].shape[0] > 0, nb.get_num_threads()),
             saved,
             final,
             status,
