@@ -197,6 +197,9 @@ def _kernel(d: int):
             x_new = np.empty((group, d))
             fx = np.empty((group, d))
             normal = np.empty(d)
+            x_lane = np.empty(d)
+            dist_lane = np.empty(max(n_prims, 1))
+            state_lane = np.empty(STREAM_SIZE, dtype=np.uint64)
             dist = np.empty((group, max(n_prims, 1)))  # signed distance of x to each primitive
             path = np.full(group, -1, dtype=np.int64)  # the lane's path, -1: idle
             step = np.zeros(group, dtype=np.int64)
@@ -248,18 +251,30 @@ def _kernel(d: int):
                         when = t0 + n * dt
                     elif n_prims:
                         # Entered a set at the grid time, or crossed in between (bridge test)
+                        # on copies of the lane's rows: views of them, made every step,
+                        # cost more than the test
+                        for j in range(d):
+                            x_lane[j] = x_new[g, j]
+                        for m in range(n_prims):
+                            dist_lane[m] = dist[g, m]
+                        for m in range(STREAM_SIZE):
+                            state_lane[m] = state[g, m]
                         frac, prim = contact_cached(
                             set_kinds,
                             set_data,
-                            dist[g],
-                            x_new[g],
+                            dist_lane,
+                            x_lane,
                             bridge,
                             noise_var[g],
                             far[g],
                             chol,
-                            state[g],
+                            state_lane,
                             normal,
                         )
+                        for m in range(n_prims):
+                            dist[g, m] = dist_lane[m]
+                        for m in range(STREAM_SIZE):
+                            state[g, m] = state_lane[m]
                         if frac >= 0.0:
                             code = STOPPED
                             which = set_owners[prim]
