@@ -250,31 +250,46 @@ def _kernel(d: int):
                         code = NON_FINITE
                         when = t0 + n * dt
                     elif n_prims:
-                        # Entered a set at the grid time, or crossed in between (bridge test)
-                        # on copies of the lane's rows: views of them, made every step,
-                        # cost more than the test
+                        # Entered a set at the grid time, or crossed in between (bridge test).
+                        # Quick pass first: the step is clear when the old and new points
+                        # are outside every primitive and no bridge test could draw
+                        # (a b >= far); else the exact test. Both on copies of the lane's
+                        # rows: views of them, made every step, cost more than the test.
                         for j in range(d):
                             x_lane[j] = x_new[g, j]
+                        clear = True
                         for m in range(n_prims):
-                            dist_lane[m] = dist[g, m]
-                        for m in range(STREAM_SIZE):
-                            state_lane[m] = state[g, m]
-                        frac, prim = contact_cached(
-                            set_kinds,
-                            set_data,
-                            dist_lane,
-                            x_lane,
-                            bridge,
-                            noise_var[g],
-                            far[g],
-                            chol,
-                            state_lane,
-                            normal,
-                        )
-                        for m in range(n_prims):
-                            dist[g, m] = dist_lane[m]
-                        for m in range(STREAM_SIZE):
-                            state[g, m] = state_lane[m]
+                            a = dist[g, m]
+                            b = signed_distance(set_kinds[m], set_data[m], x_lane, normal)
+                            dist_lane[m] = b
+                            if not (a > 0.0 and b > 0.0 and (not bridge or a * b >= far[g])):
+                                clear = False
+                        frac = -1.0
+                        prim = -1
+                        if clear:
+                            for m in range(n_prims):
+                                dist[g, m] = dist_lane[m]
+                        else:
+                            for m in range(n_prims):
+                                dist_lane[m] = dist[g, m]
+                            for m in range(STREAM_SIZE):
+                                state_lane[m] = state[g, m]
+                            frac, prim = contact_cached(
+                                set_kinds,
+                                set_data,
+                                dist_lane,
+                                x_lane,
+                                bridge,
+                                noise_var[g],
+                                far[g],
+                                chol,
+                                state_lane,
+                                normal,
+                            )
+                            for m in range(n_prims):
+                                dist[g, m] = dist_lane[m]
+                            for m in range(STREAM_SIZE):
+                                state[g, m] = state_lane[m]
                         if frac >= 0.0:
                             code = STOPPED
                             which = set_owners[prim]
