@@ -1,4 +1,4 @@
-"""One Euler–Maruyama step and one set-contact test, shared by the conditioned samplers.
+"""One Euler–Maruyama step and the set-contact tests, shared by the conditioned samplers.
 
 These are the engine's formulas (:mod:`simulate._ensemble`) written as small
 ``@njit`` helpers so that the reactive-trajectory and splitting kernels step paths the
@@ -58,6 +58,50 @@ def restore(state, pre, snap_state, snap_pre, lanes, z):
 
 
 @nb.njit(inline="always", **JIT)
+def crossing_fraction(a, b):
+    """The fraction a / (a + |b|) of the step at which the segment from signed distance
+    a > 0 to b <= 0 (or a bridge between two points outside) meets the boundary (linear
+    interpolation; 1 in the degenerate case a = b = 0)."""
+    return a / (a + abs(b)) if a + abs(b) > 0.0 else 1.0
+
+
+@nb.njit(inline="always", **JIT)
+def bridge_crosses(a, b, normal, chol, noise_var, state):
+    """Whether the Brownian bridge between two points at signed distances a, b > 0 from
+    a boundary with unit normal ``normal`` touches it: probability exp(-expo),
+
+        expo = 2 a b / (2 noise_var nu^T D nu),     noise_var = eps d(t) dt,
+
+    drawn from the path's auxiliary stream only when expo < NEGLIGIBLE_EXPONENT (beyond,
+    the probability is below the uniform's resolution and nothing is drawn)."""
+    d = normal.shape[0]
+    var = 0.0
+    for j in range(d):
+        proj = 0.0
+        for m in range(j, d):
+            proj += chol[m, j] * normal[m]
+        var += proj * proj
+    expo = 2.0 * a * b / (2.0 * noise_var * var)
+    return expo < NEGLIGIBLE_EXPONENT and aux_uniform(state) < math.exp(-expo)
+
+
+@nb.njit(inline="always", **JIT)
+def bridge_far(chol, noise_var):
+    """A bound ``far`` such that a b >= far implies that :func:`bridge_crosses` draws
+    nothing and returns False, for any unit normal: nu^T D nu <= tr D = sum of L_ij^2,
+    so a b >= 2 NEGLIGIBLE_EXPONENT noise_var tr D gives expo >= 2 NEGLIGIBLE_EXPONENT
+    tr D / nu^T D nu, twice the threshold up to round-off (the factor 2 absorbs it).
+    Infinite (no shortcut) unless noise_var > 0."""
+    if not noise_var > 0.0:
+        return math.inf
+    trace = 0.0
+    for j in range(chol.shape[0]):
+        for m in range(j + 1):
+            trace += chol[j, m] * chol[j, m]
+    return 2.0 * NEGLIGIBLE_EXPONENT * noise_var * trace
+
+
+@nb.njit(inline="always", **JIT)
 def contact(kinds, data, x, x_new, bridge, noise_var, chol, state, normal):
     """Whether the step x -> x_new touches the set (a union of primitives).
 
@@ -67,7 +111,6 @@ def contact(kinds, data, x, x_new, bridge, noise_var, chol, state, normal):
     Brownian bridge crosses (probability exp(-2 a b / (2 noise_var nu^T D nu)) with
     ``noise_var = eps d(t) dt``, drawn from the auxiliary stream, as in the engine).
     """
-    d = x.shape[0]
     for k in range(kinds.shape[0]):
         a = signed_distance(kinds[k], data[k], x, normal)
         if a <= 0.0:
@@ -75,14 +118,34 @@ def contact(kinds, data, x, x_new, bridge, noise_var, chol, state, normal):
         b = signed_distance(kinds[k], data[k], x_new, normal)
         crossed = b <= 0.0
         if not crossed and bridge:
-            var = 0.0
-            for j in range(d):
-                proj = 0.0
-                for m in range(j, d):
-                    proj += chol[m, j] * normal[m]
-                var += proj * proj
-            expo = 2.0 * a * b / (2.0 * noise_var * var)
-            crossed = expo < NEGLIGIBLE_EXPONENT and aux_uniform(state) < math.exp(-expo)
+            crossed = bridge_crosses(a, b, normal, chol, noise_var, state)
         if crossed:
-            return a / (a + abs(b)) if a + abs(b) > 0.0 else 1.0
+            return crossing_fraction(a, b)
     return -1.0
+
+
+@nb.njit(inline="always", **JIT)
+def contact_cached(kinds, data, dist, x_new, bridge, noise_var, far, chol, state, normal):
+    """:func:`contact` for all primitives of several sets at once, with the old point's
+    signed distances kept from the previous step: ``dist[k]`` holds primitive k's signed
+    distance of x on entry and of x_new on return (x_new's distance becomes the next
+    step's a, bit for bit the value :func:`contact` would recompute). The bridge test is
+    skipped where a b >= ``far`` (:func:`bridge_far`), where it could not cross nor draw.
+
+    Returns (fraction, k): the fraction of the step at the first primitive k (in the
+    order of ``kinds``) the step touches, as :func:`contact` would return it for k's set
+    with the same random draws, or (-1.0, -1). After a contact the entries past k are
+    not updated.
+    """
+    for k in range(kinds.shape[0]):
+        a = dist[k]
+        if a <= 0.0:
+            return 0.0, k
+        b = signed_distance(kinds[k], data[k], x_new, normal)
+        dist[k] = b
+        crossed = b <= 0.0
+        if not crossed and bridge and not a * b >= far:
+            crossed = bridge_crosses(a, b, normal, chol, noise_var, state)
+        if crossed:
+            return crossing_fraction(a, b), k
+    return -1.0, -1
