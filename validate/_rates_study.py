@@ -54,10 +54,11 @@ from ._study import atomic_write, read_table, write_csv, write_table
 
 RATES_NOTE = """**rates.** Measured mean transition times E tau (validate.mean_time: brute
 force with censored passages at the larger eps, the AMS loop decomposition at the smaller)
-against theory.rate's E tau ≈ C e^{dV/eps}. Checks: eps log E tau -> dV and
-E tau e^{-dV/eps} -> C, each extrapolated to eps -> 0 by a weighted line in eps (no
-eps log eps term for a mean exit time); for the 1-D double well, each level against the
-exact mean first-passage time by quadrature. Method and measurements: docs/rates.md.
+against theory.rate's E tau ≈ C e^{dV/eps}. Checks: E tau e^{-dV/eps} -> C by a weighted
+line in eps, and eps log E tau -> dV by a weighted quadratic dV + eps log C + a eps^2 (a
+line with three levels; no eps log eps term for a mean exit time); for the 1-D double
+well, each level against the exact mean first-passage time by quadrature. Method and
+measurements: docs/rates.md.
 """
 
 
