@@ -107,46 +107,46 @@ def _ams(runs, replicas, loops):
 
 
 def cases(quick: bool = False) -> list[RateCase]:
-    """The rates study's cases. Quick: brute force at eps = 0.25, 0.18, 0.13 (seconds
-    each, not yet the small-noise regime); full: brute force at eps = 0.14, 0.1, 0.07 and
-    the AMS loop decomposition at 0.05, 0.035, 0.025 (docs/rates.md: the double well's
-    exact E tau e^{-dV/eps} / C is 1.26, 1.22, 1.16, 1.11, 1.07, 1.04 there; the line
-    through those six exact values extrapolates to C within 1 %)."""
+    """The rates study's cases (maier_stein, alpha = mu = 1, in the full study only).
+    Quick: brute force at eps = 0.25, 0.18, 0.13 (seconds each, not yet the small-noise
+    regime); full: brute force at eps = 0.14, 0.1, 0.07 and the AMS loop decomposition at
+    0.05, 0.035, 0.025 (docs/rates.md: the double well's exact E tau e^{-dV/eps} / C is
+    1.26, 1.22, 1.16, 1.11, 1.07, 1.04 there; the line through those six exact values
+    extrapolates to C within 1 %)."""
     if quick:
         grid = tuple(RateLevel(e, "brute", _brute(150)) for e in (0.25, 0.18, 0.13))
-        grids = {"double_well": grid, "anisotropic_well": grid}
+        runs = {"double_well": grid, "anisotropic_well": grid}
     else:
         brute = tuple(RateLevel(e, "brute", _brute(400)) for e in (0.14, 0.1, 0.07))
-        grids = {
-            "double_well": brute
-            + tuple(RateLevel(e, "ams", _ams(20, 100, 1000)) for e in (0.05, 0.035, 0.025)),
-            # 30 runs: the AMS run weights are heavier-tailed in 2-D (Kish dof 12 of 20
-            # runs at eps = 0.05)
-            "anisotropic_well": brute
-            + tuple(RateLevel(e, "ams", _ams(30, 100, 1000)) for e in (0.05, 0.035, 0.025)),
-        }
-    return [
-        RateCase(
-            "double_well",
-            "double_well",
-            {},
-            "left",
-            "saddle",
-            "right",
-            grids["double_well"],
-            exact_1d=True,
-        ),  # fmt: skip
-        RateCase(
-            "anisotropic_well",
-            "anisotropic_well",
-            {},
-            "left",
-            "saddle",
-            "right",
-            grids["anisotropic_well"],
-            seed=1,
-        ),  # fmt: skip
-    ]
+
+        def ams(n_runs):
+            return brute + tuple(
+                RateLevel(e, "ams", _ams(n_runs, 100, 1000)) for e in (0.05, 0.035, 0.025)
+            )
+
+        # 30 runs in 2-D with the non-diagonal D: its AMS run weights are heavier-tailed
+        # (Kish effective number 12 of 20 runs at eps = 0.05)
+        runs = {"double_well": ams(20), "anisotropic_well": ams(30), "maier_stein": ams(20)}
+    out = [
+        RateCase("double_well", "double_well", {}, "left", "saddle", "right",
+                 runs["double_well"], exact_1d=True),
+        RateCase("anisotropic_well", "anisotropic_well", {}, "left", "saddle", "right",
+                 runs["anisotropic_well"], seed=1),
+    ]  # fmt: skip
+    if not quick:  # gradient at alpha = mu = 1 (C = pi, dV = 1/4); minutes: full only
+        out.append(
+            RateCase(
+                "maier_stein",
+                "maier_stein",
+                {"alpha": 1.0, "mu": 1.0},
+                "left",
+                "saddle",
+                "right",
+                runs["maier_stein"],
+                seed=2,
+            )
+        )
+    return out
 
 
 def _sets(case: RateCase, system):
