@@ -76,9 +76,11 @@ class RateLevel:
 @dataclass(frozen=True)
 class RateCase:
     """A system, its attractor ``x_min`` and index-1 saddle (state names), the target
-    ball (radius ``target_frac`` |saddle - beyond| around the attractor ``beyond``), the
-    AMS sets (A: the ball of radius ``a_radius`` around x_min; Sigma: the plane normal to
-    saddle - x_min at ``sigma_frac`` of the way), the levels, time step and seed."""
+    (the ball of radius ``target_frac`` |saddle - beyond| around the attractor ``beyond``;
+    in 1-D the half-line from ``beyond`` on), the AMS sets (A: the ball of radius
+    ``a_radius`` around x_min; Sigma: the level set of the reaction coordinate u.x through
+    x_min + ``sigma_frac`` (saddle - x_min), see :func:`_sets`), the levels, time step and
+    seed."""
 
     name: str
     system: str
