@@ -17,6 +17,8 @@ dX = f dt + sqrt(2 eps D) dW, eps = 1 the paper's noise):
 - ``maier_stein``, ``rotating_ring``: reactive transitions against exact instantons
   (brute force for maier_stein; AMS for rotating_ring at the levels where
   :func:`validate._ring_regime.ring_end_ratios` <= 1/3: eps = 0.02 ... 0.00125);
+- ``rates``: measured mean transition times against :func:`theory.rate` (the cases are
+  in :mod:`validate._rates_study`; no noise-sweep parts);
 - ``paper``: the four paper studies in one folder with one report.
 """
 
@@ -54,6 +56,7 @@ STUDIES = {
     "reverse_diffusion_ring": "angular momentum in reverse diffusion (Fig. 2)",
     "maier_stein": "literature anchor: reactive transitions, gradient case",
     "rotating_ring": "literature anchor: non-gradient, rotation symmetry",
+    "rates": "mean transition times against theory.rate: barrier and prefactor as eps -> 0",
     "paper": "the four paper studies in one run, with one report",
 }
 
@@ -304,6 +307,8 @@ def parts(name: str, quick: bool = False) -> list[StudyConfig]:
         return _ring_parts(quick)
     if name in ("maier_stein", "rotating_ring"):
         return _anchor_parts(name, quick)
+    if name == "rates":
+        return []  # its cases are validate._rates_study.cases
     raise ValueError(f"unknown study {name!r}; choose from {', '.join(STUDIES)}")
 
 

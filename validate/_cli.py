@@ -386,6 +386,9 @@ def cmd_study(args: argparse.Namespace) -> int:
         choices = ", ".join(_catalogue.STUDIES)
         raise UsageError(f"unknown study {args.name!r}; choose from: {choices}")
     grid = parse_eps_grid(args.eps) if args.eps is not None else None
+    if grid is not None and args.name == "rates":
+        raise UsageError("--eps is not available for the rates study (each case has its own "
+                         "grid and method per level: validate._rates_study.cases)")  # fmt: skip
     scheduler = dask_scheduler(args.backend, args.scheduler)
     writable_dir(args.out)  # every check above: nothing is created before them
     if grid is not None:

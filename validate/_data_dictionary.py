@@ -111,6 +111,35 @@ SWEEP_TABLES: dict[str, tuple[str, dict[str, str]]] = {
     ),
 }
 
+#: The rates study's table (``noisy-noether study rates``), one per case.
+RATES_TABLE = (
+    "times",
+    "one row per noise level: the measured mean transition time and theory.rate's prediction",
+    {
+        "case": "the case (folder name)",
+        "system": "zoo name of the system",
+        "method": "`brute` (censored first passages) or `ams` (loop decomposition)",
+        "eps": "noise level eps (dX = f dt + sqrt(2 eps D) dW)",
+        "dt": "time step",
+        "seed": "the level's seed",
+        "estimate": "measured mean time E tau from the attractor into the target",
+        "se": "its standard error",
+        "ci_low": "lower end of its interval (log scale)",
+        "ci_high": "upper end of its interval",
+        "level": "the interval's confidence level",
+        "dof": "degrees of freedom of the interval's t quantile (inf: normal)",
+        "path_steps": "Euler–Maruyama steps spent",
+        "status": "`ok` or why the estimate is unreliable",
+        "message": "the estimator's message",
+        "success": "whether status is `ok`",
+        "predicted": "theory.rate's C e^{dV/eps}",
+        "exact": "the exact mean time by quadrature (1-D cases; else empty)",
+        "seconds": "wall time of the level",
+        "barrier": "theory.rate's barrier dV",
+        "prefactor": "theory.rate's prefactor C",
+    },
+)
+
 #: Files of a sweep folder besides its tables.
 SWEEP_FILES = {
     "config.json": "the scientific configuration and seed: the study's identity (a rerun "
@@ -126,7 +155,11 @@ STUDY_FILES = {
     "drift along it, whether theory conserves it, whether the solver converged",
     "verdicts.csv": "one row per check: the eps -> 0 extrapolation of a charge or tube "
     "exponent with its interval, the theory, whether it is consistent, and a sentence",
-    "extra_verdicts.csv": "drift_diffusion only: checks against the exact solution",
+    "extra_verdicts.csv": "drift_diffusion: checks against the exact solution; rates: the "
+    "barrier and prefactor checks and the exact mean times (same columns as verdicts.csv)",
+    "notes.md": "drift_diffusion and rates: how to read the study (copied into the report)",
+    "<case>/": "rates only, one folder per case: `case.json` (its configuration), "
+    "`levels/` while it runs, then `times.parquet` (below)",
     "report.md": "the report: verdicts, figures, instantons and each sweep's tables",
     "figures/": "the paper's figure of the study",
 }
@@ -158,6 +191,9 @@ def markdown() -> str:
         "|---|---|",
     ]
     lines += [f"| `{f}` | {m} |" for f, m in STUDY_FILES.items()]
+    name, row, columns = RATES_TABLE
+    lines += ["", f"### `<case>/{name}.parquet` (rates): {row}", "", "| column | meaning |"]
+    lines += ["|---|---|"] + [f"| `{c}` | {m} |" for c, m in columns.items()]
     lines += ["", "and one folder per part, a noise sweep:", "", "## A noise sweep", ""]
     lines += ["| file | content |", "|---|---|"]
     lines += [f"| `{f}` | {m} |" for f, m in SWEEP_FILES.items()]

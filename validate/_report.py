@@ -76,6 +76,7 @@ _FORMS = {
     "line": "a + b eps",
     "power": "c eps^beta",
     "eps_log_eps": "a + a' eps log eps + b eps",
+    "quadratic": "a + b eps + c eps^2",
 }
 
 
@@ -85,13 +86,15 @@ def regime(eps, value, se, model: str = "line") -> tuple[bool, str]:
     ``model="line"``: value = a + b eps (charges); ``model="power"``: log value = log c +
     beta log eps (tubes; se of log value = se / value); ``model="eps_log_eps"``: value =
     a + a' eps log eps + b eps (-eps log P, whose limit is fitted in that model, see
-    :func:`validate.fit_action`). The model is fitted by weighted least squares and its
+    :func:`validate.fit_action`); ``model="quadratic"``: value = a + b eps + c eps^2 (eps
+    log E tau, docs/rates.md). The model is fitted by weighted least squares and its
     chi-square, chi2 = sum (residual / se)^2 on n - k degrees of freedom (k parameters),
     is tested: the levels are asymptotic iff its p-value is at least ``P_REGIME`` (1 %),
     i.e. the levels differ from what the fitted model predicts by no more than their
     uncertainties allow. Levels that leave no degree of freedom cannot test the model:
     not asymptotic. For ``"eps_log_eps"`` the nested line is tested first: levels that
-    follow a + b eps follow the larger model too. Returns (asymptotic, reason)."""
+    follow a + b eps follow the larger model too (also for ``"quadratic"``). Returns
+    (asymptotic, reason)."""
     if model not in _FORMS:
         raise ValueError(f"`model` must be one of {list(_FORMS)}, got {model!r}")
     eps, value, se = (np.asarray(v, dtype=float) for v in (eps, value, se))
@@ -99,7 +102,7 @@ def regime(eps, value, se, model: str = "line") -> tuple[bool, str]:
     if model == "power":
         ok &= value > 0
     eps, value, se = eps[ok], value[ok], se[ok]
-    if model == "eps_log_eps":
+    if model in ("eps_log_eps", "quadratic"):
         line_ok, line_reason = regime(eps, value, se, "line")
         if line_ok:
             return True, line_reason
@@ -343,7 +346,8 @@ def write_report(folder) -> tuple[Path, pd.DataFrame]:
     if not folder.is_dir():
         raise ValueError(f"`{folder}` is not a study folder")
     parts = sweeps(folder)
-    if not parts:
+    extras = sorted(folder.rglob("extra_verdicts.csv"))
+    if not parts and not extras:  # a study of checks only (rates) has no sweep
         raise ValueError(f"`{folder}` holds no study (no config.json below it)")
     meta = {}
     if (folder / "study.json").exists():
@@ -379,7 +383,7 @@ def write_report(folder) -> tuple[Path, pd.DataFrame]:
                 "\n" + "\n".join(f"![{f.stem}]({f.relative_to(folder).as_posix()})" for f in figs)
             )
         sections.append("\n".join(sec))
-    for extra in sorted(folder.rglob("extra_verdicts.csv")):
+    for extra in extras:
         ev = _read(extra)
         if len(ev):
             prefix = extra.parent.relative_to(folder).as_posix()
@@ -434,8 +438,9 @@ def write_report(folder) -> tuple[Path, pd.DataFrame]:
                 lines.append(
                     _md_table(t[["instanton", "kind", "T", "action", "charge", "value", "drift"]])
                 )
-    lines.append("## Noise sweeps\n")
-    lines += sections
+    if sections:
+        lines.append("## Noise sweeps\n")
+        lines += sections
     report = folder / "report.md"
     atomic_write(report, lambda tmp: Path(tmp).write_text("\n".join(lines) + "\n"))
     return report, verdict

@@ -27,7 +27,7 @@ import pandas as pd
 
 from theory._display import fields_repr
 
-from . import _catalogue
+from . import _catalogue, _rates_study
 from ._catalogue import DD_NOTE, PAPER, STUDIES, drift_diffusion_exact, instanton_table, instantons
 from ._data_dictionary import write_readme
 from ._instanton_cache import cached_instanton
@@ -159,9 +159,15 @@ def run_study(
     if _bar is None and progress:
         from tqdm.auto import tqdm
 
-        own_bar = _bar = tqdm(total=sum(len(c.eps_grid) for c in configs), desc=name, unit="level")
+        total = sum(len(c.eps_grid) for c in configs)
+        if name == "rates":
+            total = sum(len(c.levels) for c in _rates_study.cases(quick))
+        own_bar = _bar = tqdm(total=total, desc=name, unit="level")
     try:
-        part_dirs = _run_parts(folder, configs, n_jobs, _bar, quick)
+        if name == "rates":
+            part_dirs = _rates_study.run_rates(folder, quick, n_jobs, _bar)
+        else:
+            part_dirs = _run_parts(folder, configs, n_jobs, _bar, quick)
     finally:
         if own_bar is not None:
             own_bar.close()

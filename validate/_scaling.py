@@ -153,7 +153,7 @@ def fit_scaling(
     )
 
 
-EXTRAPOLATION_MODELS = ("linear", "eps_log_eps")
+EXTRAPOLATION_MODELS = ("linear", "eps_log_eps", "quadratic")
 
 
 def _design(eps, model):
@@ -161,6 +161,8 @@ def _design(eps, model):
         return np.column_stack([np.ones_like(eps), eps])
     if model == "eps_log_eps":
         return np.column_stack([np.ones_like(eps), eps * np.log(eps), eps])
+    if model == "quadratic":  # eps log E tau = dV + eps log C + a eps^2 (docs/rates.md)
+        return np.column_stack([np.ones_like(eps), eps, eps**2])
     raise ValueError(f"`model` must be one of {EXTRAPOLATION_MODELS}, got {model!r}")
 
 
@@ -168,7 +170,8 @@ def extrapolate(eps, value, se, model: str = "linear") -> tuple[float, float, fl
     """eps -> 0 limit of ``value`` by weighted least squares in a small-noise model.
 
     ``"linear"``: value = y0 + b eps; ``"eps_log_eps"``: value = y0 + a eps log eps + b eps
-    (needs three levels). Weights 1 / se^2. Returns (y0, se(y0), chi2/dof): the standard
+    (needs three levels); ``"quadratic"``: value = y0 + b eps + c eps^2 (three levels).
+    Weights 1 / se^2. Returns (y0, se(y0), chi2/dof): the standard
     error comes from the levels' standard errors, inflated by sqrt(chi2/dof) when the
     scatter about the model exceeds them (dof > 0). With one level the 'limit' is that
     level's value (any model); with fewer levels than the model's parameters, the

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from ._bessel import bessel_ratio
 from ._models import (
+    anisotropic_well,
     decision_memory,
     double_well,
     drift_diffusion,
@@ -41,6 +42,7 @@ _REGISTRY: dict[str, Callable] = {
         decision_memory,
         reverse_diffusion_ring,
         double_well,
+        anisotropic_well,
         maier_stein,
         rotating_ring,
         ornstein_uhlenbeck,

@@ -301,6 +301,61 @@ def double_well() -> System:
     )
 
 
+# --- anisotropic_well ----------------------------------------------------------------
+
+
+@drift_fn
+def _anisotropic_well_drift(x, t, p, out):
+    # f = -D grad U, U = (x^2 - 1)^2/4 + y^2 + c x y, D = [[p0, p1], [p1, p2]]
+    gx = x[0] ** 3 - x[0] + p[3] * x[1]
+    gy = 2.0 * x[1] + p[3] * x[0]
+    out[0] = -(p[0] * gx + p[1] * gy)
+    out[1] = -(p[1] * gx + p[2] * gy)
+
+
+@jac_fn
+def _anisotropic_well_jacobian(x, t, p, out):
+    hxx, hxy, hyy = 3.0 * x[0] ** 2 - 1.0, p[3], 2.0
+    out[0, 0] = -(p[0] * hxx + p[1] * hxy)
+    out[0, 1] = -(p[0] * hxy + p[1] * hyy)
+    out[1, 0] = -(p[1] * hxx + p[2] * hxy)
+    out[1, 1] = -(p[1] * hxy + p[2] * hyy)
+
+
+def anisotropic_well(
+    d11: float = 1.0, d12: float = 0.4, d22: float = 0.5, c: float = 0.5
+) -> System:
+    """A 2-D gradient double well with anisotropic, non-diagonal noise: f = -D grad U,
+
+        U = (x^2 - 1)^2/4 + y^2 + c x y,   D = [[d11, d12], [d12, d22]] (SPD),
+
+    the Langer (Eyring–Kramers) case of docs/rates.md. Minima (±x_m, ∓c x_m/2) with
+    x_m^2 = 1 + c^2/2, saddle at the origin, barrier U(0) - U(m) = 1/4 + c^2/4 + c^4/16
+    (0.31640625 at c = 1/2); the instanton is not along the x-axis and D mixes the axes.
+    """
+    D = np.array([[d11, d12], [d12, d22]], dtype=float)
+    if np.any(np.linalg.eigvalsh(D) <= 0):
+        raise ValueError(f"D = [[d11, d12], [d12, d22]] must be positive definite, got {D}")
+    xm = math.sqrt(1.0 + c * c / 2)
+    left, right = np.array([-xm, c * xm / 2]), np.array([xm, -c * xm / 2])
+    return System(
+        drift=_anisotropic_well_drift,
+        jac=_anisotropic_well_jacobian,
+        D=D,
+        params=[d11, d12, d22, c],
+        param_names=("d11", "d12", "d22", "c"),
+        states={
+            "left": left,
+            "right": right,
+            "saddle": [0.0, 0.0],
+            "A": Ball(left, 0.1),
+            "B": Ball(right, 0.1),
+        },
+        name="anisotropic_well",
+        description="f = -D grad U, 2-D double well, non-diagonal D (Langer prefactor)",
+    )
+
+
 # --- maier_stein ---------------------------------------------------------------------
 
 
