@@ -28,6 +28,8 @@ from ._networks import (
     oscillator_ring,
     phase_rotation,
     rate_network,
+    ring_potential,
+    ring_winding,
     twist_is_stable,
     twisted_spectrum,
     twisted_state,
@@ -71,4 +73,6 @@ __all__ = [
     "twisted_state",
     "twisted_spectrum",
     "twist_is_stable",
+    "ring_potential",
+    "ring_winding",
 ]

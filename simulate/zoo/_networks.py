@@ -115,6 +115,30 @@ def twist_is_stable(q: int, n: int, mu: float = 1.0, coupling: float = 1.0) -> b
     )
 
 
+def ring_potential(x, mu: float = 1.0, coupling: float = 1.0) -> np.ndarray | float:
+    """The oscillator ring's potential, f = -grad V (the ring is a gradient system, D = I):
+
+        V = sum_k (-mu |z_k|^2 / 2 + |z_k|^4 / 4) + K/2 sum_k |z_{k+1} - z_k|^2,
+
+    for points x (..., 2N) laid out as (Re z_0, Im z_0, ...). With dX = f dt + sqrt(2 eps) dW
+    the infinite-time action between an attractor and a saddle of index 1 is the difference
+    of V (``docs/networks.md``, "The twist transition")."""
+    x = np.asarray(x, dtype=float)
+    z = x[..., 0::2] + 1j * x[..., 1::2]
+    a2 = np.abs(z) ** 2
+    bond = np.abs(np.roll(z, -1, axis=-1) - z) ** 2
+    return np.sum(-0.5 * mu * a2 + 0.25 * a2**2 + 0.5 * coupling * bond, axis=-1)
+
+
+def ring_winding(x) -> np.ndarray | int:
+    """Winding number of ring states x (..., 2N): the sum of the neighbour phase differences
+    arg(z_{k+1} / z_k), each in (-pi, pi], over 2 pi (an integer; q for ``twist_q``)."""
+    x = np.asarray(x, dtype=float)
+    z = x[..., 0::2] + 1j * x[..., 1::2]
+    total = np.sum(np.angle(np.roll(z, -1, axis=-1) * np.conj(z)), axis=-1)
+    return np.rint(total / (2.0 * math.pi)).astype(int)
+
+
 def phase_rotation(n: int) -> Generator:
     """The U(1) generator of the oscillator ring: the global phase rotation z_k -> e^{i a} z_k,
     A = block-diagonal [[0, -1], [1, 0]] (antisymmetric), b = 0. Its charge is
