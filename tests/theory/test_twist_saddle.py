@@ -96,6 +96,12 @@ def test_gradient_flow_off_the_saddle_reaches_sync_and_twist_1(saddle):
         drop = zoo.ring_potential(s.x) - zoo.ring_potential(end)
         assert sol.y[-1, -1] == pytest.approx(drop, rel=1e-6)
         assert np.abs(drift(system, end)).max() < 1e-8
+        # the U(1) charge of the reversed leg, Q = p . A x with p = (xdot - f) / 2 = -f,
+        # vanishes at every point (V is U(1) invariant); relative to |f| |A x|
+        A = system.generators[0].A
+        for x in sol.y[:-1].T[:: max(1, sol.y.shape[1] // 50)]:
+            f = drift(system, x)
+            assert abs(f @ (A @ x)) <= 1e-12 * (1 + np.linalg.norm(f) * np.linalg.norm(x))
         ends[int(zoo.ring_winding(end))] = drop
     assert sorted(ends) == [0, 1]
     assert ends[0] == pytest.approx(BARRIER, abs=1e-7)
