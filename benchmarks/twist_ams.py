@@ -152,6 +152,9 @@ def main():
             f" {time.time() - t0:.1f} s; {r.message}; {E.message}"
         )
         print(ch.summary().to_string())
+    if len(eps_grid) < 2:
+        print(f"total {time.time() - t_all:.1f} s (one level: no fit)")
+        return
     fit = fit_action(
         eps_grid, probs, log_se=log_se, dof=[args.runs - 1] * len(eps_grid), theory=action
     )
