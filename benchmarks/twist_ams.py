@@ -9,6 +9,7 @@ unions of balls on the circles of equilibria (8 balls of radius 2.0 on the sync 
 16 of radius 1.4 on the twist_1 circle): smaller balls are not reached at these eps in
 32 dimensions (docs/networks.md). x0 is the point of the gradient-flow leg saddle ->
 sync at distance 2.2 from the sync circle. Reaction coordinate: the Fourier power
+(`zoo.ring_fourier_power`)
 xi = |Z_1|^2 - |Z_0|^2, Z_m = (1/N) sum_k z_k e^{-2 pi i m k / N}, invariant under the
 U(1) rotation and the ring's translation. Prints per eps the estimate, -eps log P, the
 run spread, the wall time and the empirical charges (H and U1) of the weighted reactive
@@ -22,7 +23,6 @@ import math
 import time
 from functools import reduce
 
-import numba as nb
 import numpy as np
 from scipy.integrate import solve_ivp
 
@@ -31,23 +31,6 @@ from simulate import Ball, ams, reaction_coordinate, zoo
 from validate import empirical_charges, fit_action
 
 N = 16
-
-
-@nb.njit
-def fourier_power(x, p):
-    """|Z_1|^2 - |Z_0|^2 of the ring state x: -1 at sync, 0.336 at the saddle, 0.848 at
-    twist_1."""
-    n = x.shape[0] // 2
-    a0r = a0i = a1r = a1i = 0.0
-    for k in range(n):
-        c = math.cos(2 * math.pi * k / n)
-        s = math.sin(2 * math.pi * k / n)
-        re, im = x[2 * k], x[2 * k + 1]
-        a0r += re
-        a0i += im
-        a1r += re * c + im * s
-        a1i += im * c - re * s
-    return (a1r * a1r + a1i * a1i - a0r * a0r - a0i * a0i) / (n * n)
 
 
 def drift(system, x):
@@ -120,7 +103,7 @@ def main():
     print(f"barrier V(saddle) - V(sync) = {barrier:.10f}")
     print(f"theory: -eps log P -> V(saddle) - V(x0) = {action:.6f}")
     A, B = circle(0, 8, 2.0), circle(1, 16, 1.4)
-    rc = reaction_coordinate(fourier_power, name="fourier_power")
+    rc = reaction_coordinate(zoo.ring_fourier_power, (1.0,))
     eps_grid = [float(e) for e in args.eps.split(",")]
     probs, log_se = [], []
     for eps in eps_grid:

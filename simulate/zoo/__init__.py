@@ -28,6 +28,7 @@ from ._networks import (
     oscillator_ring,
     phase_rotation,
     rate_network,
+    ring_fourier_power,
     ring_potential,
     ring_winding,
     twist_is_stable,
@@ -73,6 +74,7 @@ __all__ = [
     "twisted_state",
     "twisted_spectrum",
     "twist_is_stable",
+    "ring_fourier_power",
     "ring_potential",
     "ring_winding",
 ]

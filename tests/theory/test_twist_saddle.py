@@ -107,3 +107,22 @@ def test_gradient_flow_off_the_saddle_reaches_sync_and_twist_1(saddle):
     assert ends[0] == pytest.approx(BARRIER, abs=1e-7)
     twist = zoo.ring_potential(system.states["twist_1"]) - zoo.ring_potential(system.states["sync"])
     assert ends[1] == pytest.approx(BARRIER - twist, abs=1e-7)
+
+
+def test_fourier_power_coordinate(saddle):
+    """xi = |Z_1|^2 - |Z_0|^2: -1 at sync, r^2 at twist_1, 0.336 at the saddle, and
+    invariant under the U(1) rotation and the translation z_k -> z_{k+1}."""
+    from simulate import reaction_coordinate
+
+    system, s = saddle
+    xi = reaction_coordinate(zoo.ring_fourier_power, (1.0,))
+    assert xi(system.states["sync"]) == pytest.approx(-1.0, abs=1e-13)
+    assert xi(zoo.twisted_state(1, N, 1.0, 1.0, 0.7)) == pytest.approx(
+        1 - 4 * np.sin(np.pi / N) ** 2, abs=1e-13
+    )
+    assert xi(s.x) == pytest.approx(0.33628531, abs=1e-7)
+    x = np.random.default_rng(5).normal(size=2 * N)
+    z = x[0::2] + 1j * x[1::2]
+    for w in (np.exp(0.9j) * z, np.roll(z, 1)):
+        y = np.column_stack([w.real, w.imag]).ravel()
+        assert xi(y) == pytest.approx(xi(x), abs=1e-12)
