@@ -29,6 +29,9 @@ from ._networks import (
     oscillator_ring,
     phase_rotation,
     rate_network,
+    ring_fourier_power,
+    ring_potential,
+    ring_winding,
     twist_is_stable,
     twisted_spectrum,
     twisted_state,
@@ -73,4 +76,7 @@ __all__ = [
     "twisted_state",
     "twisted_spectrum",
     "twist_is_stable",
+    "ring_fourier_power",
+    "ring_potential",
+    "ring_winding",
 ]

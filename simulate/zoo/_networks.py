@@ -13,6 +13,7 @@ import numba as nb
 import numpy as np
 
 from .._numba_types import DRIFT_SIGNATURE, JACOBIAN_SIGNATURE, JIT
+from .._reaction_coordinates import xi_fn
 from .._system import Generator, System
 
 drift_fn = nb.njit(DRIFT_SIGNATURE, **JIT)
@@ -113,6 +114,55 @@ def twist_is_stable(q: int, n: int, mu: float = 1.0, coupling: float = 1.0) -> b
         and r2 * math.cos(theta)
         > 2.0 * coupling * (math.sin(theta) ** 2 - math.sin(math.pi / n) ** 2)
     )
+
+
+def ring_potential(x, mu: float = 1.0, coupling: float = 1.0) -> np.ndarray | float:
+    """The oscillator ring's potential, f = -grad V (the ring is a gradient system, D = I):
+
+        V = sum_k (-mu |z_k|^2 / 2 + |z_k|^4 / 4) + K/2 sum_k |z_{k+1} - z_k|^2,
+
+    for points x (..., 2N) laid out as (Re z_0, Im z_0, ...). With dX = f dt + sqrt(2 eps) dW
+    the infinite-time action between an attractor and a saddle of index 1 is the difference
+    of V (``docs/networks.md``, "The twist transition")."""
+    x = np.asarray(x, dtype=float)
+    z = x[..., 0::2] + 1j * x[..., 1::2]
+    a2 = np.abs(z) ** 2
+    bond = np.abs(np.roll(z, -1, axis=-1) - z) ** 2
+    return np.sum(-0.5 * mu * a2 + 0.25 * a2**2 + 0.5 * coupling * bond, axis=-1)
+
+
+def ring_winding(x) -> np.ndarray | int:
+    """Winding number of ring states x (..., 2N): the sum of the neighbour phase differences
+    arg(z_{k+1} / z_k), each in (-pi, pi], over 2 pi (an integer; q for ``twist_q``)."""
+    x = np.asarray(x, dtype=float)
+    z = x[..., 0::2] + 1j * x[..., 1::2]
+    total = np.sum(np.angle(np.roll(z, -1, axis=-1) * np.conj(z)), axis=-1)
+    return np.rint(total / (2.0 * math.pi)).astype(int)
+
+
+@xi_fn
+def ring_fourier_power(x, p):
+    """Reaction coordinate sync -> twist_q for AMS: xi = |Z_q|^2 - |Z_0|^2 with
+    Z_m = (1/N) sum_k z_k e^{-2 pi i m k / N} and q = p[0] (``reaction_coordinate(
+    ring_fourier_power, (q,))``). Smooth, and invariant under the U(1) rotation and the
+    ring's translation z_k -> z_{k+1} (each multiplies Z_m by a phase), so it treats every
+    phase and every slip site alike; -mu at sync, r^2 at twist_q."""
+    n = x.shape[0] // 2
+    q = p[0]
+    a0r = 0.0
+    a0i = 0.0
+    aqr = 0.0
+    aqi = 0.0
+    for k in range(n):
+        c = math.cos(2.0 * math.pi * q * k / n)
+        s = math.sin(2.0 * math.pi * q * k / n)
+        re = x[2 * k]
+        im = x[2 * k + 1]
+        a0r += re
+        a0i += im
+        aqr += re * c + im * s
+        aqi += im * c - re * s
+    return (aqr * aqr + aqi * aqi - a0r * a0r - a0i * a0i) / (n * n)
 
 
 def phase_rotation(n: int) -> Generator:
