@@ -50,7 +50,7 @@ from ._mean_times import mean_time
 from ._references import mean_first_passage_1d
 from ._report import VERDICT_COLUMNS, regime, verdict_row
 from ._scaling import limit_interval
-from ._study import atomic_write, read_table, write_csv, write_table
+from ._study import atomic_write, check_same_study, read_table, write_csv, write_table
 
 RATES_NOTE = """**rates.** Measured mean transition times E tau (validate.mean_time: brute
 force with censored passages at the larger eps, the AMS loop decomposition at the smaller)
@@ -281,9 +281,8 @@ def run_case(case: RateCase, folder: Path, n_jobs: int = 1, on_level=None) -> pd
 
     folder.mkdir(parents=True, exist_ok=True)
     stored = folder / "case.json"
-    if stored.exists() and stored.read_text() != case.to_json():
-        raise ValueError(f"`{folder}` holds another configuration of case {case.name!r} "
-                         "(case.json differs): use another folder or fresh=True")  # fmt: skip
+    if stored.exists():
+        check_same_study(folder, json.loads(stored.read_text()), case.to_json())
     atomic_write(stored, lambda tmp: Path(tmp).write_text(case.to_json()))
     done = folder / "times.parquet"
     if done.exists():

@@ -209,7 +209,7 @@ class Study:
         clear_stale_temporaries(self.folder)
         cfg_path = self.folder / "config.json"
         if cfg_path.exists():
-            _check_same_study(self.folder, json.loads(cfg_path.read_text()), cfg)
+            check_same_study(self.folder, json.loads(cfg_path.read_text()), cfg.to_json())
         atomic_write(cfg_path, lambda tmp: Path(tmp).write_text(cfg.to_json()))
         system = self.system()
         ref = self.reference(system)
@@ -359,12 +359,14 @@ class Study:
         return out
 
 
-def _check_same_study(folder: Path, stored: dict, config: StudyConfig) -> None:
-    """Refuse to add levels of ``config`` to a folder holding another study, naming the
-    fields that differ. The folder's name and place (``name``, and ``root`` written by
-    older versions) are no part of the identity: a moved or renamed study resumes."""
+def check_same_study(folder: Path, stored: dict, identity: str) -> None:
+    """Refuse to add to a folder holding another study: ``stored`` is the configuration
+    on disk, ``identity`` the JSON of the one wanted (``StudyConfig.to_json``, or a rates
+    case's); the error names the fields that differ. The folder's name and place
+    (``name``, and ``root`` written by older versions) are no part of the identity: a
+    moved or renamed study resumes."""
     stored = {k: v for k, v in stored.items() if k not in ("root", "name")}
-    wanted = {k: v for k, v in json.loads(config.to_json()).items() if k != "name"}
+    wanted = {k: v for k, v in json.loads(identity).items() if k != "name"}
     differ = sorted(k for k in stored.keys() | wanted.keys() if stored.get(k) != wanted.get(k))
     if differ:
         changes = "; ".join(
