@@ -33,9 +33,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from theory._display import fields_repr
+
+from ._statistics import t_interval
 
 #: Fewer events than this after ``t_tail`` (when some paths are censored) make the tail
 #: hazard, and with it the estimate, too uncertain to trust: :class:`CensoringWarning`.
@@ -162,7 +163,6 @@ def censored_mean(
     e = (obs & (T > t_tail)).astype(float)
     am, bm, cm, em = a.mean(), b.mean(), c.mean(), e.mean()
     n_tail = int(e.sum())
-    z = float(norm.ppf(0.5 + level / 2))
     common = dict(
         level=level,
         n_paths=n,
@@ -191,7 +191,7 @@ def censored_mean(
     else:
         infl = a - am
     se = float(infl.std(ddof=1) / math.sqrt(n))
-    f = math.exp(z * se / mean) if mean > 0 else math.nan
+    lo, hi = t_interval(mean, se, None, level, log=True) if mean > 0 else (math.nan, math.nan)
     status = "ok"
     message = (
         f"{common['n_events']} events, {n_cens} censored of {n} paths; exponential tail from "
@@ -206,7 +206,7 @@ def censored_mean(
         )
         warnings.warn(message, CensoringWarning, stacklevel=2)
     return CensoredMean(
-        estimate=mean, se=se, ci_low=mean / f, ci_high=mean * f,
+        estimate=mean, se=se, ci_low=float(lo), ci_high=float(hi),
         tail_hazard=float(em / bm) if cm > 0 else math.nan, status=status, message=message,
         **common,
     )  # fmt: skip
