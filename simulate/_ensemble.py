@@ -158,7 +158,6 @@ def _lockstep_kernel(d: int):
             x_new = np.empty((group, d))
             fx = np.empty((group, d))
             code = np.full(group, RUNNING, dtype=np.int8)
-            which = np.full(group, -1, dtype=np.int64)
             when = np.full(group, np.nan)
             running = 0
             for g in range(size):
@@ -209,7 +208,7 @@ def _lockstep_kernel(d: int):
                 i = first + g
                 final[i, :] = x[g]
                 status[i] = code[g]
-                stop_set[i] = which[g]
+                stop_set[i] = -1  # no sets: nothing stops a path
                 stop_time[i] = when[g]
 
     return kernel
