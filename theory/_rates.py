@@ -23,6 +23,7 @@ import numpy as np
 from scipy.linalg import expm, solve_continuous_lyapunov
 from scipy.optimize import brentq, root
 
+from ._hamilton import drift_curvature
 from ._inputs import as_point
 from ._rate_kernels import ARRIVED, PASSED, TABLEAU, flow
 
@@ -188,15 +189,6 @@ def _gradient_barrier(system, m, s, n: int = 64) -> float:
 # --------------------------------------------------------------------------------------
 
 
-def _drift_hessian(system, x, h=1e-6):
-    """F[i, j, k] = ∂_j ∂_k f_i(x), central differences of the Jacobian, symmetrised."""
-    d = x.size
-    step = h * max(1.0, float(np.abs(x).max()))
-    J = system.jacobian(np.concatenate([x + step * np.eye(d), x - step * np.eye(d)]))
-    F = np.moveaxis((J[:d] - J[d:]) / (2.0 * step), 0, 2)  # [i, j, k] = ∂_k J_ij
-    return 0.5 * (F + F.transpose(0, 2, 1))
-
-
 def cubic_quasipotential(A, F, P, D):
     """The cubic Taylor term of V at the attractor, V(m + y) = y^T P y/2 + T[y, y, y]/6 +
     O(|y|⁴): the Hamilton–Jacobi equation ∇V^T D ∇V + f·∇V = 0 at third order in y, with
@@ -234,7 +226,8 @@ class _Shooter:
         d = system.dim
         D = system.D
         A = system.jacobian(m)
-        F = _drift_hessian(system, m)
+        # F[i, j, k] = ∂_j ∂_k f_i(m): the curvature contracted with each unit vector
+        F = drift_curvature(system, np.tile(m, (d, 1)), np.zeros(d), np.eye(d))
         self.T = cubic_quasipotential(A, F, Pm, D)
         self.M = A + 2.0 * D @ Pm
         self.c = np.einsum("iik->k", F) + np.einsum("ij,jik->k", D, self.T)
