@@ -21,8 +21,18 @@ t_tail}, e_i = 1{event after t_tail}, is a smooth function of four means of inde
 per-path vectors; its standard error is the delta method's (the sample standard
 deviation of the influence values over the paths, divided by sqrt(n)). Without
 censoring it is the sample mean and its se the usual s / sqrt(n), for any t_tail.
-The interval is on the log scale, E tau exp(± z se / E tau): the tail term is a
-time at risk over a count, right-skewed at a few events.
+
+The interval is the studentised bootstrap on the log scale: with r = se / E tau and
+t*_b = (log E tau*_b - log E tau) / r*_b over ``N_BOOT`` resamples of the paths (each
+with its own delta-method se; a fixed seed, so the interval is a function of the data),
+
+    [E tau exp(-t*_{(1+level)/2} r),  E tau exp(-t*_{(1-level)/2} r)].
+
+Passage times are close to exponential (skewness 2, kurtosis 9): a low estimate comes
+with a small se (correlation about 0.7 across samples), so E tau exp(± z r) misses a
+truth above it about twice as often as one below it (4.2 % and 2.0 % at 60 paths,
+docs/statistics.md); the bootstrap of t takes the skewness and the noise of the se
+from the data (2.9 % and 2.7 %).
 """
 
 from __future__ import annotations
@@ -36,11 +46,12 @@ import pandas as pd
 
 from theory._display import fields_repr
 
-from ._statistics import t_interval
-
 #: Fewer events than this after ``t_tail`` (when some paths are censored) make the tail
 #: hazard, and with it the estimate, too uncertain to trust: :class:`CensoringWarning`.
 MIN_TAIL_EVENTS = 20
+
+#: Bootstrap resamples of the studentised interval.
+N_BOOT = 999
 
 
 class CensoringWarning(UserWarning):
@@ -56,7 +67,8 @@ class CensoredMean:
     Attributes
     ----------
     estimate, se, ci_low, ci_high, level
-        E tau, its delta-method standard error and the log-scale interval at ``level``.
+        E tau, its delta-method standard error and the studentised-bootstrap interval at
+        ``level`` (module docstring).
     n_paths, n_events, n_censored
         Paths, paths that reached the target, paths censored at the end.
     t_tail, n_tail_events, tail_exposure
@@ -157,12 +169,10 @@ def censored_mean(
             "survival before t_tail would need the Kaplan-Meier correction; choose t_tail <= "
             "every censoring time"
         )
-    a = np.minimum(T, t_tail)
-    b = np.maximum(T - t_tail, 0.0)
-    c = (T > t_tail).astype(float)
-    e = (obs & (T > t_tail)).astype(float)
-    am, bm, cm, em = a.mean(), b.mean(), c.mean(), e.mean()
-    n_tail = int(e.sum())
+    X = np.column_stack([np.minimum(T, t_tail), np.maximum(T - t_tail, 0.0), T > t_tail,
+                         obs & (T > t_tail)]).astype(float)  # fmt: skip
+    am, bm, cm, em = X.mean(0)
+    n_tail = int(X[:, 3].sum())
     common = dict(
         level=level,
         n_paths=n,
@@ -170,7 +180,7 @@ def censored_mean(
         n_censored=n_cens,
         t_tail=t_tail,
         n_tail_events=n_tail,
-        tail_exposure=float(b.sum()),
+        tail_exposure=float(X[:, 1].sum()),
         restricted_mean=float(am),
         tail_survival=float(cm),
     )
@@ -184,14 +194,7 @@ def censored_mean(
             estimate=math.inf, se=math.nan, ci_low=math.nan, ci_high=math.inf, tail_hazard=0.0,
             status="no_events", message=message, **common,
         )  # fmt: skip
-    tail = cm * bm / em if cm > 0 else 0.0
-    mean = float(am + tail)
-    if cm > 0:
-        infl = (a - am) + (cm / em) * (b - bm) + (bm / em) * (c - cm) - (tail / em) * (e - em)
-    else:
-        infl = a - am
-    se = float(infl.std(ddof=1) / math.sqrt(n))
-    lo, hi = t_interval(mean, se, None, level, log=True) if mean > 0 else (math.nan, math.nan)
+    mean, se, lo, hi = (float(v) for v in _bootstrap_t(X, level))
     status = "ok"
     message = (
         f"{common['n_events']} events, {n_cens} censored of {n} paths; exponential tail from "
@@ -210,3 +213,52 @@ def censored_mean(
         tail_hazard=float(em / bm) if cm > 0 else math.nan, status=status, message=message,
         **common,
     )  # fmt: skip
+
+
+def _mean_se(mu, s1, s2, n: int):
+    """E tau = a + c b / e and its delta-method se, vectorised over bootstrap resamples:
+    ``mu`` (4,) the sample means of the rows x = (a, b, c, e), ``s1`` (..., 4) and ``s2``
+    (..., 4, 4) the (resample's) first and second moments of x - mu (centred against
+    cancellation). A path's influence is g . (x - mean), g = (1, c/e, b/e, -c b/e^2)
+    (g = (1, 0, 0, 0) without survivors past t_tail)."""
+    am, bm, cm, em = np.moveaxis(mu + s1, -1, 0)
+    on = cm > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tail = np.where(on, cm * bm / em, 0.0)
+        g = np.stack([np.ones_like(am), np.where(on, cm / em, 0.0), np.where(on, bm / em, 0.0),
+                      np.where(on, -tail / em, 0.0)], axis=-1)  # fmt: skip
+        cov = s2 - s1[..., :, None] * s1[..., None, :]
+        var = np.einsum("...i,...ij,...j->...", g, cov, g) * (n / (n - 1))
+    return am + tail, np.sqrt(np.maximum(var, 0.0) / n)
+
+
+def _bootstrap_t(X: np.ndarray, level: float) -> tuple[float, float, float, float]:
+    """(E tau, se, ci_low, ci_high) from the per-path rows X (n, 4) = (a, b, c, e)
+    (module docstring): the studentised bootstrap on the log scale over ``N_BOOT``
+    resamples of the n paths (each path's count in a resample from n uniform draws; a
+    fixed seed), in blocks of about 2e6 counts. A resample
+    with no event past t_tail but survivors (E tau* infinite) counts as t* = +inf."""
+    n = X.shape[0]
+    mu = X.mean(0)
+    Z = X - mu
+    Y = np.hstack([Z, (Z[:, :, None] * Z[:, None, :]).reshape(n, 16)])
+    m, se = _mean_se(mu, np.zeros(4), Y[:, 4:].mean(0).reshape(4, 4), n)
+    mean, se = float(m), float(se)
+    if not (math.isfinite(mean) and mean > 0 and se > 0):
+        return mean, se, math.nan, math.nan
+    rng = np.random.Generator(np.random.PCG64(0))
+    block = max(1, 2_000_000 // n)
+    t = np.empty(N_BOOT)
+    for start in range(0, N_BOOT, block):
+        k = min(block, N_BOOT - start)
+        rows = rng.integers(0, n, size=(k, n)) + n * np.arange(k)[:, None]
+        s = np.bincount(rows.ravel(), minlength=k * n).reshape(k, n).astype(float) @ Y / n
+        m_b, se_b = _mean_se(mu, s[:, :4], s[:, 4:].reshape(k, 4, 4), n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_b = (np.log(m_b) - math.log(mean)) * m_b / se_b
+        t_b[~np.isfinite(m_b)] = np.inf
+        t_b[np.isnan(t_b)] = 0.0  # se* = 0 with E tau* = E tau (all paths alike)
+        t[start : start + k] = t_b
+    q_lo, q_hi = np.quantile(t, [0.5 - level / 2, 0.5 + level / 2])
+    r = se / mean
+    return mean, se, mean * math.exp(-q_hi * r), mean * math.exp(-q_lo * r)

@@ -53,6 +53,40 @@ def test_censored_mean_recovers_the_mean_under_heavy_censoring():
     assert abs(np.minimum(tau, 15.0).mean() - 21.0) > 10 * out.se
 
 
+def test_censored_mean_se_is_the_delta_method_of_the_influence_values():
+    # independent form: E tau = mean(a) + mean(c) mean(b) / mean(e), influence of each path
+    rng = np.random.Generator(np.random.PCG64(5))
+    tau = 0.5 + rng.exponential(10.0, 300)
+    times, obs, t_tail = np.minimum(tau, 12.0), tau < 12.0, 4.0
+    a, b = np.minimum(times, t_tail), np.maximum(times - t_tail, 0.0)
+    c, e = (times > t_tail).astype(float), (obs & (times > t_tail)).astype(float)
+    am, bm, cm, em = a.mean(), b.mean(), c.mean(), e.mean()
+    tail = cm * bm / em
+    infl = (a - am) + (cm / em) * (b - bm) + (bm / em) * (c - cm) - (tail / em) * (e - em)
+    out = censored_mean(times, obs, t_tail=t_tail)
+    assert out.n_censored > 50
+    assert out.estimate == pytest.approx(am + tail, rel=1e-13)
+    assert out.se == pytest.approx(infl.std(ddof=1) / math.sqrt(tau.size), rel=1e-10)
+    assert out.ci_low < out.estimate < out.ci_high
+
+
+def test_censored_mean_interval_misses_as_often_above_as_below():
+    # tau = 0.2 + Exp(1) (mean 1.2, skewed like a passage time), 30 paths, 1500 samples:
+    # the studentised bootstrap misses the truth about equally often on each side and
+    # covers at the level; E tau exp(+-1.96 se/E tau) misses below twice as often
+    # (about 5.4 % against 2.6 %, coverage 0.92)
+    rng = np.random.Generator(np.random.PCG64(6))
+    n_rep, truth = 1500, 1.2
+    above = below = 0
+    for _ in range(n_rep):
+        out = censored_mean(0.2 + rng.exponential(1.0, 30), np.ones(30, bool))
+        above += out.ci_low > truth
+        below += out.ci_high < truth
+    miss = (above + below) / n_rep
+    assert abs(miss - 0.05) < 3 * math.sqrt(0.05 * 0.95 / n_rep), (above, below)
+    assert abs(above - below) / n_rep < 3 * math.sqrt(0.05 / n_rep), (above, below)
+
+
 def test_censored_mean_warns_by_name_when_censoring_is_too_heavy():
     rng = np.random.Generator(np.random.PCG64(4))
     tau = rng.exponential(1000.0, 200)
