@@ -22,6 +22,9 @@ listed in :data:`CASES`. Cases:
   about a third of them) and the AMS loop decomposition at eps = 0.05 (A = (-inf, -0.9],
   Sigma at -0.8, 10 runs of 50 replicas, 400 loops).
 - ``double_well_mean_time_eps0.025``: the same AMS estimator at eps = 0.025.
+- ``double_well_mean_time_brute``: the brute-force estimator at few paths, as in the quick
+  rates study: eps = 0.18, 60 and 150 paths from -1 censored at 5 predicted mean times
+  C e^{dV/eps} (about 1 % censored), the exponential tail from one predicted time.
 - ``double_well_mean_time_study``: the AMS estimator at eps = 0.025 with the rates
   study's settings (20 runs of 100 replicas, 1000 loops; ``validate._rates_study``),
   whose single estimates read low in docs/rates.md.
@@ -50,7 +53,7 @@ import numpy as np
 from simulate import Ball, zoo
 from simulate import Interval as Segment
 
-from ._coverage import Interval
+from ._coverage import Interval, rep_seed
 from ._empirical_charges import empirical_charges
 from ._mean_times import mean_time
 from ._references import (
@@ -164,6 +167,21 @@ def double_well_mean_time(brute_eps=0.1, ams_eps=0.05):
     return estimate, truth
 
 
+def double_well_mean_time_brute(eps=0.18, n_paths=(60, 150)):
+    import theory
+
+    dw = zoo.double_well()
+    predicted = theory.rate(dw, "left", "saddle").mean_time(eps)
+    names = {n: f"E tau brute (eps={eps:g}, {n} paths)" for n in n_paths}
+
+    def estimate(seed):
+        return {name: mean_time(dw, "left", Segment(1.0, np.inf), eps, n_paths=n,
+                                t_max=5 * predicted, t_tail=predicted, seed=rep_seed(seed, n))
+                for n, name in names.items()}  # fmt: skip
+
+    return estimate, dict.fromkeys(names.values(), _exact_mean_time(eps))
+
+
 def double_well_mean_time_small(eps=0.025, **settings):
     name = f"E tau AMS (eps={eps:g})"
     return (lambda seed: {name: _mean_time_ams(eps, seed, **settings)}), {
@@ -265,6 +283,7 @@ CASES = {
     "double_well_eps0.02": double_well_small,
     "double_well_mean_time": double_well_mean_time,
     "double_well_mean_time_eps0.025": double_well_mean_time_small,
+    "double_well_mean_time_brute": double_well_mean_time_brute,
     "double_well_mean_time_study": double_well_mean_time_study,
     "monostable_charges": monostable_charges,
     "linear_tube": linear_tube,

@@ -27,10 +27,11 @@ def test_quick_rates_study_checks_barrier_and_prefactor_by_the_rule(quick_rates)
         rows = v[v["part"] == part].set_index("kind")
         assert {"barrier", "prefactor"} <= set(rows.index)
         assert rows.loc["barrier", "theory"] == pytest.approx(barrier, abs=1e-12)
-    # the quick levels (eps >= 0.13) are not the small-noise regime: only the 1-D double
-    # well's eps log E tau extrapolates to its barrier there (the full study: docs/rates.md)
-    dw = v[(v["part"] == "double_well") & (v["kind"] == "barrier")].iloc[0]
-    assert dw["verdict"] == "consistent", dw["statement"]
+    # the quick levels (eps = 0.1 ... 0.065), where the double well's exact ratio
+    # E tau e^{-dV/eps} / C already falls linearly: both its limits hold their theory values
+    dw = v[v["part"] == "double_well"].set_index("kind")
+    for kind in ("barrier", "prefactor"):
+        assert dw.loc[kind, "verdict"] == "consistent", dw.loc[kind, "statement"]
     assert (v[v["part"] == "double_well"]["kind"] == "exact").sum() == 3
     for r in v.itertuples():  # every row judged by the rule, never consistent from outside
         asym = None if r.kind == "exact" else bool(r.asymptotic)
