@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from validate._data_dictionary import RATES_TABLE
-from validate._rates_study import cases, rate_verdicts, run_case
+from validate._rates_study import QUICK_EPS, cases, rate_verdicts, run_case
 from validate._report import VERDICT_COLUMNS, judge
 from validate._runner import run_study
 from validate._study import read_table
@@ -27,12 +27,12 @@ def test_quick_rates_study_checks_barrier_and_prefactor_by_the_rule(quick_rates)
         rows = v[v["part"] == part].set_index("kind")
         assert {"barrier", "prefactor"} <= set(rows.index)
         assert rows.loc["barrier", "theory"] == pytest.approx(barrier, abs=1e-12)
-    # the quick levels (eps = 0.1 ... 0.065), where the double well's exact ratio
+    # the quick levels (eps = 0.12 ... 0.065), where the double well's exact ratio
     # E tau e^{-dV/eps} / C already falls linearly: both its limits hold their theory values
     dw = v[v["part"] == "double_well"].set_index("kind")
     for kind in ("barrier", "prefactor"):
         assert dw.loc[kind, "verdict"] == "consistent", dw.loc[kind, "statement"]
-    assert (v[v["part"] == "double_well"]["kind"] == "exact").sum() == 3
+    assert (v[v["part"] == "double_well"]["kind"] == "exact").sum() == len(QUICK_EPS)
     for r in v.itertuples():  # every row judged by the rule, never consistent from outside
         asym = None if r.kind == "exact" else bool(r.asymptotic)
         assert judge(r.theory, r.ci_low, r.ci_high, asym) == (r.theory_inside, r.verdict)
@@ -56,6 +56,6 @@ def test_a_finished_case_resumes_and_another_configuration_is_refused(quick_rate
     folder = quick_rates.folder / case.name
     before = (folder / "times.parquet").stat().st_mtime_ns
     again = run_case(case, folder)  # read back, nothing recomputed
-    assert (folder / "times.parquet").stat().st_mtime_ns == before and len(again) == 3
+    assert (folder / "times.parquet").stat().st_mtime_ns == before and len(again) == len(QUICK_EPS)
     with pytest.raises(ValueError, match="another configuration"):
         run_case(replace(case, seed=case.seed + 1), folder)
