@@ -254,7 +254,7 @@ def _guess(system, start, s, Ps, lam, v, path, r0, delta):
     in D^{-1}: H = 0); before them the linearised fluctuation flow x - m = e^{M t} y0
     (p = ∇²V(m) (x - m)), after them the arrival x - s = e^{-λ_s t}(x_k - s)
     (p = ∇²V(s) (x - s)). Returns t (k,) and Y (2d + 1, k) = (x, p, S)."""
-    m, Mm, D, Di = start.m, start.M, system.D, system.D_inv
+    m, D, Di = start.m, system.D, system.D_inv
     X = path[1:-1]
     tang = np.gradient(path, axis=0)[1:-1]
     f = system.f(X)
@@ -264,36 +264,59 @@ def _guess(system, start, s, Ps, lam, v, path, r0, delta):
     dX = np.diff(X, axis=0)
     dt = np.sqrt(np.einsum("ki,ij,kj->k", dX, Di, dX)) / (0.5 * (nf[1:] + nf[:-1]))
     t_mid = np.concatenate([[0.0], np.cumsum(dt)])
-    # the first node followed back to |x - m| = r0 along the linearised fluctuation flow
-    # (it spirals where M has complex eigenvalues, so the chord's direction alone would
-    # be wrong)
-    d1 = X[0] - m
-    mu = float(np.min(np.real(np.linalg.eigvals(Mm))))
-    t1 = max(np.log(np.linalg.norm(d1) / r0) / mu, 1e-3)
-    y0 = expm(-Mm * t1) @ d1
-    y0 *= r0 / np.linalg.norm(y0)
-    t_left = np.linspace(0.0, t1, 30, endpoint=False)
-    step = expm(Mm * t_left[1])
-    X_left = np.empty((30, len(m)))
-    X_left[0] = y0
-    for k in range(1, 30):
-        X_left[k] = step @ X_left[k - 1]
-    X_left += m
+    t_left, X_left, t1 = _linear_departure(start, X[0] - m, r0)
     P_left = (X_left - m) @ start.Pm
     # the last node's arrival at s
     dn = X[-1] - s
     t2 = max(np.log(np.linalg.norm(dn) / delta) / lam, 1e-3)
-    t_right = np.linspace(0.0, t2, 31)[1:]
+    k_right = max(30, int(3.0 * float(np.max(np.abs(np.linalg.eigvals(system.jacobian(s))))) * t2))
+    t_right = np.linspace(0.0, t2, k_right + 1)[1:]
     X_right = s + np.exp(-lam * t_right)[:, None] * dn
     P_right = (X_right - s) @ Ps
     t = np.concatenate([t_left, t1 + t_mid, t1 + t_mid[-1] + t_right])
     Xs = np.concatenate([X_left, X, X_right])
     Ps_ = np.concatenate([P_left, P, P_right])
     speed = np.einsum("ki,ij,kj->k", Ps_, D, Ps_)
-    S = start.action(y0) + np.concatenate(
+    S = start.action(X_left[0] - m) + np.concatenate(
         [[0.0], np.cumsum(0.5 * (speed[1:] + speed[:-1]) * np.diff(t))]
     )
     return t, np.vstack([Xs.T, Ps_.T, S[None]])
+
+
+def _linear_departure(start, y1, r0):
+    """The linearised fluctuation flow x - m = e^{M t} y0 from |y0| = r0 to m + y1 (from
+    y1 followed back: it spirals where M has complex eigenvalues, so y1's direction alone
+    would be wrong), at nodes 1/3 of the fastest linear time scale apart (30 at least):
+    times t (k,) and points (k, d) without the end, and the duration t1."""
+    Mm = start.M
+    mu = float(np.min(np.real(np.linalg.eigvals(Mm))))
+    t1 = max(np.log(np.linalg.norm(y1) / r0) / mu, 1e-3)
+    y0 = expm(-Mm * t1) @ y1
+    y0 *= r0 / np.linalg.norm(y0)
+    k_left = max(30, int(3.0 * float(np.max(np.abs(np.linalg.eigvals(Mm)))) * t1))
+    t_left = np.linspace(0.0, t1, k_left, endpoint=False)
+    step = expm(Mm * t_left[1])
+    X_left = np.empty((k_left, len(y1)))
+    X_left[0] = y0
+    for k in range(1, k_left):
+        X_left[k] = step @ X_left[k - 1]
+    return t_left, X_left + start.m, t1
+
+
+def _extended(start, sol, r0):
+    """A BVP solution from |x - m| = r > r0 extended back to r0 by
+    :func:`_linear_departure`: the guess (t, Y) of the BVP from r0."""
+    m = start.m
+    t_left, X_left, t1 = _linear_departure(start, sol.y[: len(m), 0] - m, r0)
+    P_left = (X_left - m) @ start.Pm
+    speed = np.einsum("ki,ij,kj->k", P_left, start.D, P_left)
+    S_left = start.action(X_left[0] - m) + np.concatenate(
+        [[0.0], np.cumsum(0.5 * (speed[1:] + speed[:-1]) * np.diff(t_left))]
+    )
+    Y_left = np.vstack([X_left.T, P_left.T, S_left[None]])
+    Y = sol.y.copy()
+    Y[-1] += S_left[-1] + 0.5 * (speed[-1] * (t1 - t_left[-1])) - Y[-1, 0]
+    return np.concatenate([t_left, t1 + sol.p[0] * sol.x]), np.hstack([Y_left, Y])
 
 
 def _stable_manifold(system, s, A, Ps, lam, v):
@@ -345,7 +368,7 @@ def _stable_manifold(system, s, A, Ps, lam, v):
     return residual
 
 
-def _instanton_bvp(system, start, s, Ps, lam, v, path, r0, delta, tol, max_nodes):
+def _instanton_bvp(system, start, s, Ps, lam, v, guess, r0, delta, tol, max_nodes):
     """The instanton m -> s by collocation (:func:`scipy.integrate.solve_bvp`) on
     Hamilton's equations for (x, p, S) over an unknown duration T, from |x - m| = r0 on
     the cubic quasipotential of :class:`_Start` (p = ∇V_3, S = V_3) to |x - s| = delta on
@@ -361,7 +384,7 @@ def _instanton_bvp(system, start, s, Ps, lam, v, path, r0, delta, tol, max_nodes
     d = system.dim
     m = start.m
     on_manifold = _stable_manifold(system, s, system.jacobian(s), Ps, lam, v)
-    t, Y = _guess(system, start, s, Ps, lam, v, path, r0, delta)
+    t, Y = guess
     T = t[-1]
 
     def fun(tau, y, par):
@@ -404,6 +427,22 @@ def _instanton_bvp(system, start, s, Ps, lam, v, path, r0, delta, tol, max_nodes
             max_nodes=max_nodes,
         )
     return sol
+
+
+def _continued_bvp(system, start, s, Ps, lam, v, path, r0, delta, tol, scale):
+    """:func:`_instanton_bvp` from the geometric instanton ``path``; where that fails (a
+    strongly anisotropic minimum, whose fast directions make the guess near m poor), from
+    10 r0 (up to |s - m|/100) first, its solution extended back to r0
+    (:func:`_extended`)."""
+    guess = _guess(system, start, s, Ps, lam, v, path, r0, delta)
+    sol = _instanton_bvp(system, start, s, Ps, lam, v, guess, r0, delta, tol, 200000)
+    if (sol.status == 0 and np.all(np.isfinite(sol.y))) or r0 >= 0.01 * scale:
+        return sol
+    outer = _continued_bvp(system, start, s, Ps, lam, v, path, 10.0 * r0, delta, tol, scale)
+    if outer.status != 0 or not np.all(np.isfinite(outer.y)):
+        return outer
+    guess = _extended(start, outer, r0)
+    return _instanton_bvp(system, start, s, Ps, lam, v, guess, r0, delta, tol, 200000)
 
 
 def _along(system, start, sol, s, kappa, width, rtol, r_ends, rate):
@@ -675,8 +714,8 @@ def _general(system, m, s, A_m, A_s, lam, *, n, r_end, r_start, rtol, tol) -> Ra
     start = _Start(system, m, Pm)
     # the BVP ends 100 times closer to s than the Riccati integration, so that its end
     # condition's O(|x - s|³) error (which decays away from s) does not reach it
-    sol = _instanton_bvp(
-        system, start, s, Ps, lam, arrival, inst.path, r0, 0.01 * delta, tol, max_nodes=200000
+    sol = _continued_bvp(
+        system, start, s, Ps, lam, arrival, inst.path, r0, 0.01 * delta, tol, scale
     )
     if sol.status != 0 or not np.all(np.isfinite(sol.y)):
         raise ValueError(
