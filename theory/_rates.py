@@ -319,51 +319,20 @@ def _extended(start, sol, r0):
     return np.concatenate([t_left, t1 + sol.p[0] * sol.x]), np.hstack([Y_left, Y])
 
 
-def _stable_manifold(system, s, A, Ps, lam, v):
-    """The conditions that (x, p) lies on the stable manifold of (s, 0) of Hamilton's
-    equations, to second order: d residuals, 0 on it up to O(|x - s|³).
-
-    Its tangent space is spanned by (v, ∇²V(s) v) (eigenvalue -λ_s, v the arrival
-    direction) and (w, 0) for the stable eigenvectors A w = -κ w of A = Df(s); the unstable
-    directions by (u, 0) (A u = λ_s u) and (z, ∇²V(s) z) for the eigenvectors
-    (A + 2 D ∇²V(s)) z = κ z. In these coordinates z = (ξ, η) the manifold is the graph
-    η = h(ξ), h_k = Σ_ij H_kij ξ_i ξ_j with H_kij = G_kij/(σ_i + σ_j - ν_k) (invariance at
-    second order; σ < 0 < ν, so no resonance), G the unstable part of the quadratic terms
-    of the vector field, (F[y, y]/2, -F[y]^T p) with F = ∇²f(s)."""
-    d = system.dim
-    D = system.D
-    F = drift_curvature(system, np.tile(s, (d, 1)), np.zeros(d), np.eye(d))
-    a_val, a_vec = np.linalg.eig(A)
-    m_val, m_vec = np.linalg.eig(A + 2.0 * D @ Ps)
-    k_u = int(np.argmax(a_val.real))
-    k_v = int(np.argmin(np.abs(m_val + lam)))
-    st = [k for k in range(d) if k != k_u]
-    un = [k for k in range(d) if k != k_v]
-    zero = np.zeros((d, d - 1))
-    E_s = np.vstack([np.column_stack([v, a_vec[:, st]]), np.column_stack([Ps @ v, zero])]).astype(
-        complex
-    )
-    E_u = np.vstack(
-        [
-            np.column_stack([a_vec[:, k_u], m_vec[:, un]]),
-            np.column_stack([np.zeros(d), Ps @ m_vec[:, un]]),
-        ]
-    ).astype(complex)
-    sigma = np.concatenate([[-lam], a_val[st]])
-    nu = np.concatenate([[a_val[k_u]], m_val[un]])
-    Binv = np.linalg.inv(np.column_stack([E_s, E_u]))
-    ys, ps = E_s[:d], E_s[d:]
-    # the symmetric bilinear quadratic term on pairs of stable basis vectors
-    Qx = 0.5 * np.einsum("ijk,ja,kb->iab", F, ys, ys)
-    Qp = -0.5 * (np.einsum("kjl,ka,lb->jab", F, ps, ys) + np.einsum("kjl,kb,la->jab", F, ps, ys))
-    G = np.einsum("ui,iab->uab", Binv[d:], np.concatenate([Qx, Qp]))
-    H = G / (sigma[None, :, None] + sigma[None, None, :] - nu[:, None, None])
-    U = np.linalg.svd(np.column_stack([E_u.real, E_u.imag]))[0][:, :d]
+def _stable_subspace(system, s, Ps, v):
+    """The d conditions that (x, p) lies on the stable subspace of the linearised Hamilton
+    equations at (s, 0), the tangent space of the stable manifold of (s, 0): it is spanned
+    by (v, ∇²V(s) v) (v the arrival direction, eigenvalue -λ_s) and (w, 0) for the stable
+    eigenvectors w of A = Df(s), i.e. p = a ∇²V(s) v and ℓ·(x - s - a v) = 0 with ℓ the
+    left eigenvector of A for λ_s (orthogonal to every w)."""
+    q = Ps @ v
+    N = np.linalg.svd(q[:, None])[0][:, 1:]  # an orthonormal basis of q's complement
+    w, L = np.linalg.eig(system.jacobian(s).T)
+    ell = np.real(L[:, int(np.argmax(w.real))])
 
     def residual(x, p):
-        c = Binv @ np.concatenate([x - s, p])
-        xi, eta = c[:d], c[d:]
-        return U.T @ np.real(E_u @ (eta - np.einsum("uab,a,b->u", H, xi, xi)))
+        a = (p @ q) / (q @ q)
+        return np.concatenate([N.T @ p, [ell @ (x - s - a * v)]])
 
     return residual
 
@@ -383,7 +352,7 @@ def _instanton_bvp(system, start, s, Ps, lam, v, guess, r0, delta, tol, max_node
     unstable near s, at the rates of Df(s)'s stable eigenvalues)."""
     d = system.dim
     m = start.m
-    on_manifold = _stable_manifold(system, s, system.jacobian(s), Ps, lam, v)
+    on_subspace = _stable_subspace(system, s, Ps, v)
     t, Y = guess
     T = t[-1]
 
@@ -408,7 +377,7 @@ def _instanton_bvp(system, start, s, Ps, lam, v, guess, r0, delta, tol, max_node
             [
                 (ya[d : 2 * d] - start.momentum(y0)) / r0,
                 [np.linalg.norm(y0) / r0 - 1.0, (ya[2 * d] - start.action(y0)) / r0**2],
-                on_manifold(yb[:d], yb[d : 2 * d]) / delta,
+                on_subspace(yb[:d], yb[d : 2 * d]) / delta,
                 [np.linalg.norm(yb[:d] - s) / delta - 1.0],
             ]
         )
@@ -572,8 +541,8 @@ def rate(
       (:func:`scipy.integrate.solve_bvp`, seeded by the geometric minimum action method
       ``theory.instanton(..., T=None)``) from |x - m| = ``r_start`` on the unstable
       manifold of (m, 0) (to third order: the cubic Taylor term of V from the
-      Hamilton–Jacobi equation) to |x - s| = ``r_end``/100 on the stable manifold of
-      (s, 0) (to second order); ΔV its action; ∇²V along it from the Riccati equation
+      Hamilton–Jacobi equation) to |x - s| = ``r_end``/100 on the stable subspace of
+      (s, 0) of the linearised equations; ΔV its action; ∇²V along it from the Riccati equation
       P' = -(P A + A^T P + 2 P D P + Σ_k p_k ∇²f_k), integrated forward (where it is
       stable) along the orbit, with div l = tr Df + tr(D P); the integral's ends: the
       linear part before r_start in closed form, the tail beyond r_end as div l/λ_s,
@@ -713,7 +682,7 @@ def _general(system, m, s, A_m, A_s, lam, *, n, r_end, r_start, rtol, tol) -> Ra
         arrival = -arrival
     start = _Start(system, m, Pm)
     # the BVP ends 100 times closer to s than the Riccati integration, so that its end
-    # condition's O(|x - s|³) error (which decays away from s) does not reach it
+    # condition's O(|x - s|²) error (which decays away from s) does not reach it
     sol = _continued_bvp(
         system, start, s, Ps, lam, arrival, inst.path, r0, 0.01 * delta, tol, scale
     )
