@@ -399,19 +399,19 @@ def _instanton_bvp(system, start, s, Ps, lam, v, guess, r0, delta, tol, max_node
 
 
 def _continued_bvp(system, start, s, Ps, lam, v, path, r0, delta, tol, scale):
-    """:func:`_instanton_bvp` from the geometric instanton ``path``; where that fails (a
-    strongly anisotropic minimum, whose fast directions make the guess near m poor), from
-    10 r0 (up to |s - m|/100) first, its solution extended back to r0
-    (:func:`_extended`)."""
+    """:func:`_instanton_bvp` (at most 30000 mesh nodes) from the geometric instanton
+    ``path``; where that fails (a strongly anisotropic minimum, whose fast directions make
+    the guess near m poor), from 10 r0 (up to |s - m|/100) first, its solution extended
+    back to r0 (:func:`_extended`)."""
     guess = _guess(system, start, s, Ps, lam, v, path, r0, delta)
-    sol = _instanton_bvp(system, start, s, Ps, lam, v, guess, r0, delta, tol, 200000)
+    sol = _instanton_bvp(system, start, s, Ps, lam, v, guess, r0, delta, tol, 30000)
     if (sol.status == 0 and np.all(np.isfinite(sol.y))) or r0 >= 0.01 * scale:
         return sol
     outer = _continued_bvp(system, start, s, Ps, lam, v, path, 10.0 * r0, delta, tol, scale)
     if outer.status != 0 or not np.all(np.isfinite(outer.y)):
         return outer
     guess = _extended(start, outer, r0)
-    return _instanton_bvp(system, start, s, Ps, lam, v, guess, r0, delta, tol, 200000)
+    return _instanton_bvp(system, start, s, Ps, lam, v, guess, r0, delta, tol, 30000)
 
 
 def _along(system, start, sol, s, kappa, width, rtol, r_ends, rate):
@@ -558,7 +558,8 @@ def rate(
     method
         ``"auto"``, ``"gradient"`` or ``"general"``.
     n
-        Nodes of the geometric instanton that seeds the shooting (``"general"``).
+        Nodes of the geometric instanton that seeds the boundary value problem
+        (``"general"``).
     r_end, r_start
         Distances from s and m (relative to |s - m|) where the integration ends and
         starts; the ends' errors are O(r_end³) and O(r_start²).
@@ -677,7 +678,7 @@ def _general(system, m, s, A_m, A_s, lam, *, n, r_end, r_start, rtol, tol) -> Ra
     arrival /= np.linalg.norm(arrival)
     # the penalty rate of the Riccati equation's tangential part: the linear rates
     kappa = 10.0 * max(float(np.max(np.abs(np.linalg.eigvals(A_m)))), float(np.max(np.abs(ev))))
-    inst = instanton(system, m, s, T=None, n=n, tol=1e-5)
+    inst = instanton(system, m, s, T=None, n=n, tol=1e-3)
     if arrival @ (inst.path[-2] - s) < 0:
         arrival = -arrival
     start = _Start(system, m, Pm)

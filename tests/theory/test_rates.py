@@ -137,7 +137,7 @@ def test_decision_memory_saddle_in_the_sigmoid_band():
     assert connecting_saddles(dm, "x_wins", "y_wins") == []  # only via both-high
 
 
-@pytest.mark.slow  # 48 s at load 10: the BVP fails from r_start, 10 and 100 r_start
+@pytest.mark.slow  # 10 s at load 11: the BVP fails from r_start, 10 and 100 r_start
 def test_decision_memory_rate_reports_the_non_smooth_instanton():
     with pytest.raises(ValueError, match="steep layer of the drift"):
         rate(zoo.decision_memory(), "x_wins", [2.73111131, 1.50308598])
@@ -205,7 +205,7 @@ def test_embedded_maier_stein_3d_against_axis_riccati():
     assert abs(r.barrier - 0.25) < 1e-8
 
 
-@pytest.mark.slow  # 15 s at load average 10 on 2 cores
+@pytest.mark.slow  # 4 to 5 s at load average 11 on 2 cores
 def test_antisymmetric_closed_form_10d():
     rng = np.random.default_rng(1)
     d = 10
