@@ -97,49 +97,169 @@ def diagonal_ou_action(rates, T: float, start=OU_START, end=OU_END) -> float:
     return float(np.sum(k * gap**2 / (2.0 * (1.0 - np.exp(-2.0 * k * T)))))
 
 
-def _antisymmetric_drift(x, t, p, out):
-    # f = -(I + J) ∇V, V = (x^2 - 1)^2/4 + (y + b (x^2 - 1))^2, J = j [[0, 1], [-1, 0]]
-    b, j = p[0], p[1]
-    w = x[1] + b * (x[0] ** 2 - 1.0)
-    gx = x[0] * (x[0] ** 2 - 1.0) + 4.0 * b * x[0] * w
-    gy = 2.0 * w
-    out[0] = -(gx + j * gy)
-    out[1] = -(gy - j * gx)
+def _chain_drift(x, t, p, out):
+    # f = -B ∇V, V = (x0² - 1)²/4 + Σ_{i>=1} w_i², w_i = x_i + b_i (x0² - 1) + g_i x0 x_{i-1}
+    # (p = b (d - 1), g (d - 1), B row-major)
+    d = x.shape[0]
+    grad = np.zeros(d)
+    grad[0] = x[0] * (x[0] ** 2 - 1.0)
+    for i in range(1, d):
+        b, g = p[i - 1], p[d + i - 2]
+        w = x[i] + b * (x[0] ** 2 - 1.0) + g * x[0] * x[i - 1]
+        grad[i] += 2.0 * w
+        grad[0] += 2.0 * w * (2.0 * b * x[0] + g * x[i - 1])
+        grad[i - 1] += 2.0 * w * g * x[0]
+    o = 2 * d - 2
+    for i in range(d):
+        acc = 0.0
+        for j in range(d):
+            acc += p[o + i * d + j] * grad[j]
+        out[i] = -acc
 
 
-def _antisymmetric_jacobian(x, t, p, out):
-    b, j = p[0], p[1]
-    w = x[1] + b * (x[0] ** 2 - 1.0)
-    hxx = 3.0 * x[0] ** 2 - 1.0 + 4.0 * b * w + 8.0 * b * b * x[0] ** 2
-    hxy = 4.0 * b * x[0]
-    hyy = 2.0
-    out[0, 0] = -(hxx + j * hxy)
-    out[0, 1] = -(hxy + j * hyy)
-    out[1, 0] = -(hxy - j * hxx)
-    out[1, 1] = -(hyy - j * hxy)
+def _chain_jacobian(x, t, p, out):
+    # Df = -B ∇²V, ∇²V = (3 x0² - 1) e0 e0^T + 2 Σ_i (∇w_i ∇w_i^T + w_i ∇²w_i)
+    d = x.shape[0]
+    H = np.zeros((d, d))
+    H[0, 0] = 3.0 * x[0] ** 2 - 1.0
+    gw = np.zeros(d)
+    for i in range(1, d):
+        b, g = p[i - 1], p[d + i - 2]
+        w = x[i] + b * (x[0] ** 2 - 1.0) + g * x[0] * x[i - 1]
+        gw[:] = 0.0
+        gw[0] += 2.0 * b * x[0] + g * x[i - 1]
+        gw[i - 1] += g * x[0]
+        gw[i] += 1.0
+        for j in range(d):
+            for k in range(d):
+                H[j, k] += 2.0 * gw[j] * gw[k]
+        H[0, 0] += 2.0 * w * 2.0 * b
+        H[0, i - 1] += 2.0 * w * g
+        H[i - 1, 0] += 2.0 * w * g
+    o = 2 * d - 2
+    for i in range(d):
+        for k in range(d):
+            acc = 0.0
+            for j in range(d):
+                acc += p[o + i * d + j] * H[j, k]
+            out[i, k] = -acc
 
 
-def antisymmetric_system(b: float, j: float):
-    """f = -(I + J) ∇V, D = I, with V = (x² - 1)²/4 + (y + b (x² - 1))² and
-    J = j [[0, 1], [-1, 0]]: minima (±1, 0), saddle (0, b), barrier 1/4."""
+def chain_system(b, g, D=None, J=None, name: str = "chain"):
+    """f = -(D + J) ∇V in d = len(b) + 1 dimensions, D SPD (default I), J antisymmetric
+    (default 0: the gradient case), with the non-separable
+    V = (x0² - 1)²/4 + Σ_{i>=1} (x_i + b_i (x0² - 1) + g_i x0 x_{i-1})². The map
+    x -> (x0, w_1, ..., w_{d-1}) is triangular with unit diagonal, so V's critical points
+    are w = 0, x0 in {-1, 0, 1} (:func:`chain_points`): minima at x0 = ±1, an index-1
+    saddle at x0 = 0, barrier 1/4. l = -J ∇V is orthogonal to ∇V, so V is the
+    quasipotential for every D."""
     from simulate import System
 
+    b, g = np.atleast_1d(np.asarray(b, dtype=float)), np.atleast_1d(np.asarray(g, dtype=float))
+    d = len(b) + 1
+    D = np.eye(d) if D is None else np.asarray(D, dtype=float)
+    J = np.zeros((d, d)) if J is None else np.asarray(J, dtype=float)
+    if len(g) != d - 1 or D.shape != (d, d) or not np.allclose(J, -J.T):
+        raise ValueError("chain_system: b, g of length d - 1, D (d, d), J antisymmetric (d, d)")
     return System(
-        drift=_antisymmetric_drift,
-        jac=_antisymmetric_jacobian,
-        D=np.eye(2),
-        params=[b, j],
-        name="antisymmetric",
+        drift=_chain_drift,
+        jac=_chain_jacobian,
+        D=D,
+        params=np.concatenate([b, g, (D + J).ravel()]),
+        name=name,
     )
 
 
-def antisymmetric_prefactor(b: float, j: float) -> float:
-    """The Bouchet–Reygner prefactor of :func:`antisymmetric_system` from (-1, 0) over
-    (0, b) in closed form: l = -J ∇V is orthogonal to ∇V, so V is the quasipotential and
-    div l = -tr(J ∇²V) = 0, leaving C = 2π/λ_s sqrt(|det ∇²V(s)| / det ∇²V(m)) with λ_s
-    the unstable eigenvalue of Df(s) = -(I + J) ∇²V(s) (docs/rates.md)."""
-    Hm = np.array([[2 + 8 * b * b, -4 * b], [-4 * b, 2.0]])  # ∇²V(-1, 0)
-    Hs = np.diag([-1.0, 2.0])  # ∇²V(0, b)
-    J = j * np.array([[0.0, 1.0], [-1.0, 0.0]])
-    lam = max(np.linalg.eigvals(-(np.eye(2) + J) @ Hs).real)
+def chain_points(b, g) -> tuple[np.ndarray, np.ndarray]:
+    """The minimum at x0 = -1 (x_i = g_i x_{i-1}) and the saddle at x0 = 0 (x_i = b_i) of
+    :func:`chain_system`."""
+    b, g = np.atleast_1d(b), np.atleast_1d(g)
+    m = [-1.0]
+    for gi in g:
+        m.append(gi * m[-1])
+    return np.array(m), np.concatenate([[0.0], b])
+
+
+def chain_prefactor(system, m, s) -> float:
+    """The Bouchet–Reygner prefactor of f = -B ∇V with V the quasipotential and l = f + D ∇V
+    divergence-free (:func:`chain_system`: div l = -tr(J ∇²V) = 0), from m over s:
+    C = 2π/λ_s sqrt(|det ∇²V(s)| / det ∇²V(m)), λ_s the unstable eigenvalue of
+    -B ∇²V(s) (docs/rates.md). ∇²V = -B^{-1} Df by central differences of the drift (not
+    the analytic Jacobian the rate uses)."""
+    d = system.dim
+    B = system.params[2 * d - 2 :].reshape(d, d)
+
+    def hess(x):
+        h = 1e-5
+        cols = [(system.f(x + h * e) - system.f(x - h * e)) / (2 * h) for e in np.eye(d)]
+        H = -np.linalg.solve(B, np.column_stack(cols))
+        return 0.5 * (H + H.T)
+
+    Hm, Hs = hess(np.asarray(m, float)), hess(np.asarray(s, float))
+    lam = max(np.linalg.eigvals(-B @ Hs).real)
     return float(2 * np.pi / lam * np.sqrt(abs(np.linalg.det(Hs)) / np.linalg.det(Hm)))
+
+
+def antisymmetric_system(b: float, j: float):
+    """The 2-D :func:`chain_system` f = -(I + J) ∇V, V = (x² - 1)²/4 + (y + b (x² - 1))²,
+    J = j [[0, 1], [-1, 0]]: minima (±1, 0), saddle (0, b), barrier 1/4."""
+    return chain_system([b], [0.0], J=j * np.array([[0.0, 1.0], [-1.0, 0.0]]), name="antisymmetric")
+
+
+def antisymmetric_prefactor(b: float, j: float) -> float:
+    """The prefactor of :func:`antisymmetric_system` from (-1, 0) over (0, b)
+    (:func:`chain_prefactor`)."""
+    return chain_prefactor(antisymmetric_system(b, j), [-1.0, 0.0], [0.0, b])
+
+
+def _embedded_maier_stein_drift(x, t, p, out):
+    # f(x) = R g(R^{-1} x), g(u) = (Maier–Stein(u0, u1), -k u2); p = alpha, mu, k, R, R^{-1}
+    alpha, mu, k = p[0], p[1], p[2]
+    u = np.zeros(3)
+    for i in range(3):
+        for j in range(3):
+            u[i] += p[12 + 3 * i + j] * x[j]
+    g0 = u[0] - u[0] ** 3 - alpha * u[0] * u[1] ** 2
+    g1 = -mu * (1.0 + u[0] ** 2) * u[1]
+    g2 = -k * u[2]
+    for i in range(3):
+        out[i] = p[3 + 3 * i] * g0 + p[4 + 3 * i] * g1 + p[5 + 3 * i] * g2
+
+
+def _embedded_maier_stein_jacobian(x, t, p, out):
+    alpha, mu, k = p[0], p[1], p[2]
+    u = np.zeros(3)
+    for i in range(3):
+        for j in range(3):
+            u[i] += p[12 + 3 * i + j] * x[j]
+    G = np.zeros((3, 3))
+    G[0, 0] = 1.0 - 3.0 * u[0] ** 2 - alpha * u[1] ** 2
+    G[0, 1] = -2.0 * alpha * u[0] * u[1]
+    G[1, 0] = -2.0 * mu * u[0] * u[1]
+    G[1, 1] = -mu * (1.0 + u[0] ** 2)
+    G[2, 2] = -k
+    for i in range(3):
+        for j in range(3):
+            acc = 0.0
+            for a in range(3):
+                for c in range(3):
+                    acc += p[3 + 3 * i + a] * G[a, c] * p[12 + 3 * c + j]
+            out[i, j] = acc
+
+
+def embedded_maier_stein(alpha: float, mu: float, k: float, R):
+    """Maier–Stein (D = I) with a decoupled OU coordinate u2' = -k u2 in the
+    coordinates x = R u (R invertible): f(x) = R g(R^{-1} x), D = R R^T. The mean exit
+    time does not depend on the coordinates, and the OU coordinate adds the same block to
+    ∇²V at m and s and nothing to div l, so the prefactor is the 2-D one; the
+    quasipotential is not known in closed form (alpha != 1: not a gradient)."""
+    from simulate import System
+
+    R = np.asarray(R, dtype=float)
+    return System(
+        drift=_embedded_maier_stein_drift,
+        jac=_embedded_maier_stein_jacobian,
+        D=R @ R.T,
+        params=np.concatenate([[alpha, mu, k], R.ravel(), np.linalg.inv(R).ravel()]),
+        name="embedded_maier_stein",
+    )

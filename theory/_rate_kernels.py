@@ -35,7 +35,7 @@ TABLEAU = (
 )
 
 #: statuses of :func:`flow`
-RUNNING, PASSED, ESCAPED, ARRIVED, TOO_SMALL = 0, 1, 2, 3, 4
+RUNNING, ESCAPED, ARRIVED, TOO_SMALL = 0, 2, 3, 4
 
 
 @nb.njit(**JIT)
@@ -117,19 +117,14 @@ def _step(drift, jac, params, D, s, kappa, width, y, f0, h, Atab, B, C, Ks, ynew
 
 
 @nb.njit(**JIT)
-def _event(kind, y, dy, s, m, near, far, r_stop, d):
-    """kind 0: (x - s)·x' (closest approach, only within ``near`` of s); 1: |x - m| - far;
-    2: |x - s| - r_stop."""
+def _event(kind, y, s, m, far, r_stop, d):
+    """kind 0: |x - m| - far; 1: |x - s| - r_stop."""
     rs = 0.0
     rm = 0.0
-    g = 0.0
     for i in range(d):
         rs += (y[i] - s[i]) ** 2
         rm += (y[i] - m[i]) ** 2
-        g += (y[i] - s[i]) * dy[i]
     if kind == 0:
-        return g if rs < near * near else -1.0
-    if kind == 1:
         return np.sqrt(rm) - far
     return np.sqrt(rs) - r_stop
 
@@ -149,7 +144,6 @@ def flow(
     rtol,
     atol,
     center,
-    near,
     far,
     r_stop,
     t_max,
@@ -162,13 +156,12 @@ def flow(
     info,
     path,
 ):
-    """Integrate from y0 (t = 0) until the first event: closest approach to s within
-    ``near`` (PASSED), |x - m| = ``far`` (ESCAPED), |x - s| = ``r_stop`` (ARRIVED; r_stop
-    <= 0 disables it) or t = ``t_max``; the error of y_i is held below
-    atol_i + rtol |y_i - center_i| (x relative to m: the motion's own scale near m).
-    Writes the final state into ``out``; info = (t, steps, the closest distance to s at
-    the steps, the step where it was reached); x at each accepted step into ``path`` (rows
-    beyond its length are dropped). Returns the status."""
+    """Integrate from y0 (t = 0) until the first event: |x - m| = ``far`` (ESCAPED),
+    |x - s| = ``r_stop`` (ARRIVED; r_stop <= 0 disables it) or t = ``t_max``; the error
+    of y_i is held below atol_i + rtol |y_i - center_i| (x relative to m: the motion's own
+    scale near m). Writes the final state into ``out``; info = (t, steps); x at each
+    accepted step into ``path`` (rows beyond its length are dropped). Returns the
+    status."""
     d = s.shape[0]
     n = y0.shape[0]
     ns = B.shape[0]
@@ -199,11 +192,10 @@ def flow(
     t = 0.0
     steps = 0
     n_path = path.shape[0]
-    best = np.inf
     status = RUNNING
-    g_old = np.empty(3)
-    for k in range(3):
-        g_old[k] = _event(k, y, f0, s, m, near, far, r_stop, d)
+    g_old = np.empty(2)
+    for k in range(2):
+        g_old[k] = _event(k, y, s, m, far, r_stop, d)
     while status == RUNNING:
         if t >= t_max:
             break
@@ -229,19 +221,18 @@ def flow(
             continue
         # accepted: look for an event inside the step
         fired = -1
-        for k in range(3):
-            if k == 2 and r_stop <= 0.0:
+        for k in range(2):
+            if k == 1 and r_stop <= 0.0:
                 continue
-            g = _event(k, ynew, Ks[ns], s, m, near, far, r_stop, d)
-            if (g_old[k] > 0.0 >= g) if k == 2 else (g_old[k] < 0.0 <= g):
+            g = _event(k, ynew, s, m, far, r_stop, d)
+            if (g_old[k] > 0.0 >= g) if k == 1 else (g_old[k] < 0.0 <= g):
                 fired = k
-            if fired >= 0:
                 break
-        if fired >= 0 and fired != 1:
+        if fired == 1:
             # locate by the Illinois method on the step length, re-taking the step
             lo, hi = 0.0, h
             glo = g_old[fired]
-            ghi = _event(fired, ynew, Ks[ns], s, m, near, far, r_stop, d)
+            ghi = _event(fired, ynew, s, m, far, r_stop, d)
             side = 0
             for _ in range(60):
                 hm = (lo * ghi - hi * glo) / (ghi - glo)
@@ -249,7 +240,7 @@ def flow(
                     drift, jac, params, D, s, kappa, width, y, f0, hm, Atab, B, C, Ks, ytry,
                     buf, scr,
                 )  # fmt: skip
-                gm = _event(fired, ytry, Ks[ns], s, m, near, far, r_stop, d)
+                gm = _event(fired, ytry, s, m, far, r_stop, d)
                 if (gm < 0.0) == (glo < 0.0):
                     lo, glo = hm, gm
                     if side == -1:
@@ -265,25 +256,19 @@ def flow(
             h = hm
             for i in range(n):
                 ynew[i] = ytry[i]
-            status = PASSED if fired == 0 else ARRIVED
-        elif fired == 1:
+            status = ARRIVED
+        elif fired == 0:
             status = ESCAPED
         t += h
         for i in range(n):
             y[i] = ynew[i]
             f0[i] = Ks[ns, i]
-        rs = 0.0
-        for i in range(d):
-            rs += (y[i] - s[i]) ** 2
         if steps < n_path:
             for i in range(d):
                 path[steps, i] = y[i]
-        if rs < best:
-            best = rs
-            info[3] = steps
         steps += 1
-        for k in range(3):
-            g_old[k] = _event(k, y, f0, s, m, near, far, r_stop, d)
+        for k in range(2):
+            g_old[k] = _event(k, y, s, m, far, r_stop, d)
         if status == RUNNING:
             fac = 10.0 if err == 0.0 else min(10.0, 0.9 * err ** (-1.0 / 8.0))
             h *= fac
@@ -291,5 +276,4 @@ def flow(
         out[i] = y[i]
     info[0] = t
     info[1] = steps
-    info[2] = np.sqrt(best)
     return status

@@ -17,15 +17,17 @@ Eyring–Kramers–Langer.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.integrate import solve_bvp
 from scipy.linalg import expm, solve_continuous_lyapunov
-from scipy.optimize import brentq, root
+from scipy.optimize import root
 
-from ._hamilton import drift_curvature
+from ._hamilton import drift_curvature, hamilton_jac, hamilton_rhs
 from ._inputs import as_point
-from ._rate_kernels import ARRIVED, PASSED, TABLEAU, flow
+from ._rate_kernels import ARRIVED, TABLEAU, flow
 
 
 @dataclass(frozen=True, repr=False)
@@ -152,13 +154,13 @@ def _descent(system, s: np.ndarray, u: np.ndarray, m: np.ndarray, lam: float, nu
     drift, jac, _ = functions(system)
     n = 2 * d + 2 + d * d
     atol = np.full(n, 1e-12)
-    out, info, path = np.empty(n), np.zeros(4), np.empty((20000, d))
+    out, info, path = np.empty(n), np.zeros(2), np.empty((20000, d))
     ends = []
     for sign in (1.0, -1.0):
         y0 = np.concatenate([s + sign * delta * u, np.zeros(n - d)])
         status = flow(
             drift, jac, system.params, np.ascontiguousarray(system.D, dtype=float), m, s,
-            y0, 0.0, 1.0, 1e-9, atol, np.zeros(n), 0.0, 1e3 * scale, 1e-3 * scale, t_max,
+            y0, 0.0, 1.0, 1e-9, atol, np.zeros(n), 1e3 * scale, 1e-3 * scale, t_max,
             *TABLEAU, out, info, path,
         )  # fmt: skip
         if status == ARRIVED:
@@ -184,8 +186,9 @@ def _gradient_barrier(system, m, s, n: int = 64) -> float:
 
 
 # --------------------------------------------------------------------------------------
-# General case: the instanton by shooting on the unstable manifold of (m, 0), the Riccati
-# equation for ∇²V and the divergence integral along it (numba, theory._rate_kernels)
+# General case: the instanton as a boundary value problem between the quadratic-cubic
+# quasipotential at m and the stable subspace at s, then the Riccati equation for ∇²V
+# and the divergence integral along it (numba, theory._rate_kernels)
 # --------------------------------------------------------------------------------------
 
 
@@ -212,229 +215,255 @@ def cubic_quasipotential(A, F, P, D):
     return np.real(np.einsum("ijk,ia,jb,kc->abc", Tp, Wi, Wi, Wi))
 
 
-class _Shooter:
-    """Hamilton's equations (with the Riccati equation of ∇²V and ∫ div l) from
-    m + r0 u on the unstable manifold of (m, 0), to third order in r0: p = P y + T[y, y]/2,
-    rescaled to H = 0 exactly, ∇²V = P + T[y], S = V(m + y), and the divergence integral
-    before the start, ∫_{-∞}^0 div l dt = c·M^{-1} y (div l = c·y + O(|y|²) near m, the
-    path y(t) = e^{M t} y); their errors are O(r0²) and decay or are O(r0²) in total."""
+class _Start:
+    """The quasipotential near m to third order (:func:`cubic_quasipotential`), for the
+    instanton's start at m + y: p = P y + T[y, y]/2 rescaled to H = 0 exactly,
+    ∇²V = P + T[y], S = V(m + y), and the divergence integral before the start,
+    ∫_{-∞}^0 div l dt = c·M^{-1} y (div l = c·y + O(|y|²) near m, along y(t) = e^{M t} y);
+    their errors are O(|y|²) and decay or are O(|y|²) in total."""
 
-    def __init__(self, system, m, s, Pm, lam, r0, rtol, kappa):
-        from ._kernels import functions
-
-        self.system, self.m, self.s, self.Pm, self.r0, self.rtol = system, m, s, Pm, r0, rtol
+    def __init__(self, system, m, Pm):
         d = system.dim
         D = system.D
         A = system.jacobian(m)
         # F[i, j, k] = ∂_j ∂_k f_i(m): the curvature contracted with each unit vector
         F = drift_curvature(system, np.tile(m, (d, 1)), np.zeros(d), np.eye(d))
+        self.system, self.m, self.Pm, self.D = system, m, Pm, D
         self.T = cubic_quasipotential(A, F, Pm, D)
         self.M = A + 2.0 * D @ Pm
         self.c = np.einsum("iik->k", F) + np.einsum("ij,jik->k", D, self.T)
-        L = float(np.linalg.norm(s - m))
-        self.L = L
-        self.near, self.far = 0.5 * L, 2.0 * L
-        # the slower of the departure from m and the arrival at s sets the time scale
-        rate_min = min(lam, float(np.min(np.real(np.linalg.eigvals(self.M)))))
-        self.t_max = 20.0 * (np.log(L / r0) + 10.0) / rate_min
-        self.kappa, self.width = kappa, 0.25 * L
-        self.drift, self.jac, _ = functions(system)
-        self.D = np.ascontiguousarray(D, dtype=float)
-        self.n = 2 * d + 2 + d * d
-        # absolute error scales: x and p at the start's, S at V's there, ∇²V's, I's
-        p_scale = r0 * float(np.max(np.abs(Pm)))
-        self.atol = rtol * np.concatenate(
+
+    def momentum(self, y):
+        p = self.Pm @ y + 0.5 * np.einsum("ijk,j,k->i", self.T, y, y)
+        return p * (-(p @ self.system.f(self.m + y)) / (p @ self.D @ p))
+
+    def action(self, y):
+        return 0.5 * y @ self.Pm @ y + np.einsum("ijk,i,j,k->", self.T, y, y, y) / 6.0
+
+    def state(self, y):
+        """The kernel's state (x, p, S, ∇²V, I) at m + y."""
+        P0 = self.Pm + np.einsum("ijk,k->ij", self.T, y)
+        I0 = self.c @ np.linalg.solve(self.M, y)
+        return np.concatenate([self.m + y, self.momentum(y), [self.action(y)], P0.ravel(), [I0]])
+
+
+def _guess(system, start, s, Ps, lam, v, path, r0, delta):
+    """A guess of the instanton for the BVP, on times t from |x - m| = r0 to
+    |x - s| = delta: the geometric instanton's interior nodes ``path[1:-1]`` timed by
+    dt = |dx| / |f| and with p = D^{-1}(xdot - f)/2, xdot the tangent at speed |f| (norms
+    in D^{-1}: H = 0); before them the linearised fluctuation flow x - m = e^{M t} y0
+    (p = ∇²V(m) (x - m)), after them the arrival x - s = e^{-λ_s t}(x_k - s)
+    (p = ∇²V(s) (x - s)). Returns t (k,) and Y (2d + 1, k) = (x, p, S)."""
+    m, D, Di = start.m, system.D, system.D_inv
+    X = path[1:-1]
+    tang = np.gradient(path, axis=0)[1:-1]
+    f = system.f(X)
+    nf = np.sqrt(np.einsum("ki,ij,kj->k", f, Di, f))
+    nt = np.sqrt(np.einsum("ki,ij,kj->k", tang, Di, tang))
+    P = 0.5 * (tang * (nf / nt)[:, None] - f) @ Di
+    dX = np.diff(X, axis=0)
+    dt = np.sqrt(np.einsum("ki,ij,kj->k", dX, Di, dX)) / (0.5 * (nf[1:] + nf[:-1]))
+    t_mid = np.concatenate([[0.0], np.cumsum(dt)])
+    t_left, X_left, t1 = _linear_departure(start, X[0] - m, r0)
+    P_left = (X_left - m) @ start.Pm
+    # the last node's arrival at s
+    dn = X[-1] - s
+    t2 = max(np.log(np.linalg.norm(dn) / delta) / lam, 1e-3)
+    k_right = max(30, int(3.0 * float(np.max(np.abs(np.linalg.eigvals(system.jacobian(s))))) * t2))
+    t_right = np.linspace(0.0, t2, k_right + 1)[1:]
+    X_right = s + np.exp(-lam * t_right)[:, None] * dn
+    P_right = (X_right - s) @ Ps
+    t = np.concatenate([t_left, t1 + t_mid, t1 + t_mid[-1] + t_right])
+    Xs = np.concatenate([X_left, X, X_right])
+    Ps_ = np.concatenate([P_left, P, P_right])
+    speed = np.einsum("ki,ij,kj->k", Ps_, D, Ps_)
+    S = start.action(X_left[0] - m) + np.concatenate(
+        [[0.0], np.cumsum(0.5 * (speed[1:] + speed[:-1]) * np.diff(t))]
+    )
+    return t, np.vstack([Xs.T, Ps_.T, S[None]])
+
+
+def _linear_departure(start, y1, r0):
+    """The linearised fluctuation flow x - m = e^{M t} y0 from |y0| = r0 to m + y1 (from
+    y1 followed back: it spirals where M has complex eigenvalues, so y1's direction alone
+    would be wrong), at nodes 1/3 of the fastest linear time scale apart (30 at least):
+    times t (k,) and points (k, d) without the end, and the duration t1."""
+    Mm = start.M
+    mu = float(np.min(np.real(np.linalg.eigvals(Mm))))
+    t1 = max(np.log(np.linalg.norm(y1) / r0) / mu, 1e-3)
+    y0 = expm(-Mm * t1) @ y1
+    y0 *= r0 / np.linalg.norm(y0)
+    k_left = max(30, int(3.0 * float(np.max(np.abs(np.linalg.eigvals(Mm)))) * t1))
+    t_left = np.linspace(0.0, t1, k_left, endpoint=False)
+    step = expm(Mm * t_left[1])
+    X_left = np.empty((k_left, len(y1)))
+    X_left[0] = y0
+    for k in range(1, k_left):
+        X_left[k] = step @ X_left[k - 1]
+    return t_left, X_left + start.m, t1
+
+
+def _extended(start, sol, r0):
+    """A BVP solution from |x - m| = r > r0 extended back to r0 by
+    :func:`_linear_departure`: the guess (t, Y) of the BVP from r0."""
+    m = start.m
+    t_left, X_left, t1 = _linear_departure(start, sol.y[: len(m), 0] - m, r0)
+    P_left = (X_left - m) @ start.Pm
+    speed = np.einsum("ki,ij,kj->k", P_left, start.D, P_left)
+    S_left = start.action(X_left[0] - m) + np.concatenate(
+        [[0.0], np.cumsum(0.5 * (speed[1:] + speed[:-1]) * np.diff(t_left))]
+    )
+    Y_left = np.vstack([X_left.T, P_left.T, S_left[None]])
+    Y = sol.y.copy()
+    Y[-1] += S_left[-1] + 0.5 * (speed[-1] * (t1 - t_left[-1])) - Y[-1, 0]
+    return np.concatenate([t_left, t1 + sol.p[0] * sol.x]), np.hstack([Y_left, Y])
+
+
+def _stable_subspace(system, s, Ps, v):
+    """The d conditions that (x, p) lies on the stable subspace of the linearised Hamilton
+    equations at (s, 0), the tangent space of the stable manifold of (s, 0): it is spanned
+    by (v, ∇²V(s) v) (v the arrival direction, eigenvalue -λ_s) and (w, 0) for the stable
+    eigenvectors w of A = Df(s), i.e. p = a ∇²V(s) v and ℓ·(x - s - a v) = 0 with ℓ the
+    left eigenvector of A for λ_s (orthogonal to every w)."""
+    q = Ps @ v
+    N = np.linalg.svd(q[:, None])[0][:, 1:]  # an orthonormal basis of q's complement
+    w, L = np.linalg.eig(system.jacobian(s).T)
+    ell = np.real(L[:, int(np.argmax(w.real))])
+
+    def residual(x, p):
+        a = (p @ q) / (q @ q)
+        return np.concatenate([N.T @ p, [ell @ (x - s - a * v)]])
+
+    return residual
+
+
+def _instanton_bvp(system, start, s, Ps, lam, v, guess, r0, delta, tol, max_nodes):
+    """The instanton m -> s by collocation (:func:`scipy.integrate.solve_bvp`) on
+    Hamilton's equations for (x, p, S) over an unknown duration T, from |x - m| = r0 on
+    the cubic quasipotential of :class:`_Start` (p = ∇V_3, S = V_3) to |x - s| = delta on
+    the stable subspace of the linearised Hamilton equations at (s, 0),
+    {(a v + w, a ∇²V(s) v): A_s w in the stable subspace of A_s = Df(s)} (v the arrival
+    direction, the eigenvector of A_s + 2 D ∇²V(s) with eigenvalue -λ_s): p ∥ ∇²V(s) v
+    and ℓ·(x - s - a v) = 0, ℓ the left eigenvector of A_s for λ_s. These are 2d + 3
+    conditions for 2d + 1 equations and two unknowns, T and an unfolding parameter mu
+    (pdot = -Df^T p + mu p, 0 at a solution): H is conserved, so without it one
+    condition is redundant (Beyn 1990). The BVP is well posed in any d: each end fixes
+    the modes that grow away from it (both shooting directions are exponentially
+    unstable near s, at the rates of Df(s)'s stable eigenvalues)."""
+    d = system.dim
+    m = start.m
+    on_subspace = _stable_subspace(system, s, Ps, v)
+    t, Y = guess
+    T = t[-1]
+
+    def fun(tau, y, par):
+        out = hamilton_rhs(system, np.zeros(len(tau)), y)
+        out[d : 2 * d] += par[1] * y[d : 2 * d]
+        return par[0] * out
+
+    def fun_jac(tau, y, par):
+        J = hamilton_jac(system, np.zeros(len(tau)), y)
+        J[d + np.arange(d), d + np.arange(d)] += par[1]
+        F = hamilton_rhs(system, np.zeros(len(tau)), y)
+        F[d : 2 * d] += par[1] * y[d : 2 * d]
+        dp = np.zeros((2 * d + 1, 2, len(tau)))
+        dp[:, 0] = F
+        dp[d : 2 * d, 1] = par[0] * y[d : 2 * d]
+        return par[0] * J, dp
+
+    def bc(ya, yb, par):
+        y0 = ya[:d] - m
+        return np.concatenate(
             [
-                np.full(d, 1e-3 * r0),
-                np.full(d, 1e-3 * p_scale),
-                [1e-3 * r0 * p_scale],
-                np.full(d * d, float(np.max(np.abs(Pm)))),
-                [1.0],
+                (ya[d : 2 * d] - start.momentum(y0)) / r0,
+                [np.linalg.norm(y0) / r0 - 1.0, (ya[2 * d] - start.action(y0)) / r0**2],
+                on_subspace(yb[:d], yb[d : 2 * d]) / delta,
+                [np.linalg.norm(yb[:d] - s) / delta - 1.0],
             ]
         )
-        self.center = np.concatenate([m, np.zeros(self.n - d)])
-        self.path = np.empty((20000, d))
 
-    def start(self, u):
-        m = self.m
-        y = self.r0 * u / np.linalg.norm(u)
-        x0 = m + y
-        p0 = self.Pm @ y + 0.5 * np.einsum("ijk,j,k->i", self.T, y, y)
-        p0 *= -(p0 @ self.system.f(x0)) / (p0 @ self.D @ p0)
-        P0 = self.Pm + np.einsum("ijk,k->ij", self.T, y)
-        S0 = 0.5 * y @ self.Pm @ y + np.einsum("ijk,i,j,k->", self.T, y, y, y) / 6.0
-        I0 = self.c @ np.linalg.solve(self.M, y)
-        return np.concatenate([x0, p0, [S0], P0.ravel(), [I0]])
-
-    def run(self, y0, r_stop):
-        out, info = np.empty(self.n), np.zeros(4)
-        status = flow(
-            self.drift,
-            self.jac,
-            self.system.params,
-            self.D,
-            self.s,
-            self.m,
-            y0,
-            self.kappa,
-            self.width,
-            self.rtol,
-            self.atol,
-            self.center,
-            self.near,
-            self.far,
-            r_stop,
-            self.t_max,
-            *TABLEAU,
-            out,
-            info,
-            self.path,
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sol = solve_bvp(
+            fun,
+            bc,
+            t / T,
+            Y,
+            p=np.array([T, 0.0]),
+            fun_jac=fun_jac,
+            tol=tol,
+            bc_tol=tol,
+            max_nodes=max_nodes,
         )
-        return status, out, info
-
-    def closest(self, status, out, info):
-        """The orbit's closest point to s: the located closest approach (PASSED), else the
-        closest step."""
-        d = self.system.dim
-        k = int(info[3])
-        return out[:d] if status == PASSED or k >= len(self.path) else self.path[k].copy()
+    return sol
 
 
-def _side(guide: np.ndarray, x: np.ndarray, width: float):
-    """Where the first of the points x (k, 2) farther than ``width`` from the polyline
-    ``guide`` (n, 2) lies: its signed distance across the guide (left positive) and the
-    guide's fraction [0, 1] at its nearest point; None if no point is that far."""
-    a, seg = guide[:-1], np.diff(guide, axis=0)
-    seg2 = np.einsum("ni,ni->n", seg, seg)
-    for c in range(0, len(x), 32):  # in chunks: most orbits leave early
-        rel = x[c : c + 32, None, :] - a[None]
-        w = np.clip(np.einsum("kni,ni->kn", rel, seg) / seg2, 0, 1)
-        off = rel - w[..., None] * seg[None]
-        dist = np.linalg.norm(off, axis=-1)
-        j = np.argmin(dist, axis=1)
-        k = np.flatnonzero(dist[np.arange(len(j)), j] > width)
-        if k.size:
-            k, jk = k[0], j[k[0]]
-            cross = seg[jk, 0] * off[k, jk, 1] - seg[jk, 1] * off[k, jk, 0]
-            return float(cross / np.linalg.norm(seg[jk])), float((jk + w[k, jk]) / len(seg))
-    return None
+def _continued_bvp(system, start, s, Ps, lam, v, path, r0, delta, tol, scale):
+    """:func:`_instanton_bvp` (at most 30000 mesh nodes) from the geometric instanton
+    ``path``; where that fails (a strongly anisotropic minimum, whose fast directions make
+    the guess near m poor), from 10 r0 (up to |s - m|/100) first, its solution extended
+    back to r0 (:func:`_extended`)."""
+    guess = _guess(system, start, s, Ps, lam, v, path, r0, delta)
+    sol = _instanton_bvp(system, start, s, Ps, lam, v, guess, r0, delta, tol, 30000)
+    if (sol.status == 0 and np.all(np.isfinite(sol.y))) or r0 >= 0.01 * scale:
+        return sol
+    outer = _continued_bvp(system, start, s, Ps, lam, v, path, 10.0 * r0, delta, tol, scale)
+    if outer.status != 0 or not np.all(np.isfinite(outer.y)):
+        return outer
+    guess = _extended(start, outer, r0)
+    return _instanton_bvp(system, start, s, Ps, lam, v, guess, r0, delta, tol, 30000)
 
 
-class _Converged(Exception):
-    """Raised by the shooting's miss function at an orbit close enough to s."""
+def _along(system, start, sol, s, kappa, width, rtol, r_ends, rate):
+    """The Riccati equation of ∇²V and ∫ div l forward along the BVP's instanton, with
+    Hamilton's equations restarted from the BVP's (x, p) at mesh nodes 1/``rate`` apart
+    (forward they drift off the instanton exponentially, at most at about ``rate``), to
+    |x - s| = each of ``r_ends`` (decreasing) in turn: the kernel states (x, p, S, ∇²V, I)
+    there and the duration to the last."""
+    from ._kernels import functions
 
-    def __init__(self, theta: float):
-        self.theta = theta
-
-
-def _heteroclinic(shooter, guide, first_step, r_end, basis):
-    """The departure direction from m of the instanton m -> s. d = 1: ±1. d = 2: the angle
-    where the side on which an orbit of the unstable manifold leaves the instanton changes
-    (the orbits fill the plane around it without crossing), by Brent's method on a signed
-    miss: for an orbit still inside a tube of width w = |s - m|/20 around the geometric
-    instanton ``guide`` (its nodes) when it passes s, the signed distance of its closest
-    approach across the guide's last chord (continuous through the root); for one that
-    leaves the tube first, ±w (2 - the guide's fraction where it leaves), the side where
-    it leaves (nearly continuous, which keeps Brent's method fast). Brackets are sought
-    between angles spreading out from the direction of ``first_step``, then on a fan of
-    64, nearest first, until an orbit converges onto s. The angle is measured in
-    ``basis`` (columns e1, e2: the direction is cos θ e1 + sin θ e2), the slow and fast
-    eigenvectors of the linearised fluctuation flow at m where they are real: the
-    instanton leaves m tangent to e1, at an angle that shrinks like r0^{q - 1} (q the
-    ratio of the rates), which must stay representable."""
-    d = shooter.system.dim
-    s = shooter.s
-    u0 = first_step / np.linalg.norm(first_step)
-    if d == 1:
-        return u0, 0.0
-    if d != 2:
-        raise ValueError(
-            f"`method='general'` shoots the instanton in d <= 2 only; `system` has d = {d}"
-        )
-    chord = (guide[-1] - guide[-2]) / np.linalg.norm(guide[-1] - guide[-2])
-    ab = np.linalg.solve(basis, u0)
-    theta0 = float(np.arctan2(ab[1], ab[0]))
-    width = 0.05 * shooter.L
-    cache = {}
-
-    def miss(theta):
-        if theta not in cache:
-            u = basis @ np.array([np.cos(theta), np.sin(theta)])
-            status, out, info = shooter.run(shooter.start(u), 0.0)
-            steps = min(int(info[1]), len(shooter.path))
-            exit_ = _side(guide, shooter.path[:steps], width)
-            if status == PASSED and (exit_ is None or info[2] < width):
-                x = out[:d]
-                value = float(chord[0] * (x[1] - s[1]) - chord[1] * (x[0] - s[0]))
-            elif exit_ is None:
-                value = width
-            else:  # the earlier an orbit leaves the tube, the larger its miss
-                value = float(np.sign(exit_[0])) * width * (2.0 - exit_[1])
-            cache[theta] = (value, float(info[2]))
-            if info[2] < 1e-3 * r_end:
-                # close enough: an orbit passing s at c ≪ r_end follows the instanton to
-                # within ~c (c/r_end)^{μ/λ} at r_end; Brent's method stops here
-                raise _Converged(theta)
-        return cache[theta][0]
-
-    def brackets():
-        for k in range(12):  # out to ±0.01 * 2^11 rad ≈ ±π on each side, pairwise
-            step = 0.01 * 2.0**k
-            yield theta0 + 0.5 * step, theta0 + step
-            yield theta0 - step, theta0 - 0.5 * step
-        fan = theta0 + np.linspace(-np.pi, np.pi, 65)
-        for k in np.argsort(np.abs(fan[:-1] + np.pi / 64 - theta0)):
-            yield fan[k], fan[k + 1]
-
-    tried = set()
-    found = False
-    for lo, hi in [(theta0, theta0 + 0.005), (theta0 - 0.005, theta0), *brackets()]:
-        try:
-            if (lo, hi) in tried or miss(lo) * miss(hi) > 0:
-                continue
-            tried.add((lo, hi))
-            theta = brentq(miss, lo, hi, xtol=1e-15, rtol=1e-15)
-            miss(theta)
-        except _Converged as done:
-            theta = done.theta
-        if cache[theta][1] < 0.5 * r_end:
-            return basis @ np.array([np.cos(theta), np.sin(theta)]), 0.0
-        # a root of the side within the tube that does not reach s: the departure
-        # direction is not resolved in double precision at this r0
-        if cache[theta][1] < width:
-            found = True
-            break
-    if not found:
-        raise ValueError(
-            "the instanton from `x_min` does not reach `x_saddle`: no departure direction "
-            "from x_min leads to the saddle (no orbit of Hamilton's equations on the "
-            "unstable manifold of (x_min, 0) passes it; also the case when the least-"
-            "action path is not such an orbit, e.g. when it slides along a steep layer "
-            "of the drift, where the quasipotential is not smooth)"
-        )
-    return None, cache[theta][1]
-
-
-def _to_saddle(shooter, u, lam, r_abs, messages):
-    """The instanton from the start in direction u to |x - s| = 2 r_end and on to r_end:
-    the divergence integral truncated there plus its tail div l/λ_s, Richardson-
-    extrapolated in |x - s|²; returns it, the final state, ∇²V at both ends and the time."""
-    system, s = shooter.system, shooter.s
     d = system.dim
-    o = 2 * d + 1
-    ends, P_ends = [], []
-    y = shooter.start(u)
-    T = 0.0
-    for r in (2.0 * r_abs, r_abs):
-        status, y, info = shooter.run(y, r)
-        T += float(info[0])
-        if status != ARRIVED:
-            messages.append(f"the shot instanton passes s at distance {info[2]:.1e}, not {r:.1e}")
-        P = y[o : o + d * d].reshape(d, d)
-        P_ends.append(P)
-        ends.append((y[-1] + _div_l(system, y[:d], P) / lam, float(np.linalg.norm(y[:d] - s))))
-    (I2, r2), (I1, r1) = ends
-    return float((I1 * r2**2 - I2 * r1**2) / (r2**2 - r1**2)), y, P_ends, T
+    m = start.m
+    drift, jac, _ = functions(system)
+    D = np.ascontiguousarray(system.D, dtype=float)
+    n = 2 * d + 2 + d * d
+    r0 = float(np.linalg.norm(sol.y[:d, 0] - m))
+    p_scale = r0 * float(np.max(np.abs(start.Pm)))
+    atol = rtol * np.concatenate(
+        [
+            np.full(d, 1e-3 * r0),
+            np.full(d, 1e-3 * p_scale),
+            [1e-3 * r0 * p_scale],
+            np.full(d * d, float(np.max(np.abs(start.Pm)))),
+            [1.0],
+        ]
+    )
+    center = np.concatenate([m, np.zeros(n - d)])
+    times = sol.p[0] * sol.x
+    y = start.state(sol.y[:d, 0] - m)
+    out, info, path = np.empty(n), np.zeros(2), np.empty((1, d))
+    states, t, k = [], 0.0, 0
+    # the restarts: the first node at least 1/rate after the previous one
+    nodes = [0]
+    for j in range(1, len(times)):
+        if times[j] >= times[nodes[-1]] + 1.0 / rate or j == len(times) - 1:
+            nodes.append(j)
+    while len(states) < len(r_ends) and k < len(nodes) - 1:
+        if t >= times[nodes[k + 1]]:
+            k += 1
+            y[: 2 * d] = sol.y[: 2 * d, nodes[k]]
+            continue
+        status = flow(
+            drift, jac, system.params, D, s, m, y, kappa, width, rtol, atol, center, np.inf,
+            r_ends[len(states)], times[nodes[k + 1]] - t, *TABLEAU, out, info, path,
+        )  # fmt: skip
+        y = out.copy()
+        if status == ARRIVED:
+            states.append(y.copy())
+            t += info[0]
+        else:
+            t = times[nodes[k + 1]]
+    return states, t
 
 
 def _div_l(system, x, P):
@@ -485,6 +514,7 @@ def rate(
     r_end: float = 1e-3,
     r_start: float = 1e-4,
     rtol: float = 1e-12,
+    tol: float = 1e-6,
 ) -> Rate:
     """Eyring–Kramers / Bouchet–Reygner mean exit time E tau ≈ C e^{ΔV/eps} from the
     attractor near ``x_min`` through the index-1 saddle near ``x_saddle``.
@@ -507,13 +537,14 @@ def rate(
     - ``method="general"``: ∇²V(m) from the Lyapunov equation A Σ + Σ A^T + 2 D = 0,
       ∇²V(m) = Σ^{-1} (A = Df(m)); ∇²V(s) from the algebraic Riccati equation
       P A + A^T P + 2 P D P = 0 on the right invariant subspace (:func:`riccati_hessian`);
-      the instanton by shooting Hamilton's equations from |x - m| = ``r_start`` on the
-      unstable manifold of (m, 0) (to third order: the cubic Taylor term of V from the
-      Hamilton–Jacobi equation), its departure direction seeded by the geometric minimum
-      action method (``theory.instanton(..., T=None)``), to |x - s| = ``r_end``; ΔV its
-      action; ∇²V along it from the Riccati equation
+      the instanton, in any dimension, as Hamilton's boundary value problem
+      (:func:`scipy.integrate.solve_bvp`, seeded by the geometric minimum action method
+      ``theory.instanton(..., T=None)``) from |x - m| = ``r_start`` on the unstable
+      manifold of (m, 0) (to third order: the cubic Taylor term of V from the
+      Hamilton–Jacobi equation) to |x - s| = ``r_end``/100 on the stable subspace of
+      (s, 0) of the linearised equations; ΔV its action; ∇²V along it from the Riccati equation
       P' = -(P A + A^T P + 2 P D P + Σ_k p_k ∇²f_k), integrated forward (where it is
-      stable) with the orbit, with div l = tr Df + tr(D P); the integral's ends: the
+      stable) along the orbit, with div l = tr Df + tr(D P); the integral's ends: the
       linear part before r_start in closed form, the tail beyond r_end as div l/λ_s,
       Richardson-extrapolated from 2 r_end and r_end.
 
@@ -527,12 +558,15 @@ def rate(
     method
         ``"auto"``, ``"gradient"`` or ``"general"``.
     n
-        Nodes of the geometric instanton that seeds the shooting (``"general"``).
+        Nodes of the geometric instanton that seeds the boundary value problem
+        (``"general"``).
     r_end, r_start
         Distances from s and m (relative to |s - m|) where the integration ends and
         starts; the ends' errors are O(r_end³) and O(r_start²).
     rtol
-        Relative tolerance of the integration (DOP853).
+        Relative tolerance of the Riccati integration (DOP853).
+    tol
+        Collocation tolerance of the boundary value problem (``"general"``).
 
     Returns
     -------
@@ -617,10 +651,12 @@ def rate(
             method="gradient",
             message="Eyring–Kramers (gradient drift)",
         )
-    return _general(system, m, s, A_m, A_s, lam, n=n, r_end=r_end, r_start=r_start, rtol=rtol)
+    return _general(
+        system, m, s, A_m, A_s, lam, n=n, r_end=r_end, r_start=r_start, rtol=rtol, tol=tol
+    )
 
 
-def _general(system, m, s, A_m, A_s, lam, *, n, r_end, r_start, rtol) -> Rate:
+def _general(system, m, s, A_m, A_s, lam, *, n, r_end, r_start, rtol, tol) -> Rate:
     from . import instanton  # the public solver (imported late: theory imports this module)
 
     d = system.dim
@@ -635,87 +671,67 @@ def _general(system, m, s, A_m, A_s, lam, *, n, r_end, r_start, rtol) -> Rate:
             f"∇²V(s) from the Riccati equation has residual {res_s:.1e} and eigenvalues {ev_s}"
         )
     scale = float(np.linalg.norm(s - m))
-    Mm = A_m + 2.0 * D @ Pm
-    mu_m, E = np.linalg.eig(Mm)
-    basis, q = np.eye(d), 1.0
-    if d == 2 and np.all(np.abs(mu_m.imag) <= 1e-12 * np.abs(mu_m).max()):
-        order = np.argsort(mu_m.real)
-        basis = np.real(E[:, order]) / np.linalg.norm(np.real(E[:, order]), axis=0)
-        q = float(mu_m.real[order[1]] / mu_m.real[order[0]])
-    # an anisotropic minimum (rates mu_2 = q mu_1): the instanton's angle to e1 at
-    # r0 is ~ r0^{q-1}; start at least where it is >= 1e-12 (the cost: O(r0²) start
-    # errors), farther out if the shooting's sensitivity still needs it (below)
-    r_start = max(r_start, 1e-12 ** (1.0 / (q - 1.0)) if q > 1.0 else 0.0)
-    r_abs, r0 = r_end * scale, r_start * scale
-    notes = []
+    delta, r0 = r_end * scale, r_start * scale
     Ms = A_s + 2.0 * D @ Ps
     ev, R = np.linalg.eig(Ms)
     arrival = np.real(R[:, int(np.argmin(np.abs(ev + lam)))])
     arrival /= np.linalg.norm(arrival)
     # the penalty rate of the Riccati equation's tangential part: the linear rates
     kappa = 10.0 * max(float(np.max(np.abs(np.linalg.eigvals(A_m)))), float(np.max(np.abs(ev))))
-    inst = instanton(system, m, s, T=None, n=n, tol=1e-5)
-    d1 = inst.path[1] - m
-    mu = float(np.min(np.real(np.linalg.eigvals(Mm))))
-    while True:
-        shooter = _Shooter(system, m, s, Pm, lam, r0, rtol, kappa)
-        # the geometric instanton's first node, followed back to |x - m| = r0 along the
-        # linearised fluctuation flow x - m = e^{M_m t} (x_1 - m) (it spirals where M_m
-        # has complex eigenvalues, so the chord's direction alone would be wrong)
-        first = expm(-Mm * np.log(np.linalg.norm(d1) / r0) / mu) @ d1
-        u, closest = _heteroclinic(shooter, inst.path, first, r_abs, basis)
-        if u is not None:
-            break
-        # the orbits' sensitivity to the angle, ~ (|s - m|/r0)^q, exceeds double
-        # precision: start farther out
-        if r0 >= 0.05 * scale:
-            raise ValueError(
-                "the instanton from `x_min` to `x_saddle` cannot be resolved by shooting "
-                f"in double precision: from |x - m| = {r0 / scale:.2g} |s - m| the best "
-                f"orbit passes s at {closest / scale:.1e} |s - m|, more than r_end"
-            )
-        r0 = min(10.0 * r0, 0.05 * scale)
-    r_start = r0 / scale
-    integral, y, P_ends, T = _to_saddle(shooter, u, lam, r_abs, messages)
-    if r_start > 1e-3:
-        # the start's O(r0²) error in the integral, Richardson-extrapolated from r0 and
-        # 2 r0 (the farther start is resolved too: the sensitivity falls with r0)
-        far_shooter = _Shooter(system, m, s, Pm, lam, 2.0 * r0, rtol, kappa)
-        first = expm(-Mm * np.log(np.linalg.norm(d1) / (2.0 * r0)) / mu) @ d1
-        u2, _ = _heteroclinic(far_shooter, inst.path, first, r_abs, basis)
-        if u2 is not None:
-            integral2 = _to_saddle(far_shooter, u2, lam, r_abs, messages)[0]
-            spread = abs(integral2 - integral)
-            integral = (4.0 * integral - integral2) / 3.0
-            notes.append(
-                f"the instanton starts at |x - m| = {r_start:.2g} |s - m| (anisotropic "
-                f"minimum, rates in the ratio {q:.3g}); the start's O(r0²) error is "
-                f"extrapolated away from r0 and 2 r0 (the integrals differ by "
-                f"{spread:.1e}), leaving O(r0³)"
-            )
-        else:
-            notes.append(
-                f"the instanton starts at |x - m| = {r_start:.2g} |s - m| (anisotropic "
-                f"minimum, rates in the ratio {q:.3g}), so the prefactor's error is "
-                f"O({r_start**2:.0e})"
-            )
-    P = P_ends[1]
-    tail = float(_div_l(system, y[:d], P) / lam)
+    inst = instanton(system, m, s, T=None, n=n, tol=1e-3)
+    if arrival @ (inst.path[-2] - s) < 0:
+        arrival = -arrival
+    start = _Start(system, m, Pm)
+    # the BVP ends 100 times closer to s than the Riccati integration, so that its end
+    # condition's O(|x - s|²) error (which decays away from s) does not reach it
+    sol = _continued_bvp(
+        system, start, s, Ps, lam, arrival, inst.path, r0, 0.01 * delta, tol, scale
+    )
+    if sol.status != 0 or not np.all(np.isfinite(sol.y)):
+        raise ValueError(
+            "the instanton from `x_min` does not reach `x_saddle`: Hamilton's boundary value "
+            f"problem from x_min to the saddle has no solution near the geometric instanton "
+            f"(solve_bvp: {sol.message}; also the case when the least-action path is not "
+            "an orbit of Hamilton's equations, e.g. when it slides along a steep layer of "
+            "the drift, where the quasipotential is not smooth)"
+        )
+    mu = float(sol.p[1])
+    if abs(mu) > 1e3 * tol:
+        messages.append(f"the BVP's unfolding parameter is {mu:.1e}, not 0")
+    states, T = _along(
+        system, start, sol, s, kappa, 0.25 * scale, rtol, (2 * delta, delta), kappa / 10.0
+    )
+    if len(states) < 2:
+        raise ValueError(
+            f"the instanton from `x_min` does not reach `x_saddle`: the BVP's path ends "
+            f"{np.linalg.norm(sol.y[:d, -1] - s) / scale:.1e} |s - m| from it"
+        )
+    o = 2 * d + 1
+    ends = []
+    y = states[1]
+    for z in states:
+        P = z[o : o + d * d].reshape(d, d)
+        r = float(np.linalg.norm(z[:d] - s))
+        ends.append((z[-1] + _div_l(system, z[:d], P) / lam, r, P))
+    (I2, r2, P2), (I1, r1, P1) = ends
+    # the truncated integral plus its tail div l/λ_s, Richardson-extrapolated in |x - s|²
+    integral = float((I1 * r2**2 - I2 * r1**2) / (r2**2 - r1**2))
+    tail = float(_div_l(system, y[:d], P1) / lam)
     db = y[:d] - s
     barrier = float(y[2 * d] - 0.5 * db @ Ps @ db)
-    # ∇²V(x) = ∇²V(s) + O(|x - s|): extrapolated linearly from 2 r_end and r_end to s
-    end_error = float(np.max(np.abs(2.0 * P_ends[1] - P_ends[0] - Ps)) / np.max(np.abs(Ps)))
+    # ∇²V(x) = ∇²V(s) + O(|x - s|): extrapolated linearly from the two ends to s
+    P_s = (P1 * r2 - P2 * r1) / (r2 - r1)
+    end_error = float(np.max(np.abs(P_s - Ps)) / np.max(np.abs(Ps)))
     if end_error > 1e-4:
         messages.append(
-            f"∇²V along the instanton ends at {P.tolist()}, not at the Riccati solution "
+            f"∇²V along the instanton ends at {P1.tolist()}, not at the Riccati solution "
             f"∇²V(s) = {Ps.tolist()} (relative difference {end_error:.1e}): a degenerate "
             "saddle (two eigenvalues of Df(s) summing to 0) admits several"
         )
     det_ratio = abs(np.linalg.det(Ps)) / np.linalg.det(Pm)
     C = 2 * np.pi / lam * np.sqrt(det_ratio) * np.exp(integral)
     success = not messages
-    status, _, info = shooter.run(shooter.start(u), r_abs)
-    path = np.concatenate([[m], shooter.path[: min(int(info[1]), len(shooter.path))], [s]])
+    path = np.concatenate([[m], sol.y[:d].T, [s]])
     return Rate(
         barrier=barrier,
         prefactor=float(C),
@@ -728,7 +744,7 @@ def _general(system, m, s, A_m, A_s, lam, *, n, r_end, r_start, rtol) -> Rate:
         method="general",
         success=success,
         message="; ".join(
-            ["Bouchet–Reygner (non-gradient drift)" if success else "", *messages, *notes]
+            ["Bouchet–Reygner (non-gradient drift)" if success else "", *messages]
         ).strip("; "),
         diagnostics={
             "T": T,
@@ -736,6 +752,8 @@ def _general(system, m, s, A_m, A_s, lam, *, n, r_end, r_start, rtol) -> Rate:
             "riccati_end_error": end_error,
             "tail": tail,
             "gmam_action": float(inst.action),
+            "bvp_nodes": int(sol.x.size),
+            "bvp_unfolding": mu,
             "arrival_direction": arrival,
             "path": path,
         },

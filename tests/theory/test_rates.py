@@ -6,7 +6,14 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from simulate import System, zoo
-from tests.closed_forms import antisymmetric_prefactor, antisymmetric_system
+from tests.closed_forms import (
+    antisymmetric_prefactor,
+    antisymmetric_system,
+    chain_points,
+    chain_prefactor,
+    chain_system,
+    embedded_maier_stein,
+)
 from theory import connecting_saddles, rate
 
 
@@ -130,16 +137,83 @@ def test_decision_memory_saddle_in_the_sigmoid_band():
     assert connecting_saddles(dm, "x_wins", "y_wins") == []  # only via both-high
 
 
-@pytest.mark.slow  # about 20 s: every bracket of the shooting is tried before it gives up
+@pytest.mark.slow  # 10 s at load 11: the BVP fails from r_start, 10 and 100 r_start
 def test_decision_memory_rate_reports_the_non_smooth_instanton():
     with pytest.raises(ValueError, match="steep layer of the drift"):
         rate(zoo.decision_memory(), "x_wins", [2.73111131, 1.50308598])
 
 
-def test_anisotropic_minimum_is_noted_and_extrapolated():
-    """b = 0.5, j = 0.3: the linearised fluctuation flow at m has rates in the ratio 6.1,
-    so the departure angle is resolvable only from |x - m| = 0.044 |s - m|; the start's
-    O(r0²) error (1.4e-3) is extrapolated from r0 and 2 r0 (3.4e-4 left)."""
+def test_anisotropic_minimum():
+    """b = 0.5, j = 0.3: the linearised fluctuation flow at m has rates in the ratio 6.1
+    (the instanton leaves m tangent to the slow direction, at an angle ~ r^5 to it), which
+    defeated shooting from m; the boundary value problem does not see it."""
     r = rate(antisymmetric_system(0.5, 0.3), [-1.0, 0.0], [0.0, 0.5])
-    assert r.success and "anisotropic minimum" in r.message
-    assert abs(r.prefactor / antisymmetric_prefactor(0.5, 0.3) - 1) < 1e-3
+    assert r.success, r.message
+    assert abs(r.prefactor / antisymmetric_prefactor(0.5, 0.3) - 1) < 1e-6
+
+
+# d >= 3: f = -(D + J) ∇V with the non-separable chain V (tests/closed_forms.py)
+_D4 = np.array(
+    [[1.0, 0.3, 0.1, -0.2], [0.3, 0.8, -0.2, 0.1], [0.1, -0.2, 0.6, 0.05], [-0.2, 0.1, 0.05, 0.9]]
+)
+_J3 = np.array([[0.0, 0.5, -0.3], [-0.5, 0.0, 0.4], [0.3, -0.4, 0.0]])
+
+
+@pytest.mark.parametrize("d", [3, 4])
+def test_langer_in_d_dimensions_with_non_diagonal_D(d):
+    """Gradient chain, D non-diagonal SPD: Eyring–Kramers–Langer closed form, both by the
+    gradient formula (auto) and by the general method (BVP instanton, Riccati, ∫ div l = 0)."""
+    b, g = [0.3, -0.2, 0.25][: d - 1], [0.2, 0.4, -0.3][: d - 1]
+    sysm = chain_system(b, g, D=_D4[:d, :d])
+    m, s = chain_points(b, g)
+    C = chain_prefactor(sysm, m, s)
+    auto = rate(sysm, m + 0.02, s - 0.02)
+    assert auto.method == "gradient" and abs(auto.prefactor / C - 1) < 1e-8
+    assert abs(auto.barrier - 0.25) < 1e-12
+    r = rate(sysm, m, s, method="general")
+    assert r.method == "general" and r.success, r.message
+    assert abs(r.prefactor / C - 1) < 1e-6, (r.prefactor, C)
+    assert abs(r.divergence_integral) < 1e-6 and abs(r.barrier - 0.25) < 1e-8
+
+
+@pytest.mark.parametrize("D", [np.eye(3), _D4[:3, :3]], ids=["D=I", "D non-diagonal"])
+def test_antisymmetric_closed_form_3d(D):
+    """f = -(D + J) ∇V, J a full antisymmetric 3 x 3 matrix, V the non-separable chain: V is
+    the quasipotential and div l = 0, so C has the closed form (curved instanton)."""
+    b, g = [0.3, -0.2], [0.2, 0.4]
+    sysm = chain_system(b, g, D=D, J=_J3)
+    m, s = chain_points(b, g)
+    r = rate(sysm, m, s)
+    assert r.method == "general" and r.success, r.message
+    assert abs(r.prefactor / chain_prefactor(sysm, m, s) - 1) < 1e-6
+    assert abs(r.divergence_integral) < 1e-6 and abs(r.barrier - 0.25) < 1e-8
+    assert r.diagnostics["path"].shape[1] == 3
+
+
+def test_embedded_maier_stein_3d_against_axis_riccati():
+    """A quasipotential not known in closed form (Maier–Stein alpha = 3, mu = 2) with a
+    decoupled OU coordinate, in the coordinates x = R u (R not orthogonal: D = R R^T
+    non-diagonal, every coordinate coupled). The prefactor does not depend on the
+    coordinates and the OU block cancels, so C = π exp(∫ div l) with the integral from the
+    independent scalar Riccati along the 2-D axis."""
+    R = np.array([[1.0, 0.4, 0.2], [-0.3, 1.2, 0.5], [0.1, 0.3, 0.9]])
+    r = rate(embedded_maier_stein(3.0, 2.0, 2.0, R), R @ [-1.0, 0, 0], R @ [0.0, 0, 0])
+    assert r.method == "general" and r.success, r.message
+    ref = _maier_stein_reference(3.0, mu=2.0)
+    assert abs(r.divergence_integral - ref) < 1e-6, (r.divergence_integral, ref)
+    assert abs(r.prefactor / (np.pi * np.exp(ref)) - 1) < 1e-6
+    assert abs(r.barrier - 0.25) < 1e-8
+
+
+@pytest.mark.slow  # 4 to 5 s at load average 11 on 2 cores
+def test_antisymmetric_closed_form_10d():
+    rng = np.random.default_rng(1)
+    d = 10
+    b, g = 0.3 * rng.uniform(-1, 1, d - 1), 0.4 * rng.uniform(-1, 1, d - 1)
+    L = np.eye(d) + 0.2 * rng.normal(size=(d, d))
+    W = rng.normal(size=(d, d))
+    sysm = chain_system(b, g, D=L @ L.T / d + 0.5 * np.eye(d), J=0.4 * (W - W.T))
+    m, s = chain_points(b, g)
+    r = rate(sysm, m, s)
+    assert r.success, r.message
+    assert abs(r.prefactor / chain_prefactor(sysm, m, s) - 1) < 1e-6
