@@ -53,7 +53,7 @@ from ._sets import (
     signed_distance,
 )
 from ._status import NON_FINITE, RUNNING, STOPPED, Status, counts
-from ._stepping import bridge_far, contact_cached
+from ._stepping import bridge_far, clearance, contact_cached
 from ._system import System
 
 
@@ -228,8 +228,8 @@ def _schedule_lanes(schedule, params, eps, t0, dt, chol, step, amp, noise_var, f
 
 @nb.njit(**JIT)
 def _fill_lane(g, following, last, x0, t0, seed, first_path, save_every, set_kinds, set_owners,
-               set_data, state, x, dist, normal, path, step, pos, saved, final, status, stop_set,
-               stop_time):  # fmt: skip
+               set_data, state, x, dist, normal, path, step, pos, room, saved, final, status,
+               stop_set, stop_time):  # fmt: skip
     """Start the block's next paths in the idle lane ``g`` until one does not begin inside
     a set (those end at t0 here) or the block has none left; returns the next path to
     start. Out of the kernel's step loop: inlined there, it slowed every step 3x."""
@@ -258,6 +258,7 @@ def _fill_lane(g, following, last, x0, t0, seed, first_path, save_every, set_kin
         path[g] = i
         step[g] = 0
         pos[g] = WORDS_PER_REFILL  # the first step fills the normal buffer
+        room[g] = -math.inf  # the first step takes the exact set test
     return following
 
 
@@ -278,14 +279,14 @@ def _kernel(d: int):
 
     @nb.njit(_nrt=False, **JIT)
     def run_block(drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, n_steps,
-                  save_every, seed, first_path, set_kinds, set_owners, set_data, bridge, first,
-                  last, scratch, saved, final, status, stop_set, stop_time):  # fmt: skip
+                  save_every, seed, first_path, set_kinds, set_owners, set_data, extent, bridge,
+                  first, last, scratch, saved, final, status, stop_set, stop_time):  # fmt: skip
         """Step the paths ``first .. last - 1`` through the lanes until all have ended.
         Compiled without reference counting (``_nrt=False``): each row view and
         ``.ctypes`` of the step otherwise costs an atomic increment and decrement (in
         d = 2, 2.6x the step); nothing here allocates."""
         x, x_new, fx, z, state, dist, path, step, pos, amp, noise_var, far = scratch[:12]
-        lanes, normal, x_lane, dist_lane, state_lane = scratch[12:]
+        room, lanes, normal = scratch[12:]
         n_prims = set_kinds.shape[0]
         n_params = params.shape[0]
         following = first  # the block's next path to start
@@ -294,7 +295,7 @@ def _kernel(d: int):
         for g in range(size):
             following = _fill_lane(g, following, last, x0, t0, seed, first_path, save_every,
                                    set_kinds, set_owners, set_data, state, x, dist, normal,
-                                   path, step, pos, saved, final, status, stop_set,
+                                   path, step, pos, room, saved, final, status, stop_set,
                                    stop_time)  # fmt: skip
             if path[g] >= 0:
                 busy += 1
@@ -332,49 +333,29 @@ def _kernel(d: int):
                     when = t0 + n * dt
                 elif n_prims:
                     # Entered a set at the grid time, or crossed in between (bridge test).
-                    # Quick pass first: the step is clear when the old and new points
-                    # are outside every primitive and no bridge test could draw
-                    # (a b >= far); else the exact test. Both on copies of the lane's
-                    # rows: views of them, made every step, cost more than the test.
+                    # Skipped while the path has moved less than room[g] since the last
+                    # exact test (see clearance); else the exact test, on the old point's
+                    # distances: cached by the previous step when it took the exact test,
+                    # else recomputed (the same bits).
+                    moved = 0.0
                     for j in range(d):
-                        x_lane[j] = x_new[g, j]
-                    clear = True
-                    for m in range(n_prims):
-                        a = dist[g, m]
-                        b = signed_distance(set_kinds[m], set_data[m], x_lane, normal)
-                        dist_lane[m] = b
-                        if not (a > 0.0 and b > 0.0 and (not bridge or a * b >= far[g])):
-                            clear = False
-                    frac = -1.0
-                    prim = -1
-                    if clear:
-                        for m in range(n_prims):
-                            dist[g, m] = dist_lane[m]
-                    else:
-                        for m in range(n_prims):
-                            dist_lane[m] = dist[g, m]
-                        for m in range(STREAM_SIZE):
-                            state_lane[m] = state[g, m]
-                        frac, prim = contact_cached(
-                            set_kinds,
-                            set_data,
-                            dist_lane,
-                            x_lane,
-                            bridge,
-                            noise_var[g],
-                            far[g],
-                            chol,
-                            state_lane,
-                            normal,
-                        )
-                        for m in range(n_prims):
-                            dist[g, m] = dist_lane[m]
-                        for m in range(STREAM_SIZE):
-                            state[g, m] = state_lane[m]
-                    if frac >= 0.0:
-                        code = STOPPED
-                        which = set_owners[prim]
-                        when = t + frac * dt
+                        moved += abs(x_new[g, j] - x[g, j])
+                    was = room[g]
+                    room[g] = was - moved
+                    if not room[g] > 0.0:
+                        if was > 0.0:
+                            for m in range(n_prims):
+                                dist[g, m] = signed_distance(set_kinds[m], set_data[m], x[g],
+                                                             normal)  # fmt: skip
+                        frac, prim = contact_cached(set_kinds, set_data, dist[g], x_new[g],
+                                                    bridge, noise_var[g], far[g], chol,
+                                                    state[g], normal)  # fmt: skip
+                        if frac >= 0.0:
+                            code = STOPPED
+                            which = set_owners[prim]
+                            when = t + frac * dt
+                        elif not has_schedule:  # with one, far changes: no skipping
+                            room[g] = clearance(dist[g], far[g], bridge, x_new[g], extent)
                 for j in range(d):
                     x[g, j] = x_new[g, j]
                 if save_every > 0 and n % save_every == 0:
@@ -392,7 +373,7 @@ def _kernel(d: int):
                         following = _fill_lane(g, following, last, x0, t0, seed, first_path,
                                                save_every, set_kinds, set_owners, set_data,
                                                state, x, dist, normal, path, step, pos,
-                                               saved, final, status, stop_set,
+                                               room, saved, final, status, stop_set,
                                                stop_time)  # fmt: skip
                         if path[g] >= 0:
                             busy += 1
@@ -427,6 +408,11 @@ def _kernel(d: int):
         n_prims = max(set_kinds.shape[0], 1)
         amp_constant = math.sqrt(2.0 * eps * dt)
         far_constant = bridge_far(chol, eps * dt)
+        extent = 0.0  # the sets' largest finite coordinate, for clearance's round-off margin
+        for m in range(set_data.shape[0]):
+            for j in range(set_data.shape[1]):
+                if math.isfinite(set_data[m, j]):
+                    extent = max(extent, abs(set_data[m, j]))
         for k in prange(-(-n_paths // block)):
             # prange may hand out unsigned indices; keep integer arithmetic exact
             first = np.int64(k) * block
@@ -443,15 +429,13 @@ def _kernel(d: int):
                 np.full(group, amp_constant),  # sqrt(2 eps d(t) dt)
                 np.full(group, eps * dt),  # eps d(t) dt
                 np.full(group, far_constant),  # bridge_far(chol, eps d(t) dt)
+                np.empty(group),  # room: the lane may move this far before a set test
                 np.empty(2 * WORDS_PER_REFILL, dtype=np.uint64),  # fill_normals scratch
                 np.empty(d),  # a normal
-                np.empty(d),  # one lane's x_new
-                np.empty(n_prims),  # one lane's distances
-                np.empty(STREAM_SIZE, dtype=np.uint64),  # one lane's stream
             )
             run_block(drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, n_steps,
-                      save_every, seed, first_path, set_kinds, set_owners, set_data, bridge,
-                      first, min(first + block, n_paths), scratch, saved, final, status,
+                      save_every, seed, first_path, set_kinds, set_owners, set_data, extent,
+                      bridge, first, min(first + block, n_paths), scratch, saved, final, status,
                       stop_set, stop_time)  # fmt: skip
 
     return kernel
