@@ -115,9 +115,10 @@ PATHS_PER_BLOCK = 128 * PATHS_PER_GROUP
 @functools.cache
 def _lockstep_kernel(d: int):
     """The engine kernel for runs without stopping sets, dimension ``d``: groups of
-    ``PATHS_PER_GROUP`` paths in lockstep, sharing the normal-buffer position. (The lane
-    kernel, :func:`_kernel`, gives the same results; for d >= 2 its step measured 2.6x
-    slower, for reasons not yet found, so runs without sets keep this one.)
+    ``PATHS_PER_GROUP`` paths in lockstep, sharing the normal-buffer position and time.
+    (The lane kernel, :func:`_kernel`, gives the same results, but its per-lane step
+    count, buffer position and time cost it 1.4-1.5x this kernel's step, measured in
+    d = 1 and 2 on one thread, so runs without sets keep this one.)
 
     ``d`` is a compile-time constant of the kernel, so LLVM unrolls the loops over
     components (with d known only at run time, these short loops cost 3x the step). Numba
@@ -275,7 +276,8 @@ def _kernel(d: int):
     Each lane holds one path at a time, with its own step count, random stream and
     normal-buffer position; a finished path's lane takes the block's next path. A path's
     numbers depend on nothing but (seed, path), so its results do not depend on the lane
-    or on the other paths.
+    or on the other paths. The set test is skipped while a path is far from every set
+    (:func:`~simulate._stepping.clearance`), which leaves the results unchanged bit for bit.
     """
     group = PATHS_PER_GROUP
 
