@@ -230,6 +230,24 @@ def _schedule_lanes(schedule, params, eps, t0, dt, chol, step, amp, noise_var, f
 
 
 @nb.njit(**JIT)
+def _exact_set_test(g, stale, x, x_new, set_kinds, set_data, extent, bridge, noise_var, far,
+                    has_schedule, chol, state, dist, room, normal):  # fmt: skip
+    """The exact set test (:func:`~simulate._stepping.contact_cached`) of lane g's step
+    x[g] -> x_new[g], on the old point's distances ``dist[g]`` (recomputed first if
+    ``stale``: the same bits the skipped steps would have cached); then the lane's new
+    ``room``. Returns (fraction of the step, primitive) as contact_cached. Out of the
+    kernel's step loop: inlined there, its code slowed every step by a third."""
+    if stale:
+        for m in range(set_kinds.shape[0]):
+            dist[g, m] = signed_distance(set_kinds[m], set_data[m], x[g], normal)
+    frac, prim = contact_cached(set_kinds, set_data, dist[g], x_new[g], bridge, noise_var, far,
+                                chol, state[g], normal)  # fmt: skip
+    if frac < 0.0 and not has_schedule:  # with a schedule, far changes: no skipping
+        room[g] = clearance(dist[g], far, bridge, x_new[g], extent)
+    return frac, prim
+
+
+@nb.njit(**JIT)
 def _fill_lane(g, following, last, x0, t0, seed, first_path, save_every, set_kinds, set_owners,
                set_data, state, x, dist, normal, path, step, pos, room, saved, final, status,
                stop_set, stop_time):  # fmt: skip
@@ -295,8 +313,9 @@ def _kernel(d: int):
         n_params = params.shape[0]
         following = first  # the block's next path to start
         busy = 0
-        size = min(group, last - first)  # lanes used (a run-time bound: no unrolling)
-        for g in range(size):
+        # All lanes, also those a short block leaves idle: a constant bound, so LLVM can
+        # unroll the loops over lanes (4 % of the step)
+        for g in range(group):
             following = _fill_lane(g, following, last, x0, t0, seed, first_path, save_every,
                                    set_kinds, set_owners, set_data, state, x, dist, normal,
                                    path, step, pos, room, saved, final, status, stop_set,
@@ -304,16 +323,16 @@ def _kernel(d: int):
             if path[g] >= 0:
                 busy += 1
         while busy > 0:
-            for g in range(size):
+            for g in range(group):
                 if path[g] >= 0 and pos[g] + d > WORDS_PER_REFILL:
                     fill_normals(state[g], lanes, z[g])
                     pos[g] = 0
             if has_schedule:
                 _schedule_lanes(schedule, params, eps, t0, dt, chol, step, amp, noise_var, far)
             # Idle lanes are stepped too, from their last state, and the result discarded
-            for g in range(size):
+            for g in range(group):
                 drift(x[g].ctypes, t0 + step[g] * dt, params.ctypes, n_params, fx[g].ctypes)
-            for g in range(size):
+            for g in range(group):
                 i = path[g]
                 if i < 0:
                     continue
@@ -338,28 +357,22 @@ def _kernel(d: int):
                 elif n_prims:
                     # Entered a set at the grid time, or crossed in between (bridge test).
                     # Skipped while the path has moved less than room[g] since the last
-                    # exact test (see clearance); else the exact test, on the old point's
-                    # distances: cached by the previous step when it took the exact test,
-                    # else recomputed (the same bits).
+                    # exact test (see clearance); was > 0: the steps since were skipped,
+                    # and the old point's cached distances are stale.
                     moved = 0.0
                     for j in range(d):
                         moved += abs(x_new[g, j] - x[g, j])
                     was = room[g]
                     room[g] = was - moved
                     if not room[g] > 0.0:
-                        if was > 0.0:
-                            for m in range(n_prims):
-                                dist[g, m] = signed_distance(set_kinds[m], set_data[m], x[g],
-                                                             normal)  # fmt: skip
-                        frac, prim = contact_cached(set_kinds, set_data, dist[g], x_new[g],
-                                                    bridge, noise_var[g], far[g], chol,
-                                                    state[g], normal)  # fmt: skip
+                        frac, prim = _exact_set_test(g, was > 0.0, x, x_new, set_kinds,
+                                                     set_data, extent, bridge, noise_var[g],
+                                                     far[g], has_schedule, chol, state, dist,
+                                                     room, normal)  # fmt: skip
                         if frac >= 0.0:
                             code = STOPPED
                             which = set_owners[prim]
                             when = t + frac * dt
-                        elif not has_schedule:  # with one, far changes: no skipping
-                            room[g] = clearance(dist[g], far[g], bridge, x_new[g], extent)
                 for j in range(d):
                     x[g, j] = x_new[g, j]
                 if save_every > 0 and n % save_every == 0:
