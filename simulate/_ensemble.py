@@ -117,8 +117,8 @@ def _lockstep_kernel(d: int):
     """The engine kernel for runs without stopping sets, dimension ``d``: groups of
     ``PATHS_PER_GROUP`` paths in lockstep, sharing the normal-buffer position and time.
     (The lane kernel, :func:`_kernel`, gives the same results, but its per-lane step
-    count, buffer position and time cost it 1.4-1.5x this kernel's step, measured in
-    d = 1 and 2 on one thread, so runs without sets keep this one.)
+    count, buffer position and time cost it 1.15-1.25x this kernel's step, measured in
+    d = 2 and 1 on one thread, so runs without sets keep this one.)
 
     ``d`` is a compile-time constant of the kernel, so LLVM unrolls the loops over
     components (with d known only at run time, these short loops cost 3x the step). Numba
