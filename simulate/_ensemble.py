@@ -53,7 +53,7 @@ from ._sets import (
     signed_distance,
 )
 from ._status import NON_FINITE, RUNNING, STOPPED, Status, counts
-from ._stepping import bridge_far, contact_cached
+from ._stepping import bridge_far, clearance, contact_cached
 from ._system import System
 
 
@@ -106,16 +106,19 @@ PATHS_PER_GROUP = 8
 
 #: With stopping sets, the most paths one group of lanes works through (one ``prange``
 #: iteration): when a lane's path stops, the lane takes the block's next path, so the
-#: lanes wait for a slow path only at the end of a block.
-PATHS_PER_BLOCK = 32 * PATHS_PER_GROUP
+#: lanes wait for a slow path only at the end of a block. With exponential first-passage
+#: times, the lanes idle there for about (8 H_8 - 8) = 14 mean times (H_8 = 2.7, the
+#: mean of the longest of the last 8 paths): 5 % of a block of 256 paths, 1.3 % of 1024.
+PATHS_PER_BLOCK = 128 * PATHS_PER_GROUP
 
 
 @functools.cache
 def _lockstep_kernel(d: int):
     """The engine kernel for runs without stopping sets, dimension ``d``: groups of
-    ``PATHS_PER_GROUP`` paths in lockstep, sharing the normal-buffer position. (The lane
-    kernel, :func:`_kernel`, gives the same results; for d >= 2 its step measured 2.6x
-    slower, for reasons not yet found, so runs without sets keep this one.)
+    ``PATHS_PER_GROUP`` paths in lockstep, sharing the normal-buffer position and time.
+    (The lane kernel, :func:`_kernel`, gives the same results, but its per-lane step
+    count, buffer position and time cost it 1.15-1.25x this kernel's step, measured in
+    d = 2 and 1 on one thread, so runs without sets keep this one.)
 
     ``d`` is a compile-time constant of the kernel, so LLVM unrolls the loops over
     components (with d known only at run time, these short loops cost 3x the step). Numba
@@ -227,9 +230,27 @@ def _schedule_lanes(schedule, params, eps, t0, dt, chol, step, amp, noise_var, f
 
 
 @nb.njit(**JIT)
+def _exact_set_test(g, stale, x, x_new, set_kinds, set_data, extent, bridge, noise_var, far,
+                    has_schedule, chol, state, dist, room, normal):  # fmt: skip
+    """The exact set test (:func:`~simulate._stepping.contact_cached`) of lane g's step
+    x[g] -> x_new[g], on the old point's distances ``dist[g]`` (recomputed first if
+    ``stale``: the same bits the skipped steps would have cached); then the lane's new
+    ``room``. Returns (fraction of the step, primitive) as contact_cached. Out of the
+    kernel's step loop: inlined there, its code slowed every step by a third."""
+    if stale:
+        for m in range(set_kinds.shape[0]):
+            dist[g, m] = signed_distance(set_kinds[m], set_data[m], x[g], normal)
+    frac, prim = contact_cached(set_kinds, set_data, dist[g], x_new[g], bridge, noise_var, far,
+                                chol, state[g], normal)  # fmt: skip
+    if frac < 0.0 and not has_schedule:  # with a schedule, far changes: no skipping
+        room[g] = clearance(dist[g], far, bridge, x_new[g], extent)
+    return frac, prim
+
+
+@nb.njit(**JIT)
 def _fill_lane(g, following, last, x0, t0, seed, first_path, save_every, set_kinds, set_owners,
-               set_data, state, x, dist, normal, path, step, pos, saved, final, status, stop_set,
-               stop_time):  # fmt: skip
+               set_data, state, x, dist, normal, path, step, pos, room, saved, final, status,
+               stop_set, stop_time):  # fmt: skip
     """Start the block's next paths in the idle lane ``g`` until one does not begin inside
     a set (those end at t0 here) or the block has none left; returns the next path to
     start. Out of the kernel's step loop: inlined there, it slowed every step 3x."""
@@ -241,12 +262,14 @@ def _fill_lane(g, following, last, x0, t0, seed, first_path, save_every, set_kin
         for j in range(d):
             x[g, j] = x0[i if x0.shape[0] > 1 else 0, j]
         if save_every > 0:
-            saved[i, 0, :] = x[g]
+            for j in range(d):
+                saved[i, 0, j] = x[g, j]
         hit = -1
         if set_kinds.shape[0]:
             hit = first_set_containing(set_kinds, set_owners, set_data, x[g])
         if hit >= 0:
-            final[i, :] = x[g]
+            for j in range(d):
+                final[i, j] = x[g, j]
             status[i] = STOPPED
             stop_set[i] = hit
             stop_time[i] = t0
@@ -256,6 +279,7 @@ def _fill_lane(g, following, last, x0, t0, seed, first_path, save_every, set_kin
         path[g] = i
         step[g] = 0
         pos[g] = WORDS_PER_REFILL  # the first step fills the normal buffer
+        room[g] = -math.inf  # the first step takes the exact set test
     return following
 
 
@@ -270,9 +294,106 @@ def _kernel(d: int):
     Each lane holds one path at a time, with its own step count, random stream and
     normal-buffer position; a finished path's lane takes the block's next path. A path's
     numbers depend on nothing but (seed, path), so its results do not depend on the lane
-    or on the other paths.
+    or on the other paths. The set test is skipped while a path is far from every set
+    (:func:`~simulate._stepping.clearance`), which leaves the results unchanged bit for bit.
     """
     group = PATHS_PER_GROUP
+
+    @nb.njit(_nrt=False, **JIT)
+    def run_block(drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, n_steps,
+                  save_every, seed, first_path, set_kinds, set_owners, set_data, extent, bridge,
+                  first, last, scratch, saved, final, status, stop_set, stop_time):  # fmt: skip
+        """Step the paths ``first .. last - 1`` through the lanes until all have ended.
+        Compiled without reference counting (``_nrt=False``): each row view and
+        ``.ctypes`` of the step otherwise costs an atomic increment and decrement (in
+        d = 2, 2.6x the step); nothing here allocates."""
+        x, x_new, fx, z, state, dist, path, step, pos, amp, noise_var, far = scratch[:12]
+        room, lanes, normal = scratch[12:]
+        n_prims = set_kinds.shape[0]
+        n_params = params.shape[0]
+        following = first  # the block's next path to start
+        busy = 0
+        # All lanes, also those a short block leaves idle: a constant bound, so LLVM can
+        # unroll the loops over lanes (4 % of the step)
+        for g in range(group):
+            following = _fill_lane(g, following, last, x0, t0, seed, first_path, save_every,
+                                   set_kinds, set_owners, set_data, state, x, dist, normal,
+                                   path, step, pos, room, saved, final, status, stop_set,
+                                   stop_time)  # fmt: skip
+            if path[g] >= 0:
+                busy += 1
+        while busy > 0:
+            for g in range(group):
+                if path[g] >= 0 and pos[g] + d > WORDS_PER_REFILL:
+                    fill_normals(state[g], lanes, z[g])
+                    pos[g] = 0
+            if has_schedule:
+                _schedule_lanes(schedule, params, eps, t0, dt, chol, step, amp, noise_var, far)
+            # Idle lanes are stepped too, from their last state, and the result discarded
+            for g in range(group):
+                drift(x[g].ctypes, t0 + step[g] * dt, params.ctypes, n_params, fx[g].ctypes)
+            for g in range(group):
+                i = path[g]
+                if i < 0:
+                    continue
+                p = pos[g]
+                total = 0.0  # non-finite iff some component is (or |x| ~ 1e308)
+                for j in range(d):
+                    noise = 0.0
+                    for m in range(j + 1):
+                        noise += chol[j, m] * z[g, p + m]
+                    x_new[g, j] = x[g, j] + fx[g, j] * dt + amp[g] * noise
+                    total += x_new[g, j]
+                pos[g] = p + d
+                t = t0 + step[g] * dt
+                n = step[g] + 1
+                step[g] = n
+                code = RUNNING
+                which = -1
+                when = np.nan
+                if not math.isfinite(total):
+                    code = NON_FINITE
+                    when = t0 + n * dt
+                elif n_prims:
+                    # Entered a set at the grid time, or crossed in between (bridge test).
+                    # Skipped while the path has moved less than room[g] since the last
+                    # exact test (see clearance); was > 0: the steps since were skipped,
+                    # and the old point's cached distances are stale.
+                    moved = 0.0
+                    for j in range(d):
+                        moved += abs(x_new[g, j] - x[g, j])
+                    was = room[g]
+                    room[g] = was - moved
+                    if not room[g] > 0.0:
+                        frac, prim = _exact_set_test(g, was > 0.0, x, x_new, set_kinds,
+                                                     set_data, extent, bridge, noise_var[g],
+                                                     far[g], has_schedule, chol, state, dist,
+                                                     room, normal)  # fmt: skip
+                        if frac >= 0.0:
+                            code = STOPPED
+                            which = set_owners[prim]
+                            when = t + frac * dt
+                for j in range(d):
+                    x[g, j] = x_new[g, j]
+                if save_every > 0 and n % save_every == 0:
+                    for j in range(d):
+                        saved[i, n // save_every, j] = x[g, j]
+                if code != RUNNING or n == n_steps:
+                    for j in range(d):
+                        final[i, j] = x[g, j]
+                    status[i] = code
+                    stop_set[i] = which
+                    stop_time[i] = when
+                    path[g] = -1
+                    busy -= 1
+                    if following < last:
+                        following = _fill_lane(g, following, last, x0, t0, seed, first_path,
+                                               save_every, set_kinds, set_owners, set_data,
+                                               state, x, dist, normal, path, step, pos,
+                                               room, saved, final, status, stop_set,
+                                               stop_time)  # fmt: skip
+                        if path[g] >= 0:
+                            busy += 1
 
     @nb.njit(_KERNEL_SIGNATURE, parallel=True, **JIT)
     def kernel(
@@ -301,137 +422,38 @@ def _kernel(d: int):
         stop_time,
     ):
         n_paths = final.shape[0]
-        n_prims = set_kinds.shape[0]
-        n_params = params.shape[0]
+        n_prims = max(set_kinds.shape[0], 1)
         amp_constant = math.sqrt(2.0 * eps * dt)
         far_constant = bridge_far(chol, eps * dt)
+        extent = 0.0  # the sets' largest finite coordinate, for clearance's round-off margin
+        for m in range(set_data.shape[0]):
+            for j in range(set_data.shape[1]):
+                if math.isfinite(set_data[m, j]):
+                    extent = max(extent, abs(set_data[m, j]))
         for k in prange(-(-n_paths // block)):
             # prange may hand out unsigned indices; keep integer arithmetic exact
             first = np.int64(k) * block
-            last = min(first + block, n_paths)
-            state = np.empty((group, STREAM_SIZE), dtype=np.uint64)
-            lanes = np.empty(2 * WORDS_PER_REFILL, dtype=np.uint64)
-            z = np.empty((group, WORDS_PER_REFILL))
-            x = np.zeros((group, d))
-            x_new = np.empty((group, d))
-            fx = np.empty((group, d))
-            normal = np.empty(d)
-            x_lane = np.empty(d)
-            dist_lane = np.empty(max(n_prims, 1))
-            state_lane = np.empty(STREAM_SIZE, dtype=np.uint64)
-            dist = np.empty((group, max(n_prims, 1)))  # signed distance of x to each primitive
-            path = np.full(group, -1, dtype=np.int64)  # the lane's path, -1: idle
-            step = np.zeros(group, dtype=np.int64)
-            pos = np.zeros(group, dtype=np.int64)
-            amp = np.full(group, amp_constant)
-            noise_var = np.full(group, eps * dt)
-            far = np.full(group, far_constant)
-            following = first  # the block's next path to start
-            busy = 0
-            size = min(group, last - first)  # lanes used (a run-time bound: no unrolling)
-            for g in range(size):
-                following = _fill_lane(g, following, last, x0, t0, seed, first_path, save_every,
-                                       set_kinds, set_owners, set_data, state, x, dist, normal,
-                                       path, step, pos, saved, final, status, stop_set,
-                                       stop_time)  # fmt: skip
-                if path[g] >= 0:
-                    busy += 1
-            while busy > 0:
-                for g in range(size):
-                    if path[g] >= 0 and pos[g] + d > WORDS_PER_REFILL:
-                        fill_normals(state[g], lanes, z[g])
-                        pos[g] = 0
-                if has_schedule:
-                    _schedule_lanes(schedule, params, eps, t0, dt, chol, step, amp, noise_var, far)
-                # Idle lanes are stepped too, from their last state, and the result discarded
-                for g in range(size):
-                    drift(x[g].ctypes, t0 + step[g] * dt, params.ctypes, n_params, fx[g].ctypes)
-                for g in range(size):
-                    i = path[g]
-                    if i < 0:
-                        continue
-                    p = pos[g]
-                    total = 0.0  # non-finite iff some component is (or |x| ~ 1e308)
-                    for j in range(d):
-                        noise = 0.0
-                        for m in range(j + 1):
-                            noise += chol[j, m] * z[g, p + m]
-                        x_new[g, j] = x[g, j] + fx[g, j] * dt + amp[g] * noise
-                        total += x_new[g, j]
-                    pos[g] = p + d
-                    t = t0 + step[g] * dt
-                    n = step[g] + 1
-                    step[g] = n
-                    code = RUNNING
-                    which = -1
-                    when = np.nan
-                    if not math.isfinite(total):
-                        code = NON_FINITE
-                        when = t0 + n * dt
-                    elif n_prims:
-                        # Entered a set at the grid time, or crossed in between (bridge test).
-                        # Quick pass first: the step is clear when the old and new points
-                        # are outside every primitive and no bridge test could draw
-                        # (a b >= far); else the exact test. Both on copies of the lane's
-                        # rows: views of them, made every step, cost more than the test.
-                        for j in range(d):
-                            x_lane[j] = x_new[g, j]
-                        clear = True
-                        for m in range(n_prims):
-                            a = dist[g, m]
-                            b = signed_distance(set_kinds[m], set_data[m], x_lane, normal)
-                            dist_lane[m] = b
-                            if not (a > 0.0 and b > 0.0 and (not bridge or a * b >= far[g])):
-                                clear = False
-                        frac = -1.0
-                        prim = -1
-                        if clear:
-                            for m in range(n_prims):
-                                dist[g, m] = dist_lane[m]
-                        else:
-                            for m in range(n_prims):
-                                dist_lane[m] = dist[g, m]
-                            for m in range(STREAM_SIZE):
-                                state_lane[m] = state[g, m]
-                            frac, prim = contact_cached(
-                                set_kinds,
-                                set_data,
-                                dist_lane,
-                                x_lane,
-                                bridge,
-                                noise_var[g],
-                                far[g],
-                                chol,
-                                state_lane,
-                                normal,
-                            )
-                            for m in range(n_prims):
-                                dist[g, m] = dist_lane[m]
-                            for m in range(STREAM_SIZE):
-                                state[g, m] = state_lane[m]
-                        if frac >= 0.0:
-                            code = STOPPED
-                            which = set_owners[prim]
-                            when = t + frac * dt
-                    for j in range(d):
-                        x[g, j] = x_new[g, j]
-                    if save_every > 0 and n % save_every == 0:
-                        saved[i, n // save_every, :] = x[g]
-                    if code != RUNNING or n == n_steps:
-                        final[i, :] = x[g]
-                        status[i] = code
-                        stop_set[i] = which
-                        stop_time[i] = when
-                        path[g] = -1
-                        busy -= 1
-                        if following < last:
-                            following = _fill_lane(g, following, last, x0, t0, seed, first_path,
-                                                   save_every, set_kinds, set_owners, set_data,
-                                                   state, x, dist, normal, path, step, pos,
-                                                   saved, final, status, stop_set,
-                                                   stop_time)  # fmt: skip
-                            if path[g] >= 0:
-                                busy += 1
+            scratch = (
+                np.zeros((group, d)),  # x
+                np.empty((group, d)),  # x_new
+                np.empty((group, d)),  # f(x)
+                np.empty((group, WORDS_PER_REFILL)),  # normals
+                np.empty((group, STREAM_SIZE), dtype=np.uint64),  # random streams
+                np.empty((group, n_prims)),  # signed distance of x to each primitive
+                np.full(group, -1, dtype=np.int64),  # the lane's path, -1: idle
+                np.zeros(group, dtype=np.int64),  # the path's step count
+                np.zeros(group, dtype=np.int64),  # position in the normals
+                np.full(group, amp_constant),  # sqrt(2 eps d(t) dt)
+                np.full(group, eps * dt),  # eps d(t) dt
+                np.full(group, far_constant),  # bridge_far(chol, eps d(t) dt)
+                np.empty(group),  # room: the lane may move this far before a set test
+                np.empty(2 * WORDS_PER_REFILL, dtype=np.uint64),  # fill_normals scratch
+                np.empty(d),  # a normal
+            )
+            run_block(drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, n_steps,
+                      save_every, seed, first_path, set_kinds, set_owners, set_data, extent,
+                      bridge, first, min(first + block, n_paths), scratch, saved, final, status,
+                      stop_set, stop_time)  # fmt: skip
 
     return kernel
 

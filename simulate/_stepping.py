@@ -149,3 +149,26 @@ def contact_cached(kinds, data, dist, x_new, bridge, noise_var, far, chol, state
         if crossed:
             return crossing_fraction(a, b), k
     return -1.0, -1
+
+
+@nb.njit(inline="always", **JIT)
+def clearance(dist, far, bridge, x, extent):
+    """How far (in the L1 norm, which bounds the Euclidean) a path at ``x``, with signed
+    distances ``dist`` to the primitives of its sets, can move before a step could touch
+    a set or draw a bridge test in :func:`contact_cached`; negative if it cannot move.
+
+    Signed distances are 1-Lipschitz, so on the way every point stays at least
+    c = sqrt(far) (1 + 1e-9) from every primitive (0 without the bridge test): both
+    ends of each step are outside with a b >= far, the exact test's condition for a
+    clear step. The margin 1e-6 (1 + |x|_1 + extent), ``extent`` the sets' largest
+    finite coordinate, covers the round-off of the computed distances and of the
+    summed steps, so that the skipped exact tests would have found nothing, bit for bit.
+    """
+    least = math.inf
+    for k in range(dist.shape[0]):
+        least = min(least, dist[k])
+    size = 1.0 + extent
+    for j in range(x.shape[0]):
+        size += abs(x[j])
+    c = math.sqrt(far) * (1.0 + 1e-9) if bridge else 0.0
+    return least - c - 1e-6 * size

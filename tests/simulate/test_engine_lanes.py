@@ -123,3 +123,37 @@ def test_engine_matches_the_one_path_reference_bit_for_bit(name):
         ("paths", "final", "status", "stop_set", "stop_time"), ref, got, strict=True
     ):
         np.testing.assert_array_equal(g, r, err_msg=what)
+
+
+def test_clearance_bounds_every_point_within_reach():
+    """clearance(x) = r: every point within L1 distance r of x is outside every primitive
+    by at least sqrt(far), so the engine may skip the set test there; and r is not
+    vacuous (within its round-off margin of the least distance less sqrt(far))."""
+    from simulate._sets import signed_distance
+    from simulate._stepping import clearance
+
+    rng = np.random.default_rng(3)
+    sets = [Ball([0.5, -0.2], 0.7), Shell([0.0, 0.0], 1.0, 1.5), HalfSpace([1.0, 2.0], 1.0),
+            Box([-3.0, -np.inf], [-2.0, 0.5])]  # fmt: skip
+    kinds, _, data = encode_sets(sets, 2)
+    extent = np.max(np.abs(data[np.isfinite(data)]))
+    normal = np.empty(2)
+    far = 0.04  # sqrt(far) = 0.2
+    checked = 0
+    for _ in range(400):
+        x = rng.uniform(-4.0, 4.0, 2)
+        prims = zip(kinds, data, strict=True)
+        dist = np.array([signed_distance(k, row, x, normal) for k, row in prims])
+        room = clearance(dist, far, True, x, extent)
+        margin = 1e-6 * (1.0 + extent + np.abs(x).sum())
+        assert room == pytest.approx(dist.min() - 0.2 - margin, abs=1e-9)
+        assert clearance(dist, far, False, x, extent) == pytest.approx(dist.min() - margin)
+        if room <= 0.0:
+            continue
+        checked += 1
+        step = rng.standard_normal((50, 2))
+        step *= room * rng.uniform(0.0, 1.0, (50, 1)) / np.abs(step).sum(axis=1, keepdims=True)
+        for y in x + step:
+            for k, row in zip(kinds, data, strict=True):
+                assert signed_distance(k, row, y, normal) >= 0.2
+    assert checked > 50
