@@ -66,9 +66,9 @@ from ._reaction_coordinates import (
     distance_to,
 )
 from ._reaction_coordinates import reaction_coordinate as as_reaction_coordinate
-from ._sets import StopSet, encode_sets, resolve_set
+from ._sets import SHELL, StopSet, encode_sets, resolve_set, signed_distance
 from ._status import EXTINCT, IN_A, IN_B, MAX_ITER, NON_FINITE, OK, TIMED_OUT, Status
-from ._stepping import contact, em_step
+from ._stepping import bridge_far, contact_cached, em_step
 from ._system import System
 from ._transitions import TransitionResult, check_disjoint
 
@@ -93,10 +93,17 @@ _FULL = -1
 @nb.njit(_nrt=False, **JIT)
 def _advance(
     drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, a_kinds, a_data,
-    b_kinds, b_data, bridge, xi, xi_params, X, Z, j, m, lev, pos, walk, x, x_new, fx, normal,
+    b_kinds, b_data, bridge, xi, xi_params, xi_from_b, X, Z, j, m, lev, pos, walk, x, x_new, fx,
+    normal, dist_a, dist_b,
 ):  # fmt: skip
     """Step replica j on from its point m (held in ``x``) until A, B, the end of t_span, a
     non-finite state or the end of its store (``_FULL``, before stepping on).
+
+    ``dist_a``, ``dist_b`` hold the signed distances of ``x`` to the primitives of A and B
+    (kept up to date, :func:`contact_cached`). With ``xi_from_b`` the reaction coordinate
+    is minus the distance to B, read off ``dist_b`` (the same floating-point operations
+    as :func:`~simulate._reaction_coordinates.distance_to`'s, so the same bits) instead
+    of being evaluated again.
 
     Returns (fate, m, level, buffer position, steps, time of entry into B or NaN). Compiled without
     reference counting (``_nrt=False``): array views and ``.ctypes`` in the inlined step
@@ -106,6 +113,8 @@ def _advance(
     state, pre, lanes, z = walk
     d = x.shape[0]
     steps = 0
+    noise_var = eps * dt
+    far = bridge_far(chol, noise_var)
     while m < max_steps:
         if m + 1 >= X.shape[1]:
             return _FULL, m, lev, pos, steps, math.nan
@@ -123,15 +132,28 @@ def _advance(
         m += 1
         for i in range(d):
             X[j, m, i] = x_new[i]
-        noise_var = eps * scale * dt
-        fb = contact(b_kinds, b_data, x, x_new, bridge, noise_var, chol, state, normal)
+        if has_schedule:
+            noise_var = eps * scale * dt
+            far = bridge_far(chol, noise_var)
+        fb, _ = contact_cached(
+            b_kinds, b_data, dist_b, x_new, bridge, noise_var, far, chol, state, normal
+        )  # fmt: skip
         if fb >= 0.0:
             Z[j, m] = math.inf
             return IN_B, m, math.inf, pos, steps, t + fb * dt
-        zi = xi(x_new, xi_params)
+        if xi_from_b:
+            best = math.inf
+            for k in range(dist_b.shape[0]):
+                best = min(best, dist_b[k])
+            zi = -best
+        else:
+            zi = xi(x_new, xi_params)
         Z[j, m] = zi
         lev = max(lev, zi)
-        if contact(a_kinds, a_data, x, x_new, bridge, noise_var, chol, state, normal) >= 0.0:
+        fa, _ = contact_cached(
+            a_kinds, a_data, dist_a, x_new, bridge, noise_var, far, chol, state, normal
+        )  # fmt: skip
+        if fa >= 0.0:
             return IN_A, m, lev, pos, steps, math.nan
         for i in range(d):
             x[i] = x_new[i]
@@ -141,8 +163,8 @@ def _advance(
 @nb.njit(**JIT)
 def _extend(
     drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed, stream,
-    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, X, Z, L, level, fate, t_entry, j,
-    walk, x, x_new, fx, normal,
+    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, X, Z, L, level, fate,
+    t_entry, j, walk, x, x_new, fx, normal, dist_a, dist_b,
 ):  # fmt: skip
     """Continue replica j from its last stored point until A, B, the end of t_span or a
     non-finite state, on the random stream ``stream`` (``walk``, ``x``... are scratch);
@@ -152,6 +174,10 @@ def _extend(
     m = L[j] - 1  # index of the current point
     for i in range(d):
         x[i] = X[j, m, i]
+    for k in range(a_kinds.shape[0]):
+        dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
+    for k in range(b_kinds.shape[0]):
+        dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
     # The level so far, max Z[j, :m + 1], is Z[j, m]: m = 0 for a new replica, and a copy
     # of a survivor ends at its first point above Z_j, all earlier ones being <= Z_j.
     lev = Z[j, m]
@@ -160,8 +186,8 @@ def _extend(
     while True:
         end, m, lev, pos, s, entry = _advance(
             drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, a_kinds,
-            a_data, b_kinds, b_data, bridge, xi, xi_params, X, Z, j, m, lev, pos, walk, x, x_new,
-            fx, normal,
+            a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, X, Z, j, m, lev, pos, walk,
+            x, x_new, fx, normal, dist_a, dist_b,
         )  # fmt: skip
         steps += s
         if end != _FULL:
@@ -187,7 +213,7 @@ def _extend(
 @nb.njit(**JIT)
 def _one_run(
     drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, run,
-    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, n, k, max_iter,
+    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k, max_iter,
     out_x, out_t, out_len, out_entry, stats,
 ):  # fmt: skip
     d = chol.shape[0]
@@ -210,6 +236,8 @@ def _one_run(
     x_new = np.empty(d)
     fx = np.empty(d)
     normal = np.empty(d)
+    dist_a = np.empty(a_kinds.shape[0])
+    dist_b = np.empty(b_kinds.shape[0])
     z0 = xi(x0, xi_params)
     steps = 0
     created = 0
@@ -221,7 +249,7 @@ def _one_run(
         X, Z, s = _extend(
             drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed,
             base | np.uint64(created), a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params,
-            X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal,
+            xi_from_b, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal, dist_a, dist_b,
         )  # fmt: skip
         created += 1
         steps += s
@@ -276,7 +304,8 @@ def _one_run(
             X, Z, st = _extend(
                 drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed,
                 base | np.uint64(created), a_kinds, a_data, b_kinds, b_data, bridge, xi,
-                xi_params, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal,
+                xi_params, xi_from_b, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal,
+                dist_a, dist_b,
             )  # fmt: skip
             created += 1
             steps += st
@@ -331,6 +360,7 @@ _AMS_SIGNATURE = types.void(
     types.boolean,  # bridge
     ReactionCoordinateType,
     _f8v,  # xi params
+    types.boolean,  # xi is minus the distance to B (read off B's distances)
     types.int64,  # n replicas
     types.int64,  # k
     types.int64,  # max_iter
@@ -345,15 +375,15 @@ _AMS_SIGNATURE = types.void(
 @nb.njit(_AMS_SIGNATURE, parallel=True, **JIT)
 def _ams_kernel(
     drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, runs,
-    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, n, k, max_iter,
+    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k, max_iter,
     out_x, out_t, out_len, out_entry, stats,
 ):  # fmt: skip
     for r in prange(runs.shape[0]):
         r = np.int64(r)
         _one_run(
             drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed,
-            runs[r], a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, n, k, max_iter,
-            out_x[r], out_t[r], out_len[r], out_entry[r], stats[r],
+            runs[r], a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k,
+            max_iter, out_x[r], out_t[r], out_len[r], out_entry[r], stats[r],
         )  # fmt: skip
 
 
@@ -494,8 +524,21 @@ class AMSResult:
         )
 
 
-def _run_chunk(system, x0, eps, t0, dt, max_steps, seed, runs, a, b, bridge, xi, n, k,
-               max_iter, capacity, n_threads):  # fmt: skip
+def _is_minus_distance_to(xi: ReactionCoordinate, B: StopSet) -> bool:
+    """Whether ``xi`` is :func:`distance_to` (B), which the kernel then reads off B's
+    signed distances. Not with shells: there the set test floors the radius at 1e-300,
+    which changes the bits at the shell's centre."""
+    ref = distance_to(B)
+    kinds = encode_sets([B], B.dim)[0]
+    return (
+        xi.function is ref.function
+        and np.array_equal(xi.params, ref.params)
+        and not np.any(kinds == SHELL)
+    )
+
+
+def _run_chunk(system, x0, eps, t0, dt, max_steps, seed, runs, a, b, bridge, xi, xi_from_b, n,
+               k, max_iter, capacity, n_threads):  # fmt: skip
     d = system.dim
     m = runs.size
     out_x = np.empty((m, capacity, d))
@@ -506,8 +549,8 @@ def _run_chunk(system, x0, eps, t0, dt, max_steps, seed, runs, a, b, bridge, xi,
     with numba_threads(n_threads):
         _ams_kernel(
             *kernel_prefix(system, eps, t0, dt), x0, max_steps, np.uint64(seed), runs, a[0], a[2],
-            b[0], b[2], bridge, xi.function, xi.params, n, k, max_iter, out_x, out_t, out_len,
-            out_entry, stats,
+            b[0], b[2], bridge, xi.function, xi.params, xi_from_b, n, k, max_iter, out_x, out_t,
+            out_len, out_entry, stats,
         )  # fmt: skip
     pieces = []
     for r in range(m):
@@ -527,6 +570,7 @@ def _run_chunk(system, x0, eps, t0, dt, max_steps, seed, runs, a, b, bridge, xi,
                     b,
                     bridge,
                     xi,
+                    xi_from_b,
                     n,
                     k,
                     max_iter,
@@ -679,6 +723,7 @@ def ams(
     )
     a_enc = encode_sets([A], d)
     b_enc = encode_sets([B], d)
+    xi_from_b = _is_minus_distance_to(xi, B)
     chunks = [
         np.arange(s, min(s + chunk_size, n_runs), dtype=np.int64)
         for s in range(0, n_runs, chunk_size)
@@ -686,8 +731,8 @@ def ams(
 
     def task(runs):
         return _run_chunk(
-            system, x0, eps, t0, dt, max_steps, seed, runs, a_enc, b_enc, bool(bridge), xi, n,
-            k, max_iter, capacity, n_threads,
+            system, x0, eps, t0, dt, max_steps, seed, runs, a_enc, b_enc, bool(bridge), xi,
+            xi_from_b, n, k, max_iter, capacity, n_threads,
         )  # fmt: skip
 
     bar = progress_bar(n_runs, f"{system.name} AMS", "run", len(chunks), progress)
