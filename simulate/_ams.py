@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 import pandas as pd
-from numba import prange, types
+from numba import get_num_threads, prange, types
 
 from ._driver import (
     DEFAULT_FIRST_PASSAGE_SPAN,
@@ -85,6 +85,9 @@ class AMSRunWarning(UserWarning):
 N_STATS = 10
 _SELECTION_STREAM = np.uint64(2**32 - 1)
 
+
+#: Runs per numba thread in one kernel call (by default, as memory allows).
+_RUNS_PER_THREAD = 4
 
 #: :func:`_advance` returned because replica j's store is full (it took no step).
 _FULL = -1
@@ -214,11 +217,12 @@ def _extend(
 def _one_run(
     drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, run,
     a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k, max_iter,
-    out_x, out_t, out_len, out_entry, stats,
+    X, Z, out_x, out_len, out_entry, stats,
 ):  # fmt: skip
+    """One AMS run (the module docstring), in the replica stores ``X``, ``Z`` (points and
+    levels, (n, capacity, d) and (n, capacity), whatever they held before); returns the
+    stores, enlarged if replicas outgrew them."""
     d = chol.shape[0]
-    X = np.empty((n, 1024, d))
-    Z = np.empty((n, 1024))
     L = np.ones(n, dtype=np.int64)
     level = np.empty(n)
     fate = np.empty(n, dtype=np.int64)
@@ -340,8 +344,8 @@ def _one_run(
                 for r in range(L[j]):
                     for c in range(d):
                         out_x[w, c] = X[j, r, c]
-                    out_t[w] = t0 + r * dt
                     w += 1
+    return X, Z
 
 
 _f8v = types.float64[::1]
@@ -365,7 +369,6 @@ _AMS_SIGNATURE = types.void(
     types.int64,  # k
     types.int64,  # max_iter
     types.float64[:, :, ::1],  # out x (runs, capacity, d)
-    _f8m,  # out t (runs, capacity)
     types.int64[:, ::1],  # out lengths (runs, n)
     _f8m,  # out entry times (runs, n)
     _f8m,  # stats (runs, N_STATS)
@@ -376,15 +379,23 @@ _AMS_SIGNATURE = types.void(
 def _ams_kernel(
     drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, runs,
     a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k, max_iter,
-    out_x, out_t, out_len, out_entry, stats,
+    out_x, out_len, out_entry, stats,
 ):  # fmt: skip
-    for r in prange(runs.shape[0]):
-        r = np.int64(r)
-        _one_run(
-            drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed,
-            runs[r], a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k,
-            max_iter, out_x[r], out_t[r], out_len[r], out_entry[r], stats[r],
-        )  # fmt: skip
+    # Each thread runs a contiguous block of the runs in one pair of replica stores: fresh
+    # stores for every run cost page faults and zeroing as they grow, some 10 % of a run.
+    m = runs.shape[0]
+    threads = min(get_num_threads(), m)
+    d = chol.shape[0]
+    for w in prange(threads):
+        w = np.int64(w)  # prange may hand out unsigned indices
+        X = np.empty((n, 1024, d))
+        Z = np.empty((n, 1024))
+        for r in range(w * m // threads, (w + 1) * m // threads):
+            X, Z = _one_run(
+                drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed,
+                runs[r], a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n,
+                k, max_iter, X, Z, out_x[r], out_len[r], out_entry[r], stats[r],
+            )  # fmt: skip
 
 
 @dataclass(frozen=True, repr=False)
@@ -542,15 +553,14 @@ def _run_chunk(system, x0, eps, t0, dt, max_steps, seed, runs, a, b, bridge, xi,
     d = system.dim
     m = runs.size
     out_x = np.empty((m, capacity, d))
-    out_t = np.empty((m, capacity))
     out_len = np.zeros((m, n), dtype=np.int64)
     out_entry = np.full((m, n), np.nan)
     stats = np.zeros((m, N_STATS))
     with numba_threads(n_threads):
         _ams_kernel(
             *kernel_prefix(system, eps, t0, dt), x0, max_steps, np.uint64(seed), runs, a[0], a[2],
-            b[0], b[2], bridge, xi.function, xi.params, xi_from_b, n, k, max_iter, out_x, out_t,
-            out_len, out_entry, stats,
+            b[0], b[2], bridge, xi.function, xi.params, xi_from_b, n, k, max_iter, out_x, out_len,
+            out_entry, stats,
         )  # fmt: skip
     pieces = []
     for r in range(m):
@@ -580,7 +590,8 @@ def _run_chunk(system, x0, eps, t0, dt, max_steps, seed, runs, a, b, bridge, xi,
             )
         else:
             pieces.append(
-                (out_x[r, :need].copy(), out_t[r, :need].copy(), out_len[r], out_entry[r], stats[r])
+                # a view: the ensemble is copied once, when the runs' pieces are joined
+                (out_x[r, :need], out_len[r], out_entry[r], stats[r])
             )
     return pieces
 
@@ -656,8 +667,8 @@ def ams(
         for any probability the estimator can report.
     n_jobs, n_threads, chunk_size
         joblib workers over chunks of runs (a positive integer), numba threads per
-        worker over the runs of a chunk, runs per chunk (default: the threads per
-        worker).
+        worker over the runs of a chunk, runs per chunk (default: the runs of a worker, at
+        most four per thread, and as many as half of ``memory_budget`` holds).
     memory_budget
         Bytes the replica stores and the final ensemble may take (estimated up front
         from 1024 points per replica; stores grow when paths are longer).
@@ -711,10 +722,14 @@ def ams(
     max_iter = 1000 * n if max_iter is None else check_count(max_iter, "max_iter")
     n_workers, n_threads = worker_layout(n_jobs, n_threads)
     threads = n_threads or nb.config.NUMBA_NUM_THREADS
-    if chunk_size is None:
-        chunk_size = max(1, min(threads, -(-n_runs // n_workers)))
-    chunk_size = check_count(chunk_size, "chunk_size")
     capacity = 8 * 1024 * n  # points of the final ensemble per run, before a rerun
+    if chunk_size is None:
+        # Several runs per thread and kernel call: the threads of a call wait for its
+        # slowest run, and the wait shrinks relative to the work as runs are added; up to
+        # half the memory budget for the ensemble buffers.
+        room = int(memory_budget // 2 // (capacity * (d + 1) * 8))
+        chunk_size = max(1, min(-(-n_runs // n_workers), _RUNS_PER_THREAD * threads, room))
+    chunk_size = check_count(chunk_size, "chunk_size")
     check_memory(
         threads * n * 1024 * (d + 1) * 8 + chunk_size * capacity * (d + 1) * 8,
         memory_budget,
@@ -741,7 +756,7 @@ def ams(
         pieces.extend(res)
         bar.update(len(res))
     bar.close()
-    stats = np.array([p[4] for p in pieces])
+    stats = np.array([p[3] for p in pieces])
     run_status = stats[:, S_STATUS].astype(np.int64)
     valid = run_status != MAX_ITER
     n_valid = int(np.count_nonzero(valid))
@@ -751,11 +766,10 @@ def ams(
     prob = float(estimates[valid].mean()) if n_valid else math.nan
     se = float(estimates[valid].std(ddof=1) / math.sqrt(n_valid)) if n_valid > 1 else math.nan
     # the final ensemble of the valid runs, in the form of `transitions`
-    xs, ts, lens, entries, weights, sources = [], [], [], [], [], []
-    for r, (px, pt, plen, pentry, st) in enumerate(pieces):
+    xs, lens, entries, weights, sources = [], [], [], [], []
+    for r, (px, plen, pentry, st) in enumerate(pieces):
         inb = np.flatnonzero(plen > 0) if valid[r] else np.zeros(0, dtype=np.int64)
         xs.append(px if valid[r] else px[:0])
-        ts.append(pt if valid[r] else pt[:0])
         lens.append(plen[inb])
         entries.append(pentry[inb])
         w = math.exp(st[S_LOGW]) / (n * n_valid) if run_status[r] == OK else 0.0
@@ -764,6 +778,7 @@ def ams(
     lengths = np.concatenate(lens)
     offsets = np.zeros(lengths.size + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
+    step_index = np.arange(offsets[-1]) - np.repeat(offsets[:-1], lengths)
     steps = stats[:, S_STEPS].astype(np.int64)
     ensemble = TransitionResult(
         method="ams",
@@ -772,7 +787,7 @@ def ams(
         dt=dt,
         seed=seed,
         x=np.concatenate(xs).reshape(-1, d),
-        t=np.concatenate(ts),
+        t=t0 + step_index * dt,  # the grid times t0 + i dt of the points
         offsets=offsets,
         t_exit=np.full(lengths.size, t0),
         t_entry=np.concatenate(entries),
