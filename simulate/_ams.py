@@ -151,8 +151,8 @@ def _advance(
             zi = -best
         else:
             zi = xi(x_new, xi_params)
-        Z[j, m] = zi
         lev = max(lev, zi)
+        Z[j, m] = lev
         fa, _ = contact_cached(
             a_kinds, a_data, dist_a, x_new, bridge, noise_var, far, chol, state, normal
         )  # fmt: skip
@@ -181,9 +181,7 @@ def _extend(
         dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
     for k in range(b_kinds.shape[0]):
         dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
-    # The level so far, max Z[j, :m + 1], is Z[j, m]: m = 0 for a new replica, and a copy
-    # of a survivor ends at its first point above Z_j, all earlier ones being <= Z_j.
-    lev = Z[j, m]
+    lev = Z[j, m]  # the level so far
     pos = WORDS_PER_REFILL
     steps = 0
     while True:
@@ -219,9 +217,11 @@ def _one_run(
     a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k, max_iter,
     X, Z, out_x, out_len, out_entry, stats,
 ):  # fmt: skip
-    """One AMS run (the module docstring), in the replica stores ``X``, ``Z`` (points and
-    levels, (n, capacity, d) and (n, capacity), whatever they held before); returns the
-    stores, enlarged if replicas outgrew them."""
+    """One AMS run (the module docstring), in the replica stores ``X``, ``Z`` ((n, capacity,
+    d) and (n, capacity), whatever they held before): each replica's points and the
+    running maximum of xi along it (its level so far, +inf from its entry into B; sorted,
+    so the branching point is found by bisection). Returns the stores, enlarged if
+    replicas outgrew them."""
     d = chol.shape[0]
     L = np.ones(n, dtype=np.int64)
     level = np.empty(n)
@@ -263,11 +263,8 @@ def _one_run(
     status = OK
     survivors = np.empty(n, dtype=np.int64)
     killed = np.empty(n, dtype=np.int64)
-    ranked = np.empty(n)
     while True:
-        ranked[:] = level
-        ranked.sort()
-        zk = ranked[k - 1]
+        zk = np.partition(level, k - 1)[k - 1]  # the k-th smallest level (a selection, O(n))
         if zk == math.inf:
             break
         n_surv = 0
@@ -292,12 +289,15 @@ def _one_run(
         for q in range(n_kill):
             j = killed[q]
             s = survivors[min(n_surv - 1, int(aux_uniform(sel) * n_surv))]
-            i = 0
-            while Z[s, i] <= zk:
-                i += 1
+            # the branching point: the survivor's first point above zk (its running
+            # maximum is sorted, so a bisection finds it)
+            i = np.searchsorted(Z[s, : L[s]], zk, side="right")
+            # the prefix, as flat copies of contiguous memory (they vectorise)
+            xj = X[j].reshape(-1)
+            xs = X[s].reshape(-1)
+            for r in range((i + 1) * d):
+                xj[r] = xs[r]
             for r in range(i + 1):
-                for c in range(d):
-                    X[j, r, c] = X[s, r, c]
                 Z[j, r] = Z[s, r]
             L[j] = i + 1
             if i == L[s] - 1:  # the branching point is the survivor's end: copy its fate
