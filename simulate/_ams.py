@@ -398,6 +398,20 @@ def _ams_kernel(
             )  # fmt: skip
 
 
+@nb.njit(**JIT)
+def _grid_times(lengths, t0, dt):
+    """The times t0 + i dt of the points i = 0..n-1 of segments of the given lengths, in one
+    pass (numpy's arange-repeat-subtract takes several over arrays the size of the
+    ensemble)."""
+    t = np.empty(lengths.sum())
+    w = 0
+    for n in lengths:
+        for i in range(n):
+            t[w] = t0 + i * dt
+            w += 1
+    return t
+
+
 @dataclass(frozen=True, repr=False)
 class AMSResult:
     """Adaptive multilevel splitting estimate of P(reach B before A) from x0.
@@ -778,7 +792,6 @@ def ams(
     lengths = np.concatenate(lens)
     offsets = np.zeros(lengths.size + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    step_index = np.arange(offsets[-1]) - np.repeat(offsets[:-1], lengths)
     steps = stats[:, S_STEPS].astype(np.int64)
     ensemble = TransitionResult(
         method="ams",
@@ -787,7 +800,7 @@ def ams(
         dt=dt,
         seed=seed,
         x=np.concatenate(xs).reshape(-1, d),
-        t=t0 + step_index * dt,  # the grid times t0 + i dt of the points
+        t=_grid_times(lengths, t0, dt),
         offsets=offsets,
         t_exit=np.full(lengths.size, t0),
         t_entry=np.concatenate(entries),
