@@ -118,9 +118,8 @@ def _advance(
     steps = 0
     noise_var = eps * dt
     far = bridge_far(chol, noise_var)
-    while m < max_steps:
-        if m + 1 >= X.shape[1]:
-            return _FULL, m, lev, pos, steps, math.nan
+    stop = min(max_steps, X.shape[1] - 1)  # the time-out, or the last point the store holds
+    while m < stop:
         t = t0 + m * dt
         pos, scale = em_step(
             drift, schedule, has_schedule, params, chol, eps, dt, x, t, fx, x_new, state, pre,
@@ -160,7 +159,7 @@ def _advance(
             return IN_A, m, lev, pos, steps, math.nan
         for i in range(d):
             x[i] = x_new[i]
-    return TIMED_OUT, m, lev, pos, steps, math.nan
+    return (TIMED_OUT if m >= max_steps else _FULL), m, lev, pos, steps, math.nan
 
 
 @nb.njit(**JIT)
