@@ -681,7 +681,8 @@ def ams(
     n_jobs, n_threads, chunk_size
         joblib workers over chunks of runs (a positive integer), numba threads per
         worker over the runs of a chunk, runs per chunk (default: the runs of a worker, at
-        most four per thread, and as many as half of ``memory_budget`` holds).
+        most four per thread, more than one per thread only as far as half of
+        ``memory_budget`` holds their ensemble buffers).
     memory_budget
         Bytes the replica stores and the final ensemble may take (estimated up front
         from 1024 points per replica; stores grow when paths are longer).
@@ -738,9 +739,9 @@ def ams(
     capacity = 8 * 1024 * n  # points of the final ensemble per run, before a rerun
     if chunk_size is None:
         # Several runs per thread and kernel call: the threads of a call wait for its
-        # slowest run, and the wait shrinks relative to the work as runs are added; up to
-        # half the memory budget for the ensemble buffers.
-        room = int(memory_budget // 2 // (capacity * (d + 1) * 8))
+        # slowest run, and the wait shrinks relative to the work as runs are added; more
+        # than one per thread only as half the memory budget holds their ensemble buffers.
+        room = max(threads, int(memory_budget // 2 // (capacity * (d + 1) * 8)))
         chunk_size = max(1, min(-(-n_runs // n_workers), _RUNS_PER_THREAD * threads, room))
     chunk_size = check_count(chunk_size, "chunk_size")
     check_memory(
