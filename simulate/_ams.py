@@ -291,7 +291,7 @@ def _one_run(
             # the branching point: the survivor's first point above zk (its running
             # maximum is sorted, so a bisection finds it)
             i = np.searchsorted(Z[s, : L[s]], zk, side="right")
-            # the prefix, as flat copies of contiguous memory (they vectorise)
+            # the prefix, as one flat loop over contiguous memory
             xj = X[j].reshape(-1)
             xs = X[s].reshape(-1)
             for r in range((i + 1) * d):
@@ -381,7 +381,7 @@ def _ams_kernel(
     out_x, out_len, out_entry, stats,
 ):  # fmt: skip
     # Each thread runs a contiguous block of the runs in one pair of replica stores: fresh
-    # stores for every run cost page faults and zeroing as they grow, some 10 % of a run.
+    # stores for every run cost page faults and zeroing, and copies, as they grow.
     m = runs.shape[0]
     threads = min(get_num_threads(), m)
     d = chol.shape[0]
@@ -399,8 +399,8 @@ def _ams_kernel(
 
 @nb.njit(**JIT)
 def _grid_times(lengths, t0, dt):
-    """The times t0 + i dt of the points i = 0..n-1 of segments of the given lengths, in one
-    pass (numpy's arange-repeat-subtract takes several over arrays the size of the
+    """The times t0 + i dt of the points i = 0, 1, ... of segments of the given lengths,
+    in one pass (numpy's arange-repeat-subtract takes several over arrays the size of the
     ensemble)."""
     t = np.empty(lengths.sum())
     w = 0
