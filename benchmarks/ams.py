@@ -4,9 +4,9 @@
 
 First, side by side in this process: the engine's fixed-horizon path-steps/s on the
 double well (:func:`~simulate.ensemble`, no stopping set) and AMS's path-steps/s at
-eps = 0.05 and 0.02 (100 replicas, same threads), with their ratio (issue 12's target:
-AMS at least a quarter of the engine's rate). Wall-clock rates: on a shared machine
-they move with the load, printed with them.
+eps = 0.05 and 0.02 (100 replicas, 8 runs, same threads), in interleaved rounds, with
+their ratio (issue 12's target: AMS at least a quarter of the engine's rate). Wall-clock
+rates: on a shared machine they move with the load, printed with them.
 
 Double well (f = x - x^3, D = 1), A = (-inf, -0.9], B = [0.9, inf), x0 = -0.8, dt = 1e-3
 with the Brownian-bridge test at A and B (brute force at dt = 1e-3 with the bridge
@@ -38,27 +38,35 @@ def committor(x, eps, a=-0.9, b=0.9):
     return quad(f, a, x, **opts)[0] / quad(f, a, b, **opts)[0]
 
 
-def speed_side_by_side(eps_list=(0.05, 0.02), n_runs=8, repeat=2, seed=2):
-    """Engine fixed-horizon vs AMS path-steps/s on the double well, best of ``repeat``."""
+def speed_side_by_side(eps_list=(0.05, 0.02), n_runs=8, rounds=3, seed=2):
+    """Engine fixed-horizon vs AMS path-steps/s on the double well: ``rounds`` rounds of
+    one engine call and one AMS call per eps, interleaved so that a change of load hits
+    all of them alike; the best of each."""
     dw = zoo.double_well()
     ensemble(dw, [-0.8], 0.05, t_span=0.01, dt=1e-3, n_paths=16, seed=0)  # compile / load cache
     ams(dw, "A", "B", 0.1, x0=[-0.8], n_replicas=10, n_runs=2, dt=1e-2, seed=0, progress=False)
     n_paths, n_steps = 40_000, 2000
+    load = os.getloadavg()[0]
     engine = 0.0
-    for _ in range(repeat):
+    rate = dict.fromkeys(eps_list, 0.0)
+    calls = {}
+    for _ in range(rounds):
         t = time.perf_counter()
         ensemble(dw, [-0.8], 0.05, t_span=n_steps * 1e-3, dt=1e-3, n_paths=n_paths, seed=1)
         engine = max(engine, n_paths * n_steps / (time.perf_counter() - t))
-    print(f"engine fixed-horizon (double well, no stop set): {engine:.3g} path-steps/s", flush=True)
-    for eps in eps_list:
-        rate = 0.0
-        for _ in range(repeat):
+        for eps in eps_list:
             res = ams(dw, "A", "B", eps, n_replicas=100, n_runs=n_runs, x0=[-0.8], dt=1e-3,
                       seed=seed, progress=False)  # fmt: skip
-            rate = max(rate, res.path_steps / res.wall_time)
-        print(f"AMS eps = {eps}: {rate:.3g} path-steps/s ({res.path_steps} per call), "
-              f"ratio to the engine {rate / engine:.3f} (target >= 0.25)", flush=True)  # fmt: skip
-    print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+            rate[eps] = max(rate[eps], res.path_steps / res.wall_time)
+            calls[eps] = res
+    print(f"engine fixed-horizon (double well, no stop set): {engine:.3g} path-steps/s", flush=True)
+    for eps in eps_list:
+        res = calls[eps]
+        print(f"AMS eps = {eps}: {rate[eps]:.3g} path-steps/s ({res.path_steps} per call, "
+              f"{res.path_steps / res.iterations.sum():.0f} per iteration), ratio to the "
+              f"engine {rate[eps] / engine:.3f} (target >= 0.25)", flush=True)  # fmt: skip
+    print(f"load average: {load:.2f} before, {os.getloadavg()[0]:.2f} after, on "
+          f"{os.cpu_count()} cores", flush=True)  # fmt: skip
 
 
 def double_well_table(eps_list, n_runs, seed=2024):

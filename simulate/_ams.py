@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 import pandas as pd
-from numba import prange, types
+from numba import get_num_threads, prange, types
 
 from ._driver import (
     DEFAULT_FIRST_PASSAGE_SPAN,
@@ -66,9 +66,9 @@ from ._reaction_coordinates import (
     distance_to,
 )
 from ._reaction_coordinates import reaction_coordinate as as_reaction_coordinate
-from ._sets import StopSet, encode_sets, resolve_set
+from ._sets import SHELL, StopSet, encode_sets, resolve_set, signed_distance
 from ._status import EXTINCT, IN_A, IN_B, MAX_ITER, NON_FINITE, OK, TIMED_OUT, Status
-from ._stepping import contact, em_step
+from ._stepping import bridge_far, contact_cached, em_step
 from ._system import System
 from ._transitions import TransitionResult, check_disjoint
 
@@ -86,6 +86,9 @@ N_STATS = 10
 _SELECTION_STREAM = np.uint64(2**32 - 1)
 
 
+#: Runs per numba thread in one kernel call (by default, as memory allows).
+_RUNS_PER_THREAD = 4
+
 #: :func:`_advance` returned because replica j's store is full (it took no step).
 _FULL = -1
 
@@ -93,10 +96,17 @@ _FULL = -1
 @nb.njit(_nrt=False, **JIT)
 def _advance(
     drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, a_kinds, a_data,
-    b_kinds, b_data, bridge, xi, xi_params, X, Z, j, m, lev, pos, walk, x, x_new, fx, normal,
+    b_kinds, b_data, bridge, xi, xi_params, xi_from_b, X, Z, j, m, lev, pos, walk, x, x_new, fx,
+    normal, dist_a, dist_b,
 ):  # fmt: skip
     """Step replica j on from its point m (held in ``x``) until A, B, the end of t_span, a
     non-finite state or the end of its store (``_FULL``, before stepping on).
+
+    ``dist_a``, ``dist_b`` hold the signed distances of ``x`` to the primitives of A and B
+    (kept up to date, :func:`contact_cached`). With ``xi_from_b`` the reaction coordinate
+    is minus the distance to B, read off ``dist_b`` (the same floating-point operations
+    as :func:`~simulate._reaction_coordinates.distance_to`'s, so the same bits) instead
+    of being evaluated again.
 
     Returns (fate, m, level, buffer position, steps, time of entry into B or NaN). Compiled without
     reference counting (``_nrt=False``): array views and ``.ctypes`` in the inlined step
@@ -106,9 +116,10 @@ def _advance(
     state, pre, lanes, z = walk
     d = x.shape[0]
     steps = 0
-    while m < max_steps:
-        if m + 1 >= X.shape[1]:
-            return _FULL, m, lev, pos, steps, math.nan
+    noise_var = eps * dt
+    far = bridge_far(chol, noise_var)
+    stop = min(max_steps, X.shape[1] - 1)  # the time-out, or the last point the store holds
+    while m < stop:
         t = t0 + m * dt
         pos, scale = em_step(
             drift, schedule, has_schedule, params, chol, eps, dt, x, t, fx, x_new, state, pre,
@@ -123,26 +134,39 @@ def _advance(
         m += 1
         for i in range(d):
             X[j, m, i] = x_new[i]
-        noise_var = eps * scale * dt
-        fb = contact(b_kinds, b_data, x, x_new, bridge, noise_var, chol, state, normal)
+        if has_schedule:
+            noise_var = eps * scale * dt
+            far = bridge_far(chol, noise_var)
+        fb, _ = contact_cached(
+            b_kinds, b_data, dist_b, x_new, bridge, noise_var, far, chol, state, normal
+        )  # fmt: skip
         if fb >= 0.0:
             Z[j, m] = math.inf
             return IN_B, m, math.inf, pos, steps, t + fb * dt
-        zi = xi(x_new, xi_params)
-        Z[j, m] = zi
+        if xi_from_b:
+            best = math.inf
+            for k in range(dist_b.shape[0]):
+                best = min(best, dist_b[k])
+            zi = -best
+        else:
+            zi = xi(x_new, xi_params)
         lev = max(lev, zi)
-        if contact(a_kinds, a_data, x, x_new, bridge, noise_var, chol, state, normal) >= 0.0:
+        Z[j, m] = lev
+        fa, _ = contact_cached(
+            a_kinds, a_data, dist_a, x_new, bridge, noise_var, far, chol, state, normal
+        )  # fmt: skip
+        if fa >= 0.0:
             return IN_A, m, lev, pos, steps, math.nan
         for i in range(d):
             x[i] = x_new[i]
-    return TIMED_OUT, m, lev, pos, steps, math.nan
+    return (TIMED_OUT if m >= max_steps else _FULL), m, lev, pos, steps, math.nan
 
 
 @nb.njit(**JIT)
 def _extend(
     drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed, stream,
-    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, X, Z, L, level, fate, t_entry, j,
-    walk, x, x_new, fx, normal,
+    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, X, Z, L, level, fate,
+    t_entry, j, walk, x, x_new, fx, normal, dist_a, dist_b,
 ):  # fmt: skip
     """Continue replica j from its last stored point until A, B, the end of t_span or a
     non-finite state, on the random stream ``stream`` (``walk``, ``x``... are scratch);
@@ -152,16 +176,18 @@ def _extend(
     m = L[j] - 1  # index of the current point
     for i in range(d):
         x[i] = X[j, m, i]
-    # The level so far, max Z[j, :m + 1], is Z[j, m]: m = 0 for a new replica, and a copy
-    # of a survivor ends at its first point above Z_j, all earlier ones being <= Z_j.
-    lev = Z[j, m]
+    for k in range(a_kinds.shape[0]):
+        dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
+    for k in range(b_kinds.shape[0]):
+        dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
+    lev = Z[j, m]  # the level so far
     pos = WORDS_PER_REFILL
     steps = 0
     while True:
         end, m, lev, pos, s, entry = _advance(
             drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, a_kinds,
-            a_data, b_kinds, b_data, bridge, xi, xi_params, X, Z, j, m, lev, pos, walk, x, x_new,
-            fx, normal,
+            a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, X, Z, j, m, lev, pos, walk,
+            x, x_new, fx, normal, dist_a, dist_b,
         )  # fmt: skip
         steps += s
         if end != _FULL:
@@ -187,12 +213,15 @@ def _extend(
 @nb.njit(**JIT)
 def _one_run(
     drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, run,
-    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, n, k, max_iter,
-    out_x, out_t, out_len, out_entry, stats,
+    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k, max_iter,
+    X, Z, out_x, out_len, out_entry, stats,
 ):  # fmt: skip
+    """One AMS run (the module docstring), in the replica stores ``X``, ``Z`` ((n, capacity,
+    d) and (n, capacity), whatever they held before): each replica's points and the
+    running maximum of xi along it (its level so far, +inf from its entry into B; sorted,
+    so the branching point is found by bisection). Returns the stores, enlarged if
+    replicas outgrew them."""
     d = chol.shape[0]
-    X = np.empty((n, 1024, d))
-    Z = np.empty((n, 1024))
     L = np.ones(n, dtype=np.int64)
     level = np.empty(n)
     fate = np.empty(n, dtype=np.int64)
@@ -210,6 +239,8 @@ def _one_run(
     x_new = np.empty(d)
     fx = np.empty(d)
     normal = np.empty(d)
+    dist_a = np.empty(a_kinds.shape[0])
+    dist_b = np.empty(b_kinds.shape[0])
     z0 = xi(x0, xi_params)
     steps = 0
     created = 0
@@ -221,7 +252,7 @@ def _one_run(
         X, Z, s = _extend(
             drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed,
             base | np.uint64(created), a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params,
-            X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal,
+            xi_from_b, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal, dist_a, dist_b,
         )  # fmt: skip
         created += 1
         steps += s
@@ -231,11 +262,8 @@ def _one_run(
     status = OK
     survivors = np.empty(n, dtype=np.int64)
     killed = np.empty(n, dtype=np.int64)
-    ranked = np.empty(n)
     while True:
-        ranked[:] = level
-        ranked.sort()
-        zk = ranked[k - 1]
+        zk = np.partition(level, k - 1)[k - 1]  # the k-th smallest level (a selection, O(n))
         if zk == math.inf:
             break
         n_surv = 0
@@ -260,12 +288,15 @@ def _one_run(
         for q in range(n_kill):
             j = killed[q]
             s = survivors[min(n_surv - 1, int(aux_uniform(sel) * n_surv))]
-            i = 0
-            while Z[s, i] <= zk:
-                i += 1
+            # the branching point: the survivor's first point above zk (its running
+            # maximum is sorted, so a bisection finds it)
+            i = np.searchsorted(Z[s, : L[s]], zk, side="right")
+            # the prefix, as one flat loop over contiguous memory
+            xj = X[j].reshape(-1)
+            xs = X[s].reshape(-1)
+            for r in range((i + 1) * d):
+                xj[r] = xs[r]
             for r in range(i + 1):
-                for c in range(d):
-                    X[j, r, c] = X[s, r, c]
                 Z[j, r] = Z[s, r]
             L[j] = i + 1
             if i == L[s] - 1:  # the branching point is the survivor's end: copy its fate
@@ -276,7 +307,8 @@ def _one_run(
             X, Z, st = _extend(
                 drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed,
                 base | np.uint64(created), a_kinds, a_data, b_kinds, b_data, bridge, xi,
-                xi_params, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal,
+                xi_params, xi_from_b, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal,
+                dist_a, dist_b,
             )  # fmt: skip
             created += 1
             steps += st
@@ -311,8 +343,8 @@ def _one_run(
                 for r in range(L[j]):
                     for c in range(d):
                         out_x[w, c] = X[j, r, c]
-                    out_t[w] = t0 + r * dt
                     w += 1
+    return X, Z
 
 
 _f8v = types.float64[::1]
@@ -331,11 +363,11 @@ _AMS_SIGNATURE = types.void(
     types.boolean,  # bridge
     ReactionCoordinateType,
     _f8v,  # xi params
+    types.boolean,  # xi is minus the distance to B (read off B's distances)
     types.int64,  # n replicas
     types.int64,  # k
     types.int64,  # max_iter
     types.float64[:, :, ::1],  # out x (runs, capacity, d)
-    _f8m,  # out t (runs, capacity)
     types.int64[:, ::1],  # out lengths (runs, n)
     _f8m,  # out entry times (runs, n)
     _f8m,  # stats (runs, N_STATS)
@@ -345,16 +377,38 @@ _AMS_SIGNATURE = types.void(
 @nb.njit(_AMS_SIGNATURE, parallel=True, **JIT)
 def _ams_kernel(
     drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, runs,
-    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, n, k, max_iter,
-    out_x, out_t, out_len, out_entry, stats,
+    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k, max_iter,
+    out_x, out_len, out_entry, stats,
 ):  # fmt: skip
-    for r in prange(runs.shape[0]):
-        r = np.int64(r)
-        _one_run(
-            drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed,
-            runs[r], a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, n, k, max_iter,
-            out_x[r], out_t[r], out_len[r], out_entry[r], stats[r],
-        )  # fmt: skip
+    # Each thread runs a contiguous block of the runs in one pair of replica stores: fresh
+    # stores for every run cost page faults and zeroing, and copies, as they grow.
+    m = runs.shape[0]
+    threads = min(get_num_threads(), m)
+    d = chol.shape[0]
+    for w in prange(threads):
+        w = np.int64(w)  # prange may hand out unsigned indices
+        X = np.empty((n, 1024, d))
+        Z = np.empty((n, 1024))
+        for r in range(w * m // threads, (w + 1) * m // threads):
+            X, Z = _one_run(
+                drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed,
+                runs[r], a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n,
+                k, max_iter, X, Z, out_x[r], out_len[r], out_entry[r], stats[r],
+            )  # fmt: skip
+
+
+@nb.njit(**JIT)
+def _grid_times(lengths, t0, dt):
+    """The times t0 + i dt of the points i = 0, 1, ... of segments of the given lengths,
+    in one pass (numpy's arange-repeat-subtract takes several over arrays the size of the
+    ensemble)."""
+    t = np.empty(lengths.sum())
+    w = 0
+    for n in lengths:
+        for i in range(n):
+            t[w] = t0 + i * dt
+            w += 1
+    return t
 
 
 @dataclass(frozen=True, repr=False)
@@ -494,19 +548,31 @@ class AMSResult:
         )
 
 
-def _run_chunk(system, x0, eps, t0, dt, max_steps, seed, runs, a, b, bridge, xi, n, k,
-               max_iter, capacity, n_threads):  # fmt: skip
+def _is_minus_distance_to(xi: ReactionCoordinate, B: StopSet) -> bool:
+    """Whether ``xi`` is :func:`distance_to` (B), which the kernel then reads off B's
+    signed distances. Not with shells: there the set test floors the radius at 1e-300,
+    which changes the bits at the shell's centre."""
+    ref = distance_to(B)
+    kinds = encode_sets([B], B.dim)[0]
+    return (
+        xi.function is ref.function
+        and np.array_equal(xi.params, ref.params)
+        and not np.any(kinds == SHELL)
+    )
+
+
+def _run_chunk(system, x0, eps, t0, dt, max_steps, seed, runs, a, b, bridge, xi, xi_from_b, n,
+               k, max_iter, capacity, n_threads):  # fmt: skip
     d = system.dim
     m = runs.size
     out_x = np.empty((m, capacity, d))
-    out_t = np.empty((m, capacity))
     out_len = np.zeros((m, n), dtype=np.int64)
     out_entry = np.full((m, n), np.nan)
     stats = np.zeros((m, N_STATS))
     with numba_threads(n_threads):
         _ams_kernel(
             *kernel_prefix(system, eps, t0, dt), x0, max_steps, np.uint64(seed), runs, a[0], a[2],
-            b[0], b[2], bridge, xi.function, xi.params, n, k, max_iter, out_x, out_t, out_len,
+            b[0], b[2], bridge, xi.function, xi.params, xi_from_b, n, k, max_iter, out_x, out_len,
             out_entry, stats,
         )  # fmt: skip
     pieces = []
@@ -527,6 +593,7 @@ def _run_chunk(system, x0, eps, t0, dt, max_steps, seed, runs, a, b, bridge, xi,
                     b,
                     bridge,
                     xi,
+                    xi_from_b,
                     n,
                     k,
                     max_iter,
@@ -536,7 +603,8 @@ def _run_chunk(system, x0, eps, t0, dt, max_steps, seed, runs, a, b, bridge, xi,
             )
         else:
             pieces.append(
-                (out_x[r, :need].copy(), out_t[r, :need].copy(), out_len[r], out_entry[r], stats[r])
+                # a view: the ensemble is copied once, when the runs' pieces are joined
+                (out_x[r, :need], out_len[r], out_entry[r], stats[r])
             )
     return pieces
 
@@ -612,8 +680,9 @@ def ams(
         for any probability the estimator can report.
     n_jobs, n_threads, chunk_size
         joblib workers over chunks of runs (a positive integer), numba threads per
-        worker over the runs of a chunk, runs per chunk (default: the threads per
-        worker).
+        worker over the runs of a chunk, runs per chunk (default: the runs of a worker, at
+        most four per thread, more than one per thread only as far as half of
+        ``memory_budget`` holds their ensemble buffers).
     memory_budget
         Bytes the replica stores and the final ensemble may take (estimated up front
         from 1024 points per replica; stores grow when paths are longer).
@@ -667,10 +736,14 @@ def ams(
     max_iter = 1000 * n if max_iter is None else check_count(max_iter, "max_iter")
     n_workers, n_threads = worker_layout(n_jobs, n_threads)
     threads = n_threads or nb.config.NUMBA_NUM_THREADS
-    if chunk_size is None:
-        chunk_size = max(1, min(threads, -(-n_runs // n_workers)))
-    chunk_size = check_count(chunk_size, "chunk_size")
     capacity = 8 * 1024 * n  # points of the final ensemble per run, before a rerun
+    if chunk_size is None:
+        # Several runs per thread and kernel call: the threads of a call wait for its
+        # slowest run, and the wait shrinks relative to the work as runs are added; more
+        # than one per thread only as half the memory budget holds their ensemble buffers.
+        room = max(threads, int(memory_budget // 2 // (capacity * (d + 1) * 8)))
+        chunk_size = max(1, min(-(-n_runs // n_workers), _RUNS_PER_THREAD * threads, room))
+    chunk_size = check_count(chunk_size, "chunk_size")
     check_memory(
         threads * n * 1024 * (d + 1) * 8 + chunk_size * capacity * (d + 1) * 8,
         memory_budget,
@@ -679,6 +752,7 @@ def ams(
     )
     a_enc = encode_sets([A], d)
     b_enc = encode_sets([B], d)
+    xi_from_b = _is_minus_distance_to(xi, B)
     chunks = [
         np.arange(s, min(s + chunk_size, n_runs), dtype=np.int64)
         for s in range(0, n_runs, chunk_size)
@@ -686,8 +760,8 @@ def ams(
 
     def task(runs):
         return _run_chunk(
-            system, x0, eps, t0, dt, max_steps, seed, runs, a_enc, b_enc, bool(bridge), xi, n,
-            k, max_iter, capacity, n_threads,
+            system, x0, eps, t0, dt, max_steps, seed, runs, a_enc, b_enc, bool(bridge), xi,
+            xi_from_b, n, k, max_iter, capacity, n_threads,
         )  # fmt: skip
 
     bar = progress_bar(n_runs, f"{system.name} AMS", "run", len(chunks), progress)
@@ -696,7 +770,7 @@ def ams(
         pieces.extend(res)
         bar.update(len(res))
     bar.close()
-    stats = np.array([p[4] for p in pieces])
+    stats = np.array([p[3] for p in pieces])
     run_status = stats[:, S_STATUS].astype(np.int64)
     valid = run_status != MAX_ITER
     n_valid = int(np.count_nonzero(valid))
@@ -706,11 +780,10 @@ def ams(
     prob = float(estimates[valid].mean()) if n_valid else math.nan
     se = float(estimates[valid].std(ddof=1) / math.sqrt(n_valid)) if n_valid > 1 else math.nan
     # the final ensemble of the valid runs, in the form of `transitions`
-    xs, ts, lens, entries, weights, sources = [], [], [], [], [], []
-    for r, (px, pt, plen, pentry, st) in enumerate(pieces):
+    xs, lens, entries, weights, sources = [], [], [], [], []
+    for r, (px, plen, pentry, st) in enumerate(pieces):
         inb = np.flatnonzero(plen > 0) if valid[r] else np.zeros(0, dtype=np.int64)
         xs.append(px if valid[r] else px[:0])
-        ts.append(pt if valid[r] else pt[:0])
         lens.append(plen[inb])
         entries.append(pentry[inb])
         w = math.exp(st[S_LOGW]) / (n * n_valid) if run_status[r] == OK else 0.0
@@ -727,7 +800,7 @@ def ams(
         dt=dt,
         seed=seed,
         x=np.concatenate(xs).reshape(-1, d),
-        t=np.concatenate(ts),
+        t=_grid_times(lengths, t0, dt),
         offsets=offsets,
         t_exit=np.full(lengths.size, t0),
         t_entry=np.concatenate(entries),

@@ -1,5 +1,6 @@
 """Adaptive multilevel splitting (simulate.ams)."""
 
+import hashlib
 import math
 import warnings
 
@@ -9,6 +10,7 @@ import pytest
 
 from simulate import (
     AMSRunWarning,
+    Ball,
     Interval,
     Status,
     ams,
@@ -227,3 +229,105 @@ def test_ams_bits_are_pinned():
     assert res.ensemble.x.shape == (13693, 2)
     assert float(res.ensemble.x.sum()).hex() == "0x1.aee1a0a9d8d90p+10"
     assert float(res.ensemble.t_entry.sum()).hex() == "0x1.10d2ce003a26ap+7"
+
+
+def _digest(res):
+    """sha256 (first 16 hex digits) of everything a run returns, bit for bit."""
+    h = hashlib.sha256()
+    e = res.ensemble
+    for a in (res.run_estimates, res.path_steps_per_run, res.iterations, res.killed, res.n_in_B,
+              res.run_status, e.x, e.t, e.offsets, e.t_entry, e.weights, e.source):  # fmt: skip
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update(str((e.attempts, e.n_nonfinite, e.n_timeout)).encode())
+    return h.hexdigest()[:16]
+
+
+_LINE = np.column_stack([np.linspace(-1, 1, 21), np.zeros(21)])
+_PINNED = {
+    # the benchmark's cases (double well, 100 replicas, dt = 1e-3: long replicas, bridge
+    # draws near A, the distance coordinate)
+    "dw_0.05": (
+        lambda: ams(
+            zoo.double_well(), "A", "B", 0.05, x0=X0, n_replicas=100, n_runs=2, dt=1e-3, seed=2
+        ),  # fmt: skip
+        "7fc454b8399b1876",
+    ),
+    "dw_0.02": (
+        lambda: ams(
+            zoo.double_well(), "A", "B", 0.02, x0=X0, n_replicas=100, n_runs=1, dt=1e-3, seed=3
+        ),  # fmt: skip
+        "374908676cd82d3e",
+    ),
+    # ties (k = 5) with a user coordinate; replicas timing out; balls in 2-D; no bridge
+    "ties": (
+        lambda: ams(
+            zoo.double_well(),
+            "A",
+            "B",
+            0.1,
+            n_replicas=50,
+            k=5,
+            n_runs=3,
+            x0=X0,
+            reaction_coordinate=reaction_coordinate(_staircase, [0.2]),
+            dt=1e-2,
+            seed=6,
+        ),
+        "d468743193350832",
+    ),  # fmt: skip
+    "timeout": (
+        lambda: ams(
+            zoo.double_well(),
+            "A",
+            "B",
+            0.1,
+            x0=X0,
+            n_replicas=20,
+            k=3,
+            n_runs=2,
+            dt=1e-2,
+            t_span=0.5,
+            seed=9,
+        ),  # fmt: skip
+        "9a4c6e70b937ed97",
+    ),
+    "balls_2d": (
+        lambda: ams(
+            zoo.maier_stein(),
+            Ball([-1.0, 0.0], 0.02),
+            Ball([1.0, 0.0], 0.1),
+            0.1,
+            x0=[-0.97, 0.0],
+            n_replicas=30,
+            n_runs=2,
+            dt=1e-3,
+            seed=7,
+        ),  # fmt: skip
+        "787bad9b2a083acc",
+    ),
+    "no_bridge": (
+        lambda: ams(
+            zoo.maier_stein(),
+            "A",
+            "B",
+            0.1,
+            reaction_coordinate=path_progress(_LINE),
+            n_replicas=20,
+            n_runs=2,
+            x0=[-0.85, 0.0],
+            dt=1e-2,
+            seed=13,
+            bridge=False,
+        ),
+        "c93367561525545c",
+    ),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("case", sorted(_PINNED))
+def test_ams_bits_match_the_recorded_digests(case):
+    # Digests recorded on main at 347c9e8, before the speed work of issue 12: every array
+    # a run returns (estimates, counts, the weighted ensemble's points, times, weights),
+    # bit for bit. A faster kernel must reproduce them.
+    run, digest = _PINNED[case]
+    assert _digest(run()) == digest
