@@ -12,13 +12,17 @@ d <= ``WORDS_PER_REFILL`` each step takes the next d normals of a refill of
 larger d each step takes ceil(d / ``WORDS_PER_REFILL``) whole refills and uses their
 first d normals. The noise of path i thus depends on nothing but (seed, i).
 
-Paths are stepped in blocks of ``block_paths`` rows, always of that shape (the last
-block padded with frozen rows), and chunks are whole blocks: each path sits at the same
-row of a block of the same shape whatever the chunking, so a BLAS product sums its terms
-in the same order, and results are bit-identical for any ``n_jobs``, ``n_threads`` and
-``chunk_size``. The step and the noise run in one numba kernel whose signature does not
-depend on d: it is compiled once, not once per dimension. Threads take whole blocks.
-Why this design, and its throughput: ``docs/networks.md``.
+Paths are stepped in blocks of ``block_paths`` rows, always of that shape, and chunks are
+whole blocks. With stopping sets (:func:`ensemble_batched` with ``stop``, and
+:func:`reactive_batched` for :func:`~simulate.transitions`) a block owns a fixed *group*
+of ``ROW_PATHS`` * ``block_paths`` paths and a row whose path ended takes the group's
+next one (autonomous systems; otherwise a new generation starts when every row is
+free), and chunks are whole groups. Which row a path runs in, and so how a BLAS product
+sums its terms, depends only on the group's own paths: results are bit-identical for
+any ``n_jobs``, ``n_threads`` and ``chunk_size``. The step, the noise and the set tests
+run in numba kernels whose signatures do not depend on d: compiled once, not once per
+dimension. Threads take whole blocks (groups). Why this design, and its throughput:
+``docs/networks.md``.
 """
 
 from __future__ import annotations
@@ -48,10 +52,16 @@ from ._driver import (
 from ._ensemble import EnsembleResult, NonFiniteWarning, _fill_lane
 from ._ensemble import _resolve_stop as resolve_stop
 from ._numba_types import JIT
-from ._random import STREAM_SIZE, WORDS_PER_REFILL, fill_normals, init_stream
-from ._sets import encode_sets
+from ._random import (
+    NEGLIGIBLE_EXPONENT,
+    STREAM_SIZE,
+    WORDS_PER_REFILL,
+    fill_normals,
+    init_stream,
+)
+from ._sets import encode_sets, signed_distance
 from ._status import IN_B, NON_FINITE, RUNNING, STOPPED, TIMED_OUT
-from ._stepping import bridge_far, contact, contact_cached, restore
+from ._stepping import contact, contact_cached, restore
 from ._system import System
 from ._transitions import segment_sizes, set_distance
 
@@ -394,6 +404,7 @@ class Block:
         self.per_step = 0 if d <= WORDS_PER_REFILL else width // WORDS_PER_REFILL
         self.chol = np.ascontiguousarray(system.cholesky)
         self.diagonal = not np.any(np.tril(self.chol, -1))
+        self.top = float(np.linalg.eigvalsh(system.D).max())  # the largest nu^T D nu
         self.x = np.zeros((rows, d))
         self.fx = np.empty((rows, d))
         self.states = np.zeros((rows, STREAM_SIZE), dtype=np.uint64)
@@ -407,13 +418,20 @@ class Block:
         self._scale = (math.nan, math.nan, math.nan, math.inf)
 
     def noise(self, system: System, eps: float, t: float, dt: float):
-        """(amp, noise_var, far) at time t: sqrt(2 eps d(t) dt), eps d(t) dt and the
-        bridge bound :func:`~simulate._stepping.bridge_far`, as the per-path engine
-        forms them."""
+        """(amp, noise_var, far) at time t: sqrt(2 eps d(t) dt) and eps d(t) dt as the
+        per-path engine forms them, and a bound ``far`` such that a step with a b >= far
+        (a, b its end points' distances to a boundary) cannot draw a bridge crossing.
+
+        The per-path engine's bound (:func:`~simulate._stepping.bridge_far`) bounds the
+        bridge's nu^T D nu by tr D; this one by the largest eigenvalue of D, d times
+        tighter for D = I, with the same factor 2 for round-off: a b >= far then gives
+        the exponent 2 a b / (2 noise_var nu^T D nu) >= 2 ``NEGLIGIBLE_EXPONENT``, so
+        the test draws nothing either way and the results are the same. At d = 64 the
+        trace bound let most steps near a set run the O(d^2) bridge test."""
         scale = 1.0 if system.schedule is None else float(system.diffusion_scale(t))
         if scale != self._scale[0]:
             noise_var = eps * dt if system.schedule is None else eps * scale * dt
-            far = bridge_far(self.chol, noise_var)
+            far = 2.0 * NEGLIGIBLE_EXPONENT * noise_var * self.top if noise_var > 0 else math.inf
             self._scale = (scale, math.sqrt(2.0 * eps * scale * dt), noise_var, far)
         return self._scale[1:]
 
@@ -459,6 +477,19 @@ def _run_group(system, x0, eps, t0, dt, n_steps, save_every, seed, first, count,
 
 
 @nb.njit(**JIT)
+def _touches(kinds, data, x_old, x_new, bridge, noise_var, far, chol, state, normal):
+    """:func:`~simulate._stepping.contact`, skipped (-1.0, nothing drawn, as it would
+    return) when both points are outside every primitive with a b >= ``far``
+    (:meth:`Block.noise`): the distances cost O(d), the bridge test O(d^2)."""
+    for k in range(kinds.shape[0]):
+        a = signed_distance(kinds[k], data[k], x_old, normal)
+        b = signed_distance(kinds[k], data[k], x_new, normal)
+        if not (a > 0.0 and b > 0.0 and (not bridge or a * b >= far)):
+            return contact(kinds, data, x_old, x_new, bridge, noise_var, chol, state, normal)
+    return -1.0
+
+
+@nb.njit(**JIT)
 def _start_path(g, i, x0, seed, first_path, states, pre, x, path, step, pos, seg_open, row):
     """Start path i (of the chunk) in row g, as the per-path reactive pass starts it."""
     init_stream(states[g], seed, np.uint64(first_path + i))
@@ -474,7 +505,7 @@ def _start_path(g, i, x0, seed, first_path, states, pre, x, path, step, pos, seg
 
 
 @nb.njit(**JIT)
-def _reactive_advance(x, x_old, fx, t0, dt, amp, noise_var, chol, diagonal, per_step, states,
+def _reactive_advance(x, x_old, fx, t0, dt, amp, noise_var, far, chol, diagonal, per_step, states,
                       pre, lanes, z, pos, path, step, seg_open, following, last, x0, seed,
                       first_path, max_steps, a_kinds, a_data, b_kinds, b_data, bridge, normal,
                       status, n_steps, exit_step, entry_step, t_exit, t_entry, x_prev, x_start,
@@ -502,8 +533,8 @@ def _reactive_advance(x, x_old, fx, t0, dt, amp, noise_var, chol, diagonal, per_
             code = NON_FINITE
             done = True
         else:
-            fb = contact(b_kinds, b_data, x_old[g], x[g], bridge, noise_var, chol, states[g],
-                         normal)  # fmt: skip
+            fb = _touches(b_kinds, b_data, x_old[g], x[g], bridge, noise_var, far, chol,
+                          states[g], normal)  # fmt: skip
             if fb >= 0.0:
                 if seg_open[g]:
                     code = IN_B
@@ -512,8 +543,8 @@ def _reactive_advance(x, x_old, fx, t0, dt, amp, noise_var, chol, diagonal, per_
                     t_entry[i] = t + fb * dt
                     x_end[i, :] = x[g]
             else:
-                fa = contact(a_kinds, a_data, x_old[g], x[g], bridge, noise_var, chol,
-                             states[g], normal)  # fmt: skip
+                fa = _touches(a_kinds, a_data, x_old[g], x[g], bridge, noise_var, far, chol,
+                              states[g], normal)  # fmt: skip
                 if fa >= 0.0:
                     b = set_distance(a_kinds, a_data, x[g], normal)
                     if b <= 0.0:
@@ -606,7 +637,7 @@ def _reactive_chunk(system, x0, eps, t0, dt, max_steps, seed, first, count, a, b
         xs = x0 if x0.shape[0] == 1 else x0[g0 : g0 + rows]
         view = {key: value[g0 : g0 + rows] for key, value in out.items()}
         bl = Block(system, block)
-        amp, noise_var, _ = bl.noise(system, eps, t0, dt)
+        amp, noise_var, far = bl.noise(system, eps, t0, dt)
         x_old = np.empty_like(bl.x)
         seg_open = np.zeros(block, dtype=np.bool_)
         seed_ = np.uint64(seed)
@@ -619,7 +650,7 @@ def _reactive_chunk(system, x0, eps, t0, dt, max_steps, seed, first, count, a, b
         while busy:
             bl.drift(system, t0, dt)
             following, busy = _reactive_advance(
-                bl.x, x_old, bl.fx, t0, dt, amp, noise_var, bl.chol, bl.diagonal, bl.per_step,
+                bl.x, x_old, bl.fx, t0, dt, amp, noise_var, far, bl.chol, bl.diagonal, bl.per_step,
                 bl.states, bl.pre, bl.lanes, bl.z, bl.pos, bl.path, bl.step, seg_open,
                 following, rows, xs, seed_, first + g0, max_steps, a[0], a[2], b[0], b[2],
                 bridge, bl.normal, *view.values(),
@@ -652,8 +683,8 @@ def _load_segment(g, s, t0, dt, per_step, states, pre, lanes, z, pos, x, at, exi
 
 
 @nb.njit(**JIT)
-def _replay_advance(x, x_old, fx, t0, dt, amp, noise_var, chol, diagonal, per_step, states, pre,
-                    lanes, z, pos, at, queue, cursor, stop, a_kinds, a_data, b_kinds, b_data,
+def _replay_advance(x, x_old, fx, t0, dt, amp, noise_var, far, chol, diagonal, per_step, states,
+                    pre, lanes, z, pos, at, queue, cursor, stop, a_kinds, a_data, b_kinds, b_data,
                     bridge, normal, exit_step, entry_step, x_prev, x_start, snap_state, snap_pre,
                     snap_pos, save_every, offsets, out_x, out_t, k_out, x_end):  # fmt: skip
     """One step of every row replaying a segment, with the first pass's random draws
@@ -670,9 +701,11 @@ def _replay_advance(x, x_old, fx, t0, dt, amp, noise_var, chol, diagonal, per_st
         p = _draw(states, pre, lanes, z, g, d, per_step, pos[g])
         _em_row(x, fx, g, dt, amp, chol, diagonal, z, p)
         pos[g] = p + d
-        fb = contact(b_kinds, b_data, x_old[g], x[g], bridge, noise_var, chol, states[g], normal)
+        fb = _touches(b_kinds, b_data, x_old[g], x[g], bridge, noise_var, far, chol, states[g],
+                      normal)  # fmt: skip
         if fb < 0.0:
-            contact(a_kinds, a_data, x_old[g], x[g], bridge, noise_var, chol, states[g], normal)
+            _touches(a_kinds, a_data, x_old[g], x[g], bridge, noise_var, far, chol, states[g],
+                     normal)  # fmt: skip
         n = at[g] + 1
         at[g] = n
         last = entry_step[s]
@@ -719,7 +752,7 @@ def replay_batched(system, eps, t0, dt, a, b, bridge, rows: dict, save_every: in
     bounds = np.searchsorted(rows["row"][queue], np.arange(block + 1))
     cursor, stop = bounds[:-1].copy(), bounds[1:].copy()
     bl = Block(system, block)
-    amp, noise_var, _ = bl.noise(system, eps, t0, dt)
+    amp, noise_var, far = bl.noise(system, eps, t0, dt)
     x_old = np.empty_like(bl.x)
     at = np.zeros(block, dtype=np.int64)
     k_out = np.zeros(block, dtype=np.int64)
@@ -732,7 +765,7 @@ def replay_batched(system, eps, t0, dt, a, b, bridge, rows: dict, save_every: in
     while busy:
         bl.drift(system, t0, dt)  # autonomous: t does not matter
         busy = _replay_advance(
-            bl.x, x_old, bl.fx, t0, dt, amp, noise_var, bl.chol, bl.diagonal, bl.per_step,
+            bl.x, x_old, bl.fx, t0, dt, amp, noise_var, far, bl.chol, bl.diagonal, bl.per_step,
             bl.states, bl.pre, bl.lanes, bl.z, bl.pos, at, queue, cursor, stop, a[0], a[2],
             b[0], b[2], bridge, bl.normal, seg["exit_step"], seg["entry_step"], seg["x_prev"],
             seg["x_start"], seg["snap_state"], seg["snap_pre"], seg["snap_pos"], save_every,
