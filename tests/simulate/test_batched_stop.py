@@ -213,7 +213,7 @@ def _rate_transitions(**kwargs):
     "kwargs", [{"n_threads": 2}, {"n_jobs": 2, "n_threads": 1, "chunk_size": 64}]
 )
 def test_batched_transitions_bit_identical_whatever_the_parallelism(kwargs):
-    ref = _rate_transitions(n_threads=1)
+    ref = _rate_transitions(n_threads=1, chunk_size=128)  # one chunk of two groups
     assert 50 < ref.successes < 100 and ref.meta["engine"] == "batched"
     got = _rate_transitions(**kwargs)
     for name in ("x", "t", "offsets", "t_exit", "t_entry", "source"):
