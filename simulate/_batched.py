@@ -324,7 +324,7 @@ def ensemble_batched(
             "block_paths": block,
             "group_paths": group,
             # the fraction of the drift's row evaluations that advanced a path
-            "row_use": busy_steps / row_steps if row_steps else math.nan,
+            "row_use": float(busy_steps / row_steps) if row_steps else math.nan,
         },
     )
 

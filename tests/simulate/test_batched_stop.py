@@ -12,6 +12,7 @@ from scipy import integrate
 from simulate import (
     Ball,
     HalfSpace,
+    Interval,
     Shell,
     Status,
     System,
@@ -200,6 +201,20 @@ def test_transitions_equal_the_per_path_engine_bit_for_bit():
     for name in ("x", "t", "offsets", "t_exit", "t_entry", "source"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.path_steps == b.path_steps
+
+
+def test_transitions_report_non_finite_paths():
+    # x' = x^3: the path from 5 blows up; the one from A's edge falls into B = {x <= -1}
+    system = System(drift=_cubic, batched_drift=_cubic_block, D=np.eye(1), name="cubic")
+    x0 = np.array([[-0.29], [5.0]])
+    A, B = Ball([0.0], 0.3), Interval(-np.inf, -1.0)
+    kw = {"x0": x0, "t_span": 5.0, "dt": 0.01, "n_paths": 2, "seed": 1}
+    a = transitions(system, A, B, 0.01, engine="per-path", **kw)
+    b = transitions(system, A, B, 0.01, block_paths=8, **kw)
+    assert b.meta["engine"] == "batched"
+    assert (b.n_nonfinite, b.successes, b.status) == (1, 1, Status.NON_FINITE)
+    for name in ("x", "t", "offsets", "t_exit", "t_entry", "source"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
 def _rate_transitions(**kwargs):
