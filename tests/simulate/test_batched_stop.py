@@ -156,6 +156,40 @@ def test_stopped_runs_bit_identical_whatever_the_parallelism(kwargs):
     _assert_same(ref, _stopped_run(**kwargs))
 
 
+def _decay(x, t, p, out):
+    for j in range(x.shape[0]):
+        out[j] = -x[j]
+
+
+def _decay_by_row(X, t, p, out):
+    # -X with last bits that depend on the row, as a BLAS whose edge tiles sum in another
+    # order would give (this machine's OpenBLAS does not): a path that ran in another
+    # row under another chunking would then show
+    out[:] = -X * (1.0 + 2.0**-50 * np.arange(X.shape[0]))[:, None]
+
+
+def test_a_path_runs_in_the_same_row_whatever_the_chunking():
+    system = System(drift=_decay, batched_drift=_decay_by_row, D=np.eye(3), name="decay")
+    origin = np.zeros(3)
+    kw = {"dt": 0.01, "n_paths": 100, "seed": 2, "block_paths": 8}
+    runs = [
+        ensemble_batched(
+            system, origin, 0.2, t_span=20.0, stop=Shell(origin, 1.0, 1e3), **kw, **layout
+        )  # fmt: skip
+        for layout in ({"n_threads": 1}, {"n_threads": 2, "chunk_size": 64})
+    ]
+    _assert_same(*runs)
+    assert runs[0].n_stopped == 100
+    A, B = Ball(origin, 0.3), Shell(origin, 1.0, 1e3)
+    runs = [
+        transitions(system, A, B, 0.2, x0=origin, t_span=20.0, **kw, **layout)
+        for layout in ({"n_threads": 1, "chunk_size": 128}, {"n_threads": 2, "chunk_size": 64})
+    ]
+    assert runs[0].successes == 100
+    for name in ("x", "t_exit", "t_entry"):
+        np.testing.assert_array_equal(getattr(runs[0], name), getattr(runs[1], name))
+
+
 def ou_mean_exit_time(d: int, eps: float, radius: float, k: float = 1.0) -> float:
     """Mean first exit time from the ball |x| < radius of dX = -k X dt + sqrt(2 eps) dW
     in R^d started at 0: u(0) for eps (u'' + (d - 1) u' / r) - k r u' = -1, u(R) = 0,
