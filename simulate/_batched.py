@@ -78,36 +78,46 @@ ROW_PATHS = 8
 
 
 @nb.njit(**JIT)
-def _draw(states, pre, lanes, z, g, d, per_step, pos):
-    """Refill row g's normals when this step needs it, in the per-path engine's layout
-    (``pre``: the stream before the refill, for replays); returns the position of this
-    step's d normals in ``z[g]``."""
-    if per_step == 0 and pos + d <= WORDS_PER_REFILL:
-        return pos
-    for m in range(STREAM_SIZE):
-        pre[g, m] = states[g, m]
-    for r in range(max(per_step, 1)):
-        fill_normals(states[g], lanes, z[g, r * WORDS_PER_REFILL :])
-    return 0
+def _step_rows(x, x_old, fx, dt, amp, chol, diagonal, per_step, states, pre, lanes, z, pos, path,
+               ok):  # fmt: skip
+    """The Euler–Maruyama step of every busy row (``path`` >= 0): x_old[g] = x[g], then
+    x[g] += f dt + amp L z with row g's next d normals, in the per-path engine's layout
+    and sum order; ``ok[g]``: whether the new state is finite; ``pre``: each stream
+    before its latest refill (for replays).
 
-
-@nb.njit(**JIT)
-def _em_row(x, fx, g, dt, amp, chol, diagonal, z, p):
-    """x[g] += f dt + amp L z[g, p : p + d] in place; whether the new state is finite."""
+    One plain loop, apart from the set tests: written with helper functions, or sharing
+    a function with the tests, the same loop ran 2-5x slower at d = 8."""
     d = x.shape[1]
-    total = 0.0  # non-finite iff some component is (or |x| ~ 1e308)
-    for j in range(d):
-        # the per-path engine's sum over m <= j, in its order; with a diagonal L its
-        # other terms are exact zeros, so the one product gives the same bits
-        if diagonal:
-            noise = chol[j, j] * z[g, p + j]
-        else:
-            noise = 0.0
-            for m in range(j + 1):
-                noise += chol[j, m] * z[g, p + m]
-        x[g, j] = x[g, j] + fx[g, j] * dt + amp * noise
-        total += x[g, j]
-    return math.isfinite(total)
+    for g in range(x.shape[0]):
+        if path[g] < 0:
+            continue
+        p = pos[g]
+        if per_step:  # d > WORDS_PER_REFILL: whole refills every step, their first d
+            for m in range(STREAM_SIZE):
+                pre[g, m] = states[g, m]
+            for r in range(per_step):
+                fill_normals(states[g], lanes, z[g, r * WORDS_PER_REFILL :])
+            p = 0
+        elif p + d > WORDS_PER_REFILL:  # the rest of the refill is skipped
+            for m in range(STREAM_SIZE):
+                pre[g, m] = states[g, m]
+            fill_normals(states[g], lanes, z[g])
+            p = 0
+        total = 0.0  # non-finite iff some component is (or |x| ~ 1e308)
+        for j in range(d):
+            x_old[g, j] = x[g, j]
+            # the per-path engine's sum over m <= j, in its order; with a diagonal L its
+            # other terms are exact zeros, so the one product gives the same bits
+            if diagonal:
+                noise = chol[j, j] * z[g, p + j]
+            else:
+                noise = 0.0
+                for m in range(j + 1):
+                    noise += chol[j, m] * z[g, p + m]
+            x[g, j] = x[g, j] + fx[g, j] * dt + amp * noise
+            total += x[g, j]
+        ok[g] = math.isfinite(total)
+        pos[g] = p + d
 
 
 @nb.njit(**JIT)
@@ -129,27 +139,25 @@ def _fill_rows(following, last, x0, t0, seed, first_path, save_every, set_kinds,
 def _advance(x, fx, t0, dt, amp, noise_var, far, chol, diagonal, per_step, states, pre, lanes,
              z, pos, path, step, refill, following, last, x0, seed, first_path, n_steps,
              save_every, set_kinds, set_owners, set_data, bridge, dist, normal, saved, final,
-             status, stop_set, stop_time):  # fmt: skip
+             status, stop_set, stop_time, x_old, ok):  # fmt: skip
     """One Euler–Maruyama step of every busy row (drift ``fx`` given), with the
     per-path engine's tests in its order: non-finite first, then the first primitive
     the step touches (grid point inside or Brownian-bridge crossing, ``contact_cached``).
     A finished path writes its results and frees its row, which takes the group's next
     path at once when ``refill`` (autonomous systems), else when every row is free.
     Returns (next path to start, busy rows)."""
-    d = x.shape[1]
+    _step_rows(x, x_old, fx, dt, amp, chol, diagonal, per_step, states, pre, lanes, z, pos, path,
+               ok)  # fmt: skip
     for g in range(x.shape[0]):
         i = path[g]
         if i < 0:
             continue
-        p = _draw(states, pre, lanes, z, g, d, per_step, pos[g])
-        finite = _em_row(x, fx, g, dt, amp, chol, diagonal, z, p)
-        pos[g] = p + d
         n = step[g] + 1
         step[g] = n
         code = RUNNING
         which = -1
         when = np.nan
-        if not finite:
+        if not ok[g]:
             code = NON_FINITE
             when = t0 + n * dt
         elif set_kinds.shape[0]:
@@ -452,6 +460,8 @@ def _run_group(system, x0, eps, t0, dt, n_steps, save_every, seed, first, count,
     kinds, owners, data = sets
     b = Block(system, block)
     dist = np.empty((block, max(kinds.shape[0], 1)))
+    x_old = np.empty_like(b.x)
+    ok = np.empty(block, dtype=np.bool_)
     refill = bool(system.autonomous)
     seed = np.uint64(seed)
     args = (x0, t0, seed, first, save_every, kinds, owners, data, b.states, b.x, dist,
@@ -467,7 +477,7 @@ def _run_group(system, x0, eps, t0, dt, n_steps, save_every, seed, first, count,
             b.x, b.fx, t0, dt, amp, noise_var, far, b.chol, b.diagonal, b.per_step, b.states,
             b.pre, b.lanes, b.z, b.pos, b.path, b.step, refill, following, count, x0, seed,
             first, n_steps, save_every, kinds, owners, data, bridge, dist, b.normal, saved,
-            final, status, stop_set, when,
+            final, status, stop_set, when, x_old, ok,
         )  # fmt: skip
     return used, steps
 
@@ -476,7 +486,7 @@ def _run_group(system, x0, eps, t0, dt, n_steps, save_every, seed, first, count,
 # reactive trajectories A -> B (simulate.transitions with engine="batched")
 
 
-@nb.njit(**JIT)
+@nb.njit(inline="always", **JIT)  # per row and step: a call costs more
 def _touches(kinds, data, x_old, x_new, bridge, noise_var, far, chol, state, normal):
     """:func:`~simulate._stepping.contact`, skipped (-1.0, nothing drawn, as it would
     return) when both points are outside every primitive with a b >= ``far``
@@ -509,27 +519,23 @@ def _reactive_advance(x, x_old, fx, t0, dt, amp, noise_var, far, chol, diagonal,
                       pre, lanes, z, pos, path, step, seg_open, following, last, x0, seed,
                       first_path, max_steps, a_kinds, a_data, b_kinds, b_data, bridge, normal,
                       status, n_steps, exit_step, entry_step, t_exit, t_entry, x_prev, x_start,
-                      x_end, snap_state, snap_pre, snap_pos, row):  # fmt: skip
+                      x_end, snap_state, snap_pre, snap_pos, row, ok):  # fmt: skip
     """One step of every busy row with the per-path reactive pass's tests in its order
     (:func:`simulate._transitions._reactive_pass`: non-finite, then B, then A, the exit
     from A recorded with a snapshot of the stream); a finished row takes the group's
     next path. Returns (next path to start, busy rows)."""
-    d = x.shape[1]
+    _step_rows(x, x_old, fx, dt, amp, chol, diagonal, per_step, states, pre, lanes, z, pos, path,
+               ok)  # fmt: skip
     for g in range(x.shape[0]):
         i = path[g]
         if i < 0:
             continue
-        for j in range(d):
-            x_old[g, j] = x[g, j]
-        p = _draw(states, pre, lanes, z, g, d, per_step, pos[g])
-        finite = _em_row(x, fx, g, dt, amp, chol, diagonal, z, p)
-        pos[g] = p + d
         n = step[g] + 1
         step[g] = n
         t = t0 + (n - 1) * dt
         code = TIMED_OUT
         done = False
-        if not finite:
+        if not ok[g]:
             code = NON_FINITE
             done = True
         else:
@@ -640,6 +646,7 @@ def _reactive_chunk(system, x0, eps, t0, dt, max_steps, seed, first, count, a, b
         amp, noise_var, far = bl.noise(system, eps, t0, dt)
         x_old = np.empty_like(bl.x)
         seg_open = np.zeros(block, dtype=np.bool_)
+        ok = np.empty(block, dtype=np.bool_)
         seed_ = np.uint64(seed)
         following = 0
         for g in range(min(block, rows)):
@@ -653,7 +660,7 @@ def _reactive_chunk(system, x0, eps, t0, dt, max_steps, seed, first, count, a, b
                 bl.x, x_old, bl.fx, t0, dt, amp, noise_var, far, bl.chol, bl.diagonal, bl.per_step,
                 bl.states, bl.pre, bl.lanes, bl.z, bl.pos, bl.path, bl.step, seg_open,
                 following, rows, xs, seed_, first + g0, max_steps, a[0], a[2], b[0], b[2],
-                bridge, bl.normal, *view.values(),
+                bridge, bl.normal, *view.values(), ok,
             )  # fmt: skip
 
     threads_over(run, range(0, count, group), n_threads)
@@ -684,23 +691,21 @@ def _load_segment(g, s, t0, dt, per_step, states, pre, lanes, z, pos, x, at, exi
 
 @nb.njit(**JIT)
 def _replay_advance(x, x_old, fx, t0, dt, amp, noise_var, far, chol, diagonal, per_step, states,
-                    pre, lanes, z, pos, at, queue, cursor, stop, a_kinds, a_data, b_kinds, b_data,
-                    bridge, normal, exit_step, entry_step, x_prev, x_start, snap_state, snap_pre,
-                    snap_pos, save_every, offsets, out_x, out_t, k_out, x_end):  # fmt: skip
+                    pre, lanes, z, pos, path, at, queue, cursor, stop, a_kinds, a_data, b_kinds,
+                    b_data, bridge, normal, exit_step, entry_step, x_prev, x_start, snap_state,
+                    snap_pre, snap_pos, save_every, offsets, out_x, out_t, k_out, x_end,
+                    ok):  # fmt: skip
     """One step of every row replaying a segment, with the first pass's random draws
     (B's test, then A's when B was missed); a row whose segment reached its entry step
-    loads its next one. Returns the busy rows."""
-    d = x.shape[1]
+    loads its next one (``path``: the row's segment, -1 when its queue is done). Returns
+    the busy rows."""
+    _step_rows(x, x_old, fx, dt, amp, chol, diagonal, per_step, states, pre, lanes, z, pos, path,
+               ok)  # fmt: skip
     busy = 0
     for g in range(x.shape[0]):
-        if cursor[g] >= stop[g]:
+        s = path[g]
+        if s < 0:
             continue
-        s = queue[cursor[g]]
-        for j in range(d):
-            x_old[g, j] = x[g, j]
-        p = _draw(states, pre, lanes, z, g, d, per_step, pos[g])
-        _em_row(x, fx, g, dt, amp, chol, diagonal, z, p)
-        pos[g] = p + d
         fb = _touches(b_kinds, b_data, x_old[g], x[g], bridge, noise_var, far, chol, states[g],
                       normal)  # fmt: skip
         if fb < 0.0:
@@ -716,11 +721,13 @@ def _replay_advance(x, x_old, fx, t0, dt, amp, noise_var, far, chol, diagonal, p
         if n == last:
             x_end[s, :] = x[g]
             cursor[g] += 1
+            path[g] = -1
             if cursor[g] < stop[g]:
-                _load_segment(g, queue[cursor[g]], t0, dt, per_step, states, pre, lanes, z, pos,
-                              x, at, exit_step, x_prev, x_start, snap_state, snap_pre, snap_pos,
-                              offsets, out_x, out_t, k_out)  # fmt: skip
-        busy += cursor[g] < stop[g]
+                path[g] = queue[cursor[g]]
+                _load_segment(g, path[g], t0, dt, per_step, states, pre, lanes, z, pos, x, at,
+                              exit_step, x_prev, x_start, snap_state, snap_pre, snap_pos, offsets,
+                              out_x, out_t, k_out)  # fmt: skip
+        busy += path[g] >= 0
     return busy
 
 
@@ -758,17 +765,19 @@ def replay_batched(system, eps, t0, dt, a, b, bridge, rows: dict, save_every: in
     k_out = np.zeros(block, dtype=np.int64)
     seg_args = (seg["exit_step"], seg["x_prev"], seg["x_start"], seg["snap_state"],
                 seg["snap_pre"], seg["snap_pos"], offsets, out_x, out_t, k_out)  # fmt: skip
+    ok = np.empty(block, dtype=np.bool_)
     for g in np.flatnonzero(cursor < stop):
-        _load_segment(g, queue[cursor[g]], t0, dt, bl.per_step, bl.states, bl.pre, bl.lanes,
+        bl.path[g] = queue[cursor[g]]
+        _load_segment(g, bl.path[g], t0, dt, bl.per_step, bl.states, bl.pre, bl.lanes,
                       bl.z, bl.pos, bl.x, at, *seg_args)  # fmt: skip
     busy = 1
     while busy:
         bl.drift(system, t0, dt)  # autonomous: t does not matter
         busy = _replay_advance(
             bl.x, x_old, bl.fx, t0, dt, amp, noise_var, far, bl.chol, bl.diagonal, bl.per_step,
-            bl.states, bl.pre, bl.lanes, bl.z, bl.pos, at, queue, cursor, stop, a[0], a[2],
+            bl.states, bl.pre, bl.lanes, bl.z, bl.pos, bl.path, at, queue, cursor, stop, a[0], a[2],
             b[0], b[2], bridge, bl.normal, seg["exit_step"], seg["entry_step"], seg["x_prev"],
             seg["x_start"], seg["snap_state"], seg["snap_pre"], seg["snap_pos"], save_every,
-            offsets, out_x, out_t, k_out, x_end,
+            offsets, out_x, out_t, k_out, x_end, ok,
         )  # fmt: skip
     return out_x, out_t, offsets, x_end
