@@ -486,7 +486,7 @@ def _run_group(system, x0, eps, t0, dt, n_steps, save_every, seed, first, count,
 # reactive trajectories A -> B (simulate.transitions with engine="batched")
 
 
-@nb.njit(inline="always", **JIT)  # per row and step: a call costs more
+@nb.njit(**JIT)
 def _touches(kinds, data, x_old, x_new, bridge, noise_var, far, chol, state, normal):
     """:func:`~simulate._stepping.contact`, skipped (-1.0, nothing drawn, as it would
     return) when both points are outside every primitive with a b >= ``far``
@@ -599,8 +599,8 @@ def reactive_batched(system, x0, eps, t0, dt, max_steps, seed, n, a, b, bridge, 
         raise ValueError(f"`engine='batched'`: {system.name!r} has no `batched_drift`")
     block = block_rows(block_paths, system.dim)
     group = block * ROW_PATHS
-    if chunk_size is None:
-        chunk_size = -(-n // (2 * n_workers))
+    if chunk_size is None:  # in-process, one chunk: its threads take whole groups
+        chunk_size = -(-n // (2 * n_workers)) if n_workers > 1 else n
     chunk_size = -(-check_count(chunk_size, "chunk_size") // group) * group
     starts = chunk_starts(n, chunk_size)
 
