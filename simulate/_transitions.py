@@ -23,6 +23,7 @@ first point inside (or just after crossing into) B; its duration is t_entry - t_
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
@@ -593,6 +594,8 @@ def transitions(
     chunk_size: int | None = None,
     memory_budget: float = DEFAULT_MEMORY_BUDGET,
     progress: bool | None = None,
+    engine: str = "auto",
+    block_paths: int | None = None,
 ) -> TransitionResult:
     """Reactive trajectories A -> B of dX = f dt + sqrt(2 eps D(t)) dW, one per path.
 
@@ -639,6 +642,16 @@ def transitions(
     progress
         tqdm progress bar over chunks (default: shown for several chunks when the run
         lasts more than 2 s).
+    engine
+        ``"per-path"`` (numba kernels, one path at a time), ``"batched"`` (the system's
+        ``batched_drift`` on blocks of paths, as :func:`~simulate.ensemble_batched`;
+        autonomous systems only; chunks are whole groups of ``8 * block_paths`` paths)
+        or ``"auto"`` (default): batched for an autonomous system with a
+        ``batched_drift``. The two agree path by path to round-off (bit for bit when the
+        batched drift does the per-path drift's operations in its order).
+    block_paths
+        Rows of a block of the batched engine (default
+        :func:`simulate._batched.default_block_paths` of d).
 
     Examples
     --------
@@ -668,32 +681,33 @@ def transitions(
     t0, t_end, max_steps = first_passage_span(t_span, dt)
     dt = float(dt)
     n_workers, n_threads = worker_layout(n_jobs, n_threads)
-    if chunk_size is None:
-        chunk_size = max(1, -(-n // (2 * n_workers)))
-    starts = chunk_starts(n, chunk_size)
-    chunk_size = int(chunk_size)
+    if engine not in ("auto", "per-path", "batched"):
+        raise ValueError(f"`engine` must be 'auto', 'per-path' or 'batched', got {engine!r}")
+    if engine == "auto":
+        batched = system.batched_drift is not None and system.autonomous
+        engine = "batched" if batched else "per-path"
+    if engine == "per-path" and block_paths is not None:
+        raise ValueError("`block_paths` is for engine='batched'")
     a_enc = encode_sets([A], d)
     b_enc = encode_sets([B], d)
+    if engine == "batched":
+        from ._batched import reactive_batched, replay_batched  # it imports this module
 
-    def task(first):
-        count = min(chunk_size, n - first)
-        xs = x0 if x0.shape[0] == 1 else x0[first : first + count]
-        return _pass1_chunk(
-            system, xs, eps, t0, dt, max_steps, seed, first, count, a_enc, b_enc,
-            bool(bridge), n_threads,
+        rows, block = reactive_batched(
+            system, x0, eps, t0, dt, max_steps, seed, n, a_enc, b_enc, bool(bridge),
+            n_workers=n_workers, n_threads=n_threads, chunk_size=chunk_size,
+            block_paths=block_paths, progress=progress,
         )  # fmt: skip
-
-    bar = progress_bar(n, f"{system.name} transitions", "path", len(starts), progress)
-    parts = []
-    for _, piece in dispatch(task, starts, n_workers):
-        parts.append(piece)
-        bar.update(piece["status"].size)
-    bar.close()
-    rows = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        replay = functools.partial(replay_batched, block=block)
+    else:
+        rows, replay = _per_path_pass(
+            system, x0, eps, t0, dt, max_steps, seed, n, a_enc, b_enc, bool(bridge), n_workers,
+            n_threads, chunk_size, progress,
+        )  # fmt: skip
     ok = np.flatnonzero(rows["status"] == IN_B)
     sel = {key: value[ok] for key, value in rows.items()}
     with numba_threads(n_threads if n_workers == 1 else None):
-        out_x, out_t, offsets, x_end = _replay(
+        out_x, out_t, offsets, x_end = replay(
             system, eps, t0, dt, a_enc, b_enc, bool(bridge), sel, save_every, memory_budget
         )
     if not np.array_equal(x_end, sel["x_end"]):  # cannot happen unless the kernels diverge
@@ -720,5 +734,30 @@ def transitions(
         n_nonfinite=int(np.count_nonzero(rows["status"] == NON_FINITE)),
         n_timeout=int(np.count_nonzero(rows["status"] == TIMED_OUT)),
         bridge=bool(bridge),
-        meta={"t_span": (t0, t_end), "save": save},
+        meta={"t_span": (t0, t_end), "save": save, "engine": engine},
     )
+
+
+def _per_path_pass(system, x0, eps, t0, dt, max_steps, seed, n, a_enc, b_enc, bridge, n_workers,
+                   n_threads, chunk_size, progress):  # fmt: skip
+    """The first pass in the per-path kernels; returns its arrays and the replay."""
+    if chunk_size is None:
+        chunk_size = max(1, -(-n // (2 * n_workers)))
+    starts = chunk_starts(n, chunk_size)
+    chunk_size = int(chunk_size)
+
+    def task(first):
+        count = min(chunk_size, n - first)
+        xs = x0 if x0.shape[0] == 1 else x0[first : first + count]
+        return _pass1_chunk(
+            system, xs, eps, t0, dt, max_steps, seed, first, count, a_enc, b_enc, bridge,
+            n_threads,
+        )  # fmt: skip
+
+    bar = progress_bar(n, f"{system.name} transitions", "path", len(starts), progress)
+    parts = []
+    for _, piece in dispatch(task, starts, n_workers):
+        parts.append(piece)
+        bar.update(piece["status"].size)
+    bar.close()
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}, _replay
