@@ -17,6 +17,11 @@ dX = f dt + sqrt(2 eps D) dW, eps = 1 the paper's noise):
 - ``maier_stein``, ``rotating_ring``: reactive transitions against exact instantons
   (brute force for maier_stein; AMS for rotating_ring at the levels where
   :func:`validate._ring_regime.ring_end_ratios` <= 1/3: eps = 0.02 ... 0.00125);
+- ``oscillator_ring_phase``: the ring of 16 Stuart–Landau oscillators (d = 32) from its
+  q = 1 twisted state, conditioned on the phase of that state's Fourier mode having turned
+  past 1 rad at T = 2 (importance sampling along the instanton): a finite-T transition
+  whose U(1) charge is not zero, against the exact 2-D reduction
+  (:mod:`validate._ring_phase`);
 - ``rates``: measured mean transition times against :func:`theory.rate` (the cases are
   in :mod:`validate._rates_study`; no noise-sweep parts);
 - ``paper``: the four paper studies in one folder with one report.
@@ -24,6 +29,7 @@ dX = f dt + sqrt(2 eps D) dW, eps = 1 the paper's noise):
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -56,6 +62,7 @@ STUDIES = {
     "reverse_diffusion_ring": "angular momentum in reverse diffusion (Fig. 2)",
     "maier_stein": "literature anchor: reactive transitions, gradient case",
     "rotating_ring": "literature anchor: non-gradient, rotation symmetry",
+    "oscillator_ring_phase": "U(1) charge of a finite-T phase turn of a twisted state (d = 32)",
     "rates": "mean transition times against theory.rate: barrier and prefactor as eps -> 0",
     "paper": "the four paper studies in one run, with one report",
 }
@@ -295,6 +302,59 @@ def _anchor_parts(name, quick):
     ]
 
 
+# oscillator_ring_phase: the twisted state q = 1 of the N = 16 ring turned by a = 1 rad of
+# its phase in T = 2 (validate._ring_phase). The end set is the half-space "phase of Z_1
+# past a" (one linear condition in 32 dimensions): P is as rare as the turn, exp(-S / eps)
+# with S = 1.602, and brute force reaches only eps >~ 0.3 (P = 0.03 at eps = 0.4), so the
+# paths are importance-sampled along the instanton (the guided sampler of monostable). Its
+# weights are heavy-tailed: the conditioned end density falls off across the boundary of
+# the set within eps / |p(T)| while the guided paths' ends spread sqrt(eps), so the
+# effective sample size shrinks like sqrt(eps) (docs/networks.md). dt = 0.01: the
+# Euler–Maruyama chain's action exceeds S by 9e-4 (1.9e-3 at dt = 0.02).
+TURN_EPS_QUICK = (0.1, 0.05, 0.025, 0.0125)
+TURN_EPS_FULL = (0.1, 0.05, 0.025, 0.0125, 0.00625, 0.003125)
+
+
+@functools.cache
+def _phase_turn():
+    from ._ring_phase import phase_turn
+
+    return phase_turn()
+
+
+def _ring_phase_turn_parts(quick):
+    from ._ring_phase import TURN_A, TURN_N, TURN_Q, TURN_T, phase_turn_normal
+
+    turn = _phase_turn()
+    # rounded: the configuration is the study's identity, compared as JSON on resume
+    return [
+        StudyConfig(
+            name="phase_turn",
+            system="oscillator_ring",
+            params={"n": TURN_N},
+            eps_grid=_grid(quick, TURN_EPS_QUICK, TURN_EPS_FULL),
+            sampler="endpoint",
+            sampler_options=dict(
+                x0=f"twist_{TURN_Q}",
+                T=TURN_T,
+                target={
+                    "kind": "halfspace",
+                    "normal": phase_turn_normal(TURN_N, TURN_A, TURN_Q).round(15).tolist(),
+                    "offset": 0.0,
+                },
+                dt=0.01,
+                guide="instanton",
+            ),
+            n_paths=2000 if quick else 8000,
+            seed=6,
+            instanton=dict(x_start=f"twist_{TURN_Q}", x_end=turn.end.round(12).tolist(), T=TURN_T),
+            # the exact values of the 2-D reduction (the 32-D instanton agrees to 1e-12)
+            theory={k: round(getattr(turn, k), 10) for k in ("action", "U1", "H")},
+            n_boot=100 if quick else 400,
+        )
+    ]
+
+
 def parts(name: str, quick: bool = False) -> list[StudyConfig]:
     """The noise sweeps of the prebuilt study ``name`` (without their root folder)."""
     if name == "drift_diffusion":
@@ -307,6 +367,8 @@ def parts(name: str, quick: bool = False) -> list[StudyConfig]:
         return _ring_parts(quick)
     if name in ("maier_stein", "rotating_ring"):
         return _anchor_parts(name, quick)
+    if name == "oscillator_ring_phase":
+        return _ring_phase_turn_parts(quick)
     if name == "rates":
         return []  # its cases are validate._rates_study.cases
     raise ValueError(f"unknown study {name!r}; choose from {', '.join(STUDIES)}")
@@ -336,6 +398,11 @@ def instantons(name: str) -> dict:
         return {
             f"angle={lab}": cached_instanton(s, "start", f"ring_{lab}", T) for lab in RING_ANGLES
         }
+    if name == "oscillator_ring_phase":
+        (cfg,) = _ring_phase_turn_parts(True)
+        spec = cfg.instanton
+        ring = zoo.get(cfg.system, **cfg.params)
+        return {"phase_turn": cached_instanton(ring, spec["x_start"], spec["x_end"], spec["T"])}
     return {}
 
 

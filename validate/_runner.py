@@ -36,13 +36,17 @@ from ._study import Study, atomic_write, clear_stale_temporaries, write_csv
 
 
 def _stop_set(spec):
-    """A set from its JSON form {"kind": "ball", "center": [...], "radius": r}, or as is."""
+    """A set from its JSON form {"kind": "ball", "center": [...], "radius": r} or
+    {"kind": "halfspace", "normal": [...], "offset": c} ({x : normal . x >= offset}), or
+    as is."""
     if isinstance(spec, dict):
-        from simulate import Ball
+        from simulate import Ball, HalfSpace
 
-        if spec.get("kind") != "ball":
-            raise ValueError(f"only ball sets can be given as JSON, got {spec!r}")
-        return Ball(np.asarray(spec["center"], dtype=float), float(spec["radius"]))
+        if spec.get("kind") == "ball":
+            return Ball(np.asarray(spec["center"], dtype=float), float(spec["radius"]))
+        if spec.get("kind") == "halfspace":
+            return HalfSpace(np.asarray(spec["normal"], dtype=float), float(spec["offset"]))
+        raise ValueError(f"only ball and halfspace sets can be given as JSON, got {spec!r}")
     return spec
 
 
@@ -60,21 +64,15 @@ def _reaction_coordinate(spec):
 
 class ReferenceStudy(Study):
     """A :class:`Study` whose reference instanton comes from the on-disk cache and whose
-    sampler's sets A, B (and AMS reaction coordinate) may be given in JSON form."""
+    sampler's sets A, B, target (and AMS reaction coordinate) may be given in JSON form."""
 
     def sampler(self, reference):
-        opts = dict(self.config.sampler_options)
+        sets = ("A", "B", "target")
+        opts = {k: _stop_set(v) if k in sets else v for k, v in self.config.sampler_options.items()}
         rc = opts.get("options", {}).get("reaction_coordinate")
-        if any(isinstance(opts.get(k), dict) for k in ("A", "B")) or isinstance(rc, dict):
-            from ._samplers import make_sampler
-
-            opts = {k: _stop_set(v) if k in ("A", "B") else v for k, v in opts.items()}
-            if rc is not None:
-                opts["options"] = dict(
-                    opts["options"], reaction_coordinate=_reaction_coordinate(rc)
-                )
-            return make_sampler(self.config.sampler, **opts)
-        return super().sampler(reference)
+        if rc is not None:
+            opts["options"] = dict(opts["options"], reaction_coordinate=_reaction_coordinate(rc))
+        return super().sampler(reference, opts)
 
     def reference(self, system):
         spec = dict(self.config.instanton)

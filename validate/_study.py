@@ -158,8 +158,9 @@ class Study:
 
         return instanton(system, spec.pop("x_start"), spec.pop("x_end"), spec.pop("T"), **spec)
 
-    def sampler(self, reference):
-        opts = dict(self.config.sampler_options)
+    def sampler(self, reference, options: dict | None = None):
+        """The sampler of ``options`` (default: the configuration's ``sampler_options``)."""
+        opts = dict(self.config.sampler_options if options is None else options)
         if "target_radius" in opts:
             from simulate import Ball
 
