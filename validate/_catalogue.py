@@ -306,13 +306,14 @@ def _anchor_parts(name, quick):
 # its phase in T = 2 (validate._ring_phase). The end set is the half-space "phase of Z_1
 # past a" (one linear condition in 32 dimensions): P is as rare as the turn, exp(-S / eps)
 # with S = 1.602, and brute force reaches only eps >~ 0.3 (P = 0.03 at eps = 0.4), so the
-# paths are importance-sampled along the instanton (the guided sampler of monostable). Its
-# weights are heavy-tailed: the conditioned end density falls off across the boundary of
-# the set within eps / |p(T)| while the guided paths' ends spread sqrt(eps), so the
-# effective sample size shrinks like sqrt(eps) (docs/networks.md). dt = 0.01: the
-# Euler–Maruyama chain's action exceeds S by 9e-4 (1.9e-3 at dt = 0.02).
-TURN_EPS_QUICK = (0.1, 0.05, 0.025, 0.0125)
-TURN_EPS_FULL = (0.1, 0.05, 0.025, 0.0125, 0.00625, 0.003125)
+# paths are importance-sampled along the instanton (the guided sampler of monostable), at
+# dt = 0.01 (the Euler–Maruyama chain's action exceeds S by 9e-4). The levels start at
+# eps = 0.05: the conditioned mean path lies ~ 6.6 eps (L2) from the instanton, which
+# raises the tube's log-log slope above 1/2 by about g / 2, g = gap^2 / tube^2 (0.21 at
+# eps = 0.1, 0.11 at 0.05, 0.05 at 0.0125; docs/networks.md). They stop at 0.003125: P =
+# 2e-224 there, and below eps ~ 0.0022 it underflows double precision.
+TURN_EPS_QUICK = (0.05, 0.025, 0.0125, 0.00625)
+TURN_EPS_FULL = (0.05, 0.025, 0.0125, 0.00625, 0.003125)
 
 
 @functools.cache
