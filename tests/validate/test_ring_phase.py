@@ -96,3 +96,12 @@ def test_quick_study_u1_charge_converges_to_the_reduction(tmp_path, turn):
     u1 = v.loc["U1"]
     assert u1.ci_low <= turn.U1 <= u1.ci_high and u1.ci_low > 2.0
     assert v.loc["S"].ci_low <= turn.action <= v.loc["S"].ci_high
+
+
+def test_study_sets_in_json_name_what_is_wrong():
+    from validate._runner import _stop_set
+
+    h = _stop_set({"kind": "halfspace", "normal": [0.0, 2.0], "offset": 1.0})
+    assert isinstance(h, HalfSpace) and h.contains([0.0, 0.5]) and not h.contains([0.0, 0.4])
+    with pytest.raises(ValueError, match="ball and halfspace"):
+        _stop_set({"kind": "cylinder"})
