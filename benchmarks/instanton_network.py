@@ -9,7 +9,7 @@ minimiser is z_k(t) = w(t) e^{2 pi i q k / N}, and w solves the 2-D Stuart–Lan
 w' = (mu' - |w|^2) w, mu' = mu - 4 K sin^2(pi q / N); rescaling w = sqrt(mu') u,
 s = mu' t maps it onto ``zoo.rotating_ring(omega=0)`` from (1, 0) to (cos a, sin a) in
 s = mu' T, so S = N mu'^2 S_2D and U1 = N mu'^2 L_2D (exact reduction, 2-D solve by
-``theory.instanton``).
+``theory.instanton``: ``validate._ring_phase.phase_turn(free_end=False)``).
 
 ``--system rate``: a random rate network x' = -x + W tanh(x) (W Gaussian, gain 1.5, no
 symmetry) from the origin to a random point in T = 2; no exact reference (the banded
@@ -59,13 +59,10 @@ def _ends(n, system="ring"):
 
 def reduced(n: int) -> tuple[float, float]:
     """(S, U1) of the ring's instanton by the exact 2-D reduction (module docstring)."""
-    from simulate import zoo
-    from theory import instanton
+    from validate._ring_phase import phase_turn
 
-    mu = 1.0 - 4.0 * np.sin(np.pi * Q / n) ** 2
-    end = [np.cos(PHASE), np.sin(PHASE)]
-    two = instanton(zoo.rotating_ring(0.0), [1.0, 0.0], end, mu * T, n=200)
-    return n * mu**2 * two.action, n * mu**2 * two.charges.mean("L")
+    turn = phase_turn(n, PHASE, T, q=Q, free_end=False)
+    return turn.action, turn.U1
 
 
 def case(kind: str, n: int, system: str = "ring") -> dict:

@@ -22,7 +22,7 @@ from ._reaction_coordinates import (
 )
 from ._sets import Ball, Box, HalfSpace, Interval, Shell, StopSet, Union
 from ._status import Status
-from ._system import Generator, System, rotation, translation
+from ._system import DiscreteSymmetry, Generator, System, rotation, translation
 from ._transitions import TransitionResult, transitions
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "standard_normals",
     "System",
     "Generator",
+    "DiscreteSymmetry",
     "rotation",
     "translation",
     "zoo",

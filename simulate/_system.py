@@ -75,6 +75,42 @@ def rotation(dim: int, i: int, j: int, name: str | None = None, exact: bool = Tr
     return Generator(A, np.zeros(dim), name or f"L_{i}{j}", exact)
 
 
+@dataclass(frozen=True)
+class DiscreteSymmetry:
+    """A linear map x -> M x generating a finite (cyclic) symmetry group {M^k}.
+
+    It is a symmetry of dX = f dt + sqrt(2 eps D) dW when f(M x, t) = M f(x, t) for all x
+    and M D M^T = D; it carries no charge, but a quantity compared with a reference path
+    (the tube, ``validate.tube_statistics``) may be minimised over the group. Example: the
+    oscillator ring's translation z_k -> z_{k+1} (``zoo.ring_shift``), of order N.
+    """
+
+    M: np.ndarray
+    name: str
+
+    def __post_init__(self) -> None:
+        M = np.asarray(self.M, dtype=float)
+        if M.ndim != 2 or M.shape[0] != M.shape[1] or not np.all(np.isfinite(M)):
+            raise ValueError(f"`M` of {self.name!r} must be a finite square matrix, got {M.shape}")
+        object.__setattr__(self, "M", M)
+
+    def elements(self, max_order: int = 4096) -> tuple[np.ndarray, ...]:
+        """The group {I, M, M^2, ..., M^(k-1)}, k the order of M (M^k = I to 1e-12); a
+        ValueError when M^k != I for every k <= ``max_order`` (not a finite group)."""
+        eye = np.eye(self.M.shape[0])
+        out, P = [eye], self.M
+        while not np.allclose(P, eye, rtol=0.0, atol=1e-12):
+            if len(out) >= max_order:
+                raise ValueError(f"{self.name!r}: M^k != I for k <= {max_order}")
+            out.append(P)
+            P = P @ self.M
+        return tuple(out)
+
+    @property
+    def order(self) -> int:
+        return len(self.elements())
+
+
 def compile_for(fn: Callable, signature, what: str):
     """Return ``fn`` as a numba dispatcher compiled for ``signature`` (a plain Python
     function is jitted first); a ValueError naming ``what`` if it cannot be."""
@@ -148,6 +184,10 @@ class System:
         Named points (arrays of shape (d,)) and sets (:class:`StopSet`).
     generators
         Declared symmetry generators.
+    discrete
+        Declared discrete symmetries (:class:`DiscreteSymmetry`), checked at
+        construction: M D M^T = D and f(M x) = M f(x) at the probe and four points around
+        it, to 1e-9 relative.
     autonomous
         Whether f and D are independent of t. ``None`` (default): checked numerically,
         by evaluating the drift (and the schedule) at four times at the probe, the named
@@ -164,6 +204,7 @@ class System:
     schedule: Callable | None = None
     states: Mapping[str, object] = field(default_factory=dict)
     generators: tuple[Generator, ...] = ()
+    discrete: tuple[DiscreteSymmetry, ...] = ()
     autonomous: bool | None = None
     name: str = "system"
     param_names: tuple[str, ...] = ()
@@ -238,12 +279,15 @@ class System:
         probe = np.full(dim, 0.1) if self.probe is None else np.asarray(self.probe, float)
         if probe.shape != (dim,):
             raise ValueError(f"`probe` must have shape ({dim},), got {probe.shape}")
+        set_(self, "discrete", tuple(self.discrete))
         t0 = 0.0 if self.t_span is None else float(self.t_span[0])
         _check_writes("drift", self.drift, probe, t0, params, (dim,))
         if self.jac is not None:
             _check_writes("jac", self.jac, probe, t0, params, (dim, dim))
         if self.batched_drift is not None:
             self._check_batched(probe, self.f(probe, 0.0))
+        for g in self.discrete:
+            self._check_discrete(g, probe, t0)
         if self.schedule is not None:
             d0 = _call_checked("schedule", self.schedule, (t0, params.copy()), dim, params)
             if not (np.isfinite(d0) and d0 > 0):
@@ -273,6 +317,26 @@ class System:
             return True
         d = self.diffusion_scale(times)
         return not np.all(d == d[0])
+
+    def _check_discrete(self, g, probe: np.ndarray, t0: float) -> None:
+        """A declared discrete symmetry maps D to itself and commutes with the drift."""
+        if not isinstance(g, DiscreteSymmetry):
+            raise ValueError(f"`discrete` takes DiscreteSymmetry values, got {type(g).__name__}")
+        M = g.M
+        if M.shape != (self.dim, self.dim):
+            raise ValueError(f"`discrete`: {g.name!r} has M {M.shape}, expected {self.D.shape}")
+        if not np.allclose(M @ self.D @ M.T, self.D, rtol=1e-12, atol=1e-12):
+            raise ValueError(f"`discrete`: {g.name!r} does not preserve D (M D M^T != D)")
+        rng = np.random.default_rng(0)  # fixed points around the probe, as _depends_on_time
+        X = probe + rng.normal(size=(5, self.dim)) * max(1.0, float(np.max(np.abs(probe))))
+        X[0] = probe
+        lhs, rhs = self.f(X @ M.T, t0), self.f(X, t0) @ M.T
+        scale = max(1.0, float(np.abs(rhs).max()))
+        if not np.allclose(lhs, rhs, rtol=1e-9, atol=1e-9 * scale):
+            raise ValueError(
+                f"`discrete`: {g.name!r} is not a symmetry of the drift: f(M x) != M f(x) "
+                f"(largest difference {np.abs(lhs - rhs).max():.3g})"
+            )
 
     def _check_batched(self, probe: np.ndarray, value: np.ndarray) -> None:
         if not callable(self.batched_drift):
@@ -402,6 +466,7 @@ class System:
             schedule=self.schedule,
             states=self.states,
             generators=self.generators,
+            discrete=self.discrete,
             autonomous=self._declared_autonomous,
             name=self.name,
             param_names=self.param_names,

@@ -17,6 +17,14 @@ dX = f dt + sqrt(2 eps D) dW, eps = 1 the paper's noise):
 - ``maier_stein``, ``rotating_ring``: reactive transitions against exact instantons
   (brute force for maier_stein; AMS for rotating_ring at the levels where
   :func:`validate._ring_regime.ring_end_ratios` <= 1/3: eps = 0.02 ... 0.00125);
+- ``oscillator_ring``: the network study (docs/networks.md): by AMS the reactive paths of
+  the twist transition sync -> twist_1 of a ring of 16 Stuart–Landau oscillators (32
+  dimensions), against the gradient-flow instanton through the phase-slip saddle, with
+  the tube quotiented by the ring's U(1) x Z_N symmetry (:mod:`validate._twist`),
+  and a finite-T transition whose U(1) charge is not zero: the q = 1 twisted state
+  conditioned on the phase of its Fourier mode having turned past 1 rad at T = 2
+  (importance sampling along the instanton), against the exact 2-D reduction
+  (:mod:`validate._ring_phase`);
 - ``rates``: measured mean transition times against :func:`theory.rate` (the cases are
   in :mod:`validate._rates_study`; no noise-sweep parts);
 - ``paper``: the four paper studies in one folder with one report.
@@ -24,6 +32,7 @@ dX = f dt + sqrt(2 eps D) dW, eps = 1 the paper's noise):
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -35,6 +44,7 @@ from simulate import zoo
 from ._instanton_cache import cached_instanton
 from ._ring_regime import RING_RB, RING_X0, ring_eps_grid, ring_spiral
 from ._study import StudyConfig, read_table
+from ._twist import TWIST_A, TWIST_B, circle_balls, twist_eps_grid, twist_geometry
 
 DD_NOTE = """**drift_diffusion.** The paper keeps paths absorbed at -1 at a time tau in
 [0.95, 1]; a path's mean momentum is ((-1 - 0.5)/tau - 0.1)/sigma^2 exactly (the path mean
@@ -56,6 +66,8 @@ STUDIES = {
     "reverse_diffusion_ring": "angular momentum in reverse diffusion (Fig. 2)",
     "maier_stein": "literature anchor: reactive transitions, gradient case",
     "rotating_ring": "literature anchor: non-gradient, rotation symmetry",
+    "oscillator_ring": "network (32 dims): AMS across the twist transition sync -> twist_1, "
+    "and a finite-T phase turn with non-zero U(1) charge",
     "rates": "mean transition times against theory.rate: barrier and prefactor as eps -> 0",
     "paper": "the four paper studies in one run, with one report",
 }
@@ -295,6 +307,103 @@ def _anchor_parts(name, quick):
     ]
 
 
+# oscillator_ring, part phase_turn: the q = 1 twisted state of the N = 16 ring turned by 1 rad of
+# its phase in T = 2 (validate._ring_phase). The end set is the half-space "phase of Z_1
+# past a" (one linear condition in 32 dimensions): P is as rare as the turn, exp(-S / eps)
+# with S = 1.602, and brute force reaches only eps >~ 0.3 (P = 0.03 at eps = 0.4), so the
+# paths are importance-sampled along the instanton (the guided sampler of monostable), at
+# dt = 0.01 (the Euler–Maruyama chain's action exceeds S by 9e-4). The levels start at
+# eps = 0.05: the conditioned mean path lies ~ 6.6 eps (L2) from the instanton, which
+# raises the tube's log-log slope above 1/2 by about g / 2, g = gap^2 / tube^2 (0.21 at
+# eps = 0.1, 0.11 at 0.05, 0.05 at 0.0125; docs/networks.md). They stop at 0.003125: P =
+# 2e-224 there, and below eps ~ 0.0022 it underflows double precision.
+TURN_EPS_QUICK = (0.05, 0.025, 0.0125, 0.00625)
+TURN_EPS_FULL = (0.05, 0.025, 0.0125, 0.00625, 0.003125)
+
+
+@functools.cache
+def _phase_turn():
+    from ._ring_phase import phase_turn
+
+    return phase_turn()
+
+
+def _ring_phase_turn_parts(quick):
+    from ._ring_phase import TURN_A, TURN_N, TURN_Q, TURN_T, phase_turn_normal
+
+    turn = _phase_turn()
+    # rounded: the configuration is the study's identity, compared as JSON on resume
+    return [
+        StudyConfig(
+            name="phase_turn",
+            system="oscillator_ring",
+            params={"n": TURN_N},
+            eps_grid=_grid(quick, TURN_EPS_QUICK, TURN_EPS_FULL),
+            sampler="endpoint",
+            sampler_options=dict(
+                x0=f"twist_{TURN_Q}",
+                T=TURN_T,
+                target={
+                    "kind": "halfspace",
+                    "normal": phase_turn_normal(TURN_N, TURN_A, TURN_Q).round(15).tolist(),
+                    "offset": 0.0,
+                },
+                dt=0.01,
+                guide="instanton",
+            ),
+            n_paths=2000 if quick else 8000,
+            seed=8,
+            instanton=dict(x_start=f"twist_{TURN_Q}", x_end=turn.end.round(12).tolist(), T=TURN_T),
+            # the exact values of the 2-D reduction (the 32-D instanton agrees to 1e-12)
+            theory={k: round(getattr(turn, k), 10) for k in ("action", "U1", "H")},
+            n_boot=100 if quick else 400,
+        )
+    ]
+
+
+def _oscillator_ring_parts(quick):
+    """The twist transition (validate._twist; docs/networks.md, docs/studies.md). A list:
+    further parts (a finite-T transition) are appended to it."""
+    g = twist_geometry()
+    (m_a, r_a), (m_b, r_b) = TWIST_A, TWIST_B
+    return [
+        StudyConfig(
+            name="ams",
+            system="oscillator_ring",
+            eps_grid=twist_eps_grid(quick),
+            sampler="ams",
+            sampler_options=dict(
+                A={"kind": "union", "sets": circle_balls(0, m_a, r_a)},
+                B={"kind": "union", "sets": circle_balls(1, m_b, r_b)},
+                x0=g["x0"].tolist(),
+                # the stiffest mode of the ring is -2 r^2 - 8 K sin^2 (about -10): dt |lambda|
+                # = 0.05, and the charges' window (0.05) spans 10 steps
+                dt=5e-3,
+                options={
+                    "n_runs": 3 if quick else 16,
+                    "t_span": 200.0,
+                    # |Z_1|^2 - |Z_0|^2: invariant under U(1) and the ring's translation
+                    "reaction_coordinate": {
+                        "kind": "zoo",
+                        "name": "ring_fourier_power",
+                        "params": [1.0],
+                    },
+                },
+            ),
+            # many small runs: the standard errors come from the spread of the runs
+            # (their Kish effective number - 1 degrees of freedom)
+            n_paths=8 if quick else 10,
+            seed=6,
+            instanton={"path": g["reference"].tolist()},
+            # gradient system: S = V(saddle) - V(x0), H = 0, U1 = 0 (p = grad V is
+            # orthogonal to the rotation)
+            theory={"H": 0.0, "U1": 0.0, "action": g["action"]},
+            symmetry=["U1", "shift"],
+            n_boot=100 if quick else 400,
+        )
+    ]
+
+
 def parts(name: str, quick: bool = False) -> list[StudyConfig]:
     """The noise sweeps of the prebuilt study ``name`` (without their root folder)."""
     if name == "drift_diffusion":
@@ -307,6 +416,8 @@ def parts(name: str, quick: bool = False) -> list[StudyConfig]:
         return _ring_parts(quick)
     if name in ("maier_stein", "rotating_ring"):
         return _anchor_parts(name, quick)
+    if name == "oscillator_ring":
+        return _oscillator_ring_parts(quick) + _ring_phase_turn_parts(quick)
     if name == "rates":
         return []  # its cases are validate._rates_study.cases
     raise ValueError(f"unknown study {name!r}; choose from {', '.join(STUDIES)}")
@@ -336,6 +447,11 @@ def instantons(name: str) -> dict:
         return {
             f"angle={lab}": cached_instanton(s, "start", f"ring_{lab}", T) for lab in RING_ANGLES
         }
+    if name == "oscillator_ring":
+        (cfg,) = _ring_phase_turn_parts(True)
+        spec = cfg.instanton
+        ring = zoo.get(cfg.system, **cfg.params)
+        return {"phase_turn": cached_instanton(ring, spec["x_start"], spec["x_end"], spec["T"])}
     return {}
 
 

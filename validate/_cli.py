@@ -694,7 +694,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "name",
         help="drift_diffusion, monostable, decision_memory, reverse_diffusion_ring, "
-        "maier_stein, rotating_ring or paper",
+        "maier_stein, rotating_ring, oscillator_ring, rates or paper",
     )
     p.add_argument(
         "--quick", action="store_true", help="fewer levels and paths (minutes; default: full)"

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from simulate import zoo
 from theory._display import fields_repr
 
 from . import _catalogue, _rates_study
@@ -36,45 +37,62 @@ from ._study import Study, atomic_write, clear_stale_temporaries, write_csv
 
 
 def _stop_set(spec):
-    """A set from its JSON form {"kind": "ball", "center": [...], "radius": r}, or as is."""
-    if isinstance(spec, dict):
-        from simulate import Ball
+    """A set from its JSON form, or as is: {"kind": "ball", "center": [...], "radius": r},
+    {"kind": "halfspace", "normal": [...], "offset": c} ({x : normal . x >= offset}), or
+    {"kind": "union", "sets": [<set>, ...]} (e.g. balls on a circle of equilibria)."""
+    if not isinstance(spec, dict):
+        return spec
+    from simulate import Ball, HalfSpace, Union
 
-        if spec.get("kind") != "ball":
-            raise ValueError(f"only ball sets can be given as JSON, got {spec!r}")
+    kind = spec.get("kind")
+    if kind == "ball":
         return Ball(np.asarray(spec["center"], dtype=float), float(spec["radius"]))
-    return spec
+    if kind == "halfspace":
+        return HalfSpace(np.asarray(spec["normal"], dtype=float), float(spec["offset"]))
+    if kind == "union":
+        sets = spec.get("sets")
+        if not isinstance(sets, list) or not sets or not all(isinstance(x, dict) for x in sets):
+            raise ValueError(f"a union set needs a non-empty list of JSON sets, got {sets!r}")
+        return Union(*(_stop_set(x) for x in sets))
+    raise ValueError(
+        f"sets can be given as JSON of kind 'ball', 'halfspace' or 'union', got {spec!r}"
+    )
 
 
 def _reaction_coordinate(spec):
-    """An AMS reaction coordinate from its JSON form {"kind": "path_progress", "points":
-    [[...], ...]} (:func:`simulate.path_progress`), or as is."""
-    if isinstance(spec, dict):
-        from simulate import path_progress
+    """An AMS reaction coordinate from its JSON form, or as is: {"kind": "path_progress",
+    "points": [[...], ...]} (:func:`simulate.path_progress`), or {"kind": "zoo", "name":
+    NAME, "params": [...]}: the compiled function ``simulate.zoo.NAME(x, params)`` (e.g.
+    ``ring_fourier_power``) through :func:`simulate.reaction_coordinate`."""
+    if not isinstance(spec, dict):
+        return spec
+    from simulate import path_progress, reaction_coordinate
 
-        if spec.get("kind") != "path_progress":
-            raise ValueError(f"only path_progress can be given as JSON, got {spec!r}")
+    kind = spec.get("kind")
+    if kind == "path_progress":
         return path_progress(np.asarray(spec["points"], dtype=float))
-    return spec
+    if kind == "zoo":
+        name = spec.get("name")
+        fn = getattr(zoo, str(name), None) if name in zoo.__all__ else None
+        if fn is None:
+            raise ValueError(f"`reaction_coordinate`: the zoo has no function {name!r}")
+        return reaction_coordinate(fn, spec.get("params", ()), name=name)
+    raise ValueError(
+        f"reaction coordinates can be given as JSON of kind 'path_progress' or 'zoo', got {spec!r}"
+    )
 
 
 class ReferenceStudy(Study):
     """A :class:`Study` whose reference instanton comes from the on-disk cache and whose
-    sampler's sets A, B (and AMS reaction coordinate) may be given in JSON form."""
+    sampler's sets A, B, target (and AMS reaction coordinate) may be given in JSON form."""
 
     def sampler(self, reference):
-        opts = dict(self.config.sampler_options)
+        sets = ("A", "B", "target")
+        opts = {k: _stop_set(v) if k in sets else v for k, v in self.config.sampler_options.items()}
         rc = opts.get("options", {}).get("reaction_coordinate")
-        if any(isinstance(opts.get(k), dict) for k in ("A", "B")) or isinstance(rc, dict):
-            from ._samplers import make_sampler
-
-            opts = {k: _stop_set(v) if k in ("A", "B") else v for k, v in opts.items()}
-            if rc is not None:
-                opts["options"] = dict(
-                    opts["options"], reaction_coordinate=_reaction_coordinate(rc)
-                )
-            return make_sampler(self.config.sampler, **opts)
-        return super().sampler(reference)
+        if rc is not None:
+            opts["options"] = dict(opts["options"], reaction_coordinate=_reaction_coordinate(rc))
+        return super().sampler(reference, opts)
 
     def reference(self, system):
         spec = dict(self.config.instanton)

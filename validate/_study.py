@@ -88,7 +88,9 @@ class StudyConfig:
         or {"path": [[...]], "t": [...]} for a given path
     theory : theoretical values overriding the instanton's (e.g. {"H": 0.0})
     window, quantile : empirical-charge window, tube quantile
-    symmetry : name of a system generator for the tube family, or None
+    symmetry : the symmetries the tube is quotiented by: the name of a system generator
+        (continuous, at most one) or of a declared discrete symmetry
+        (``System.discrete``), a list of such names, or None
     """
 
     name: str
@@ -103,7 +105,7 @@ class StudyConfig:
     theory: dict = field(default_factory=dict)
     window: float = DEFAULT_WINDOW
     quantile: float = 0.5
-    symmetry: str | None = None
+    symmetry: str | list | None = None
     n_boot: int = 200
     root: str = "data/studies"
 
@@ -158,8 +160,9 @@ class Study:
 
         return instanton(system, spec.pop("x_start"), spec.pop("x_end"), spec.pop("T"), **spec)
 
-    def sampler(self, reference):
-        opts = dict(self.config.sampler_options)
+    def sampler(self, reference, options: dict | None = None):
+        """The sampler of ``options`` (default: the configuration's ``sampler_options``)."""
+        opts = dict(self.config.sampler_options if options is None else options)
         if "target_radius" in opts:
             from simulate import Ball
 
@@ -214,11 +217,7 @@ class Study:
         system = self.system()
         ref = self.reference(system)
         smp = self.sampler(ref)
-        sym = None
-        if cfg.symmetry:
-            sym = next((g for g in system.generators if g.name == cfg.symmetry), None)
-            if sym is None:
-                raise ValueError(f"`symmetry`: {system.name!r} has no generator {cfg.symmetry!r}")
+        sym, discrete = _symmetries(system, cfg.symmetry)
         todo = self.missing()
         if max_levels is not None:
             todo = todo[:max_levels]
@@ -230,6 +229,7 @@ class Study:
             window=cfg.window,
             quantile=cfg.quantile,
             symmetry=sym,
+            discrete=discrete,
             n_boot=cfg.n_boot,
         )
 
@@ -357,6 +357,26 @@ class Study:
         P.plot_summary_table(summary, keep, ax=ax, where=where)
         save(fig, "summary_table")
         return out
+
+
+def _symmetries(system, names) -> tuple:
+    """(generator or None, tuple of DiscreteSymmetry or None) named by ``names`` (a name,
+    a list of names, or None): see ``StudyConfig.symmetry``."""
+    names = [names] if isinstance(names, str) else list(names or [])
+    sym, discrete = None, []
+    for name in names:
+        g = next((g for g in system.generators if g.name == name), None)
+        h = next((h for h in system.discrete if h.name == name), None)
+        if g is not None:
+            if sym is not None:
+                raise ValueError(f"`symmetry`: at most one continuous generator, got {names}")
+            sym = g
+        elif h is not None:
+            discrete.append(h)
+        else:
+            have = [g.name for g in system.generators] + [h.name for h in system.discrete]
+            raise ValueError(f"`symmetry`: {system.name!r} has no symmetry {name!r} ({have})")
+    return sym, tuple(discrete) or None
 
 
 def check_same_study(folder: Path, stored: dict, identity: str) -> None:

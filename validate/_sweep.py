@@ -108,6 +108,7 @@ def run_level(
     window: float = DEFAULT_WINDOW,
     quantile: float = 0.5,
     symmetry=None,
+    discrete=None,
     n_boot: int = 200,
     n_show: int = 40,
     n_jobs: int = 1,
@@ -198,6 +199,7 @@ def run_level(
             align=sample.align,
             weights=w,
             symmetry=symmetry,
+            discrete=discrete,
             groups=sample.groups,
         )
         ts, tr = tb.summary(
@@ -291,6 +293,7 @@ def noise_sweep(
     window: float = DEFAULT_WINDOW,
     quantile: float = 0.5,
     symmetry=None,
+    discrete=None,
     n_boot: int = 200,
     return_levels: bool = False,
 ):
@@ -324,6 +327,9 @@ def noise_sweep(
         Quantile of the tube statistics.
     symmetry
         A generator: compare paths with the nearest member of the instanton family.
+    discrete
+        A finite symmetry group (``System.discrete`` values or matrices): each path is
+        also mapped by its nearest group element first (:func:`tube_statistics`).
     n_boot
         Bootstrap replicates per level (fixed seeds).
     return_levels
@@ -346,6 +352,7 @@ def noise_sweep(
         window=window,
         quantile=quantile,
         symmetry=symmetry,
+        discrete=discrete,
         n_boot=n_boot,
     )
     if n_jobs == 1 or len(eps_grid) == 1:

@@ -17,6 +17,7 @@ to it (least L2 distance over theta). At small noise the radius scales as eps^(1
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,14 +87,49 @@ def _resample_by_arclength(path: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
     return grid, np.column_stack([np.interp(grid, s, path[:, j]) for j in range(path.shape[1])])
 
 
+def _group_elements(discrete, d: int) -> list[np.ndarray] | None:
+    """The elements (matrices) of the finite group that ``discrete`` names: None, a
+    sequence of DiscreteSymmetry values (their products) or of (d, d) matrices."""
+    if discrete is None or len(discrete) == 0:
+        return None
+    if all(hasattr(g, "elements") for g in discrete):
+        out = [np.eye(d)]
+        for g in discrete:
+            out = [P @ E for P in out for E in g.elements()]
+    else:
+        out = [np.asarray(M, dtype=float) for M in discrete]
+    if any(M.shape != (d, d) for M in out):
+        raise ValueError(f"`discrete`: every group element must be a ({d}, {d}) matrix")
+    return out
+
+
 def symmetry_flow(generator, theta: float) -> tuple[np.ndarray, np.ndarray]:
-    """(R, c) with exp(theta xi) x = R x + c for xi(x) = A x + b (augmented exponential)."""
+    """(R, c) with exp(theta xi) x = R x + c for xi(x) = A x + b (augmented exponential;
+    for a rotation, A antisymmetric and b = 0, from the eigenvectors of the Hermitian iA)."""
+    if generator.kind == "rotation":
+        w, U = _rotation_eigen(generator)
+        R = ((U * np.exp(-1j * theta * w)) @ U.conj().T).real
+        return R, np.zeros(len(w))
     A, b = np.asarray(generator.A, float), np.asarray(generator.b, float)
     d = A.shape[0]
     big = np.zeros((d + 1, d + 1))
     big[:d, :d], big[:d, d] = A, b
     E = expm(theta * big)
     return E[:d, :d], E[:d, d]
+
+
+def _rotation_eigen(generator):
+    """w, U with A = U diag(-i w) U^H (iA is Hermitian), so exp(theta A) =
+    U diag(exp(-i w theta)) U^H; cached on the generator's matrix."""
+    A = np.asarray(generator.A, float)
+    key = (A.shape, A.tobytes())
+    if key not in _EIGEN:
+        _EIGEN.clear()  # one generator at a time is enough
+        _EIGEN[key] = np.linalg.eigh(1j * A)
+    return _EIGEN[key]
+
+
+_EIGEN: dict = {}
 
 
 @dataclass(frozen=True)
@@ -111,6 +147,8 @@ class Tube:
     deviation : (n, m) each path's distance at each grid point (NaN where it has none)
     sup, l2 : (n,) each path's sup and root-mean-square distance
     theta : (n,) symmetry parameter of the nearest family member (NaN without symmetry)
+    element : (n,) index of the discrete group element each path was mapped by (-1
+        without ``discrete``)
     weights : (n,) normalised weights
     groups : (n,) labels of dependent paths (bootstrapped as whole groups) or None
     """
@@ -129,6 +167,7 @@ class Tube:
     theta: np.ndarray
     weights: np.ndarray
     groups: np.ndarray | None = None
+    element: np.ndarray | None = None
 
     def __repr__(self) -> str:
         return fields_repr(self)
@@ -153,6 +192,7 @@ class Tube:
                     "sup": self.sup,
                     "l2": self.l2,
                     "theta": self.theta,
+                    "element": self.element if self.element is not None else -1,
                     "weight": self.weights,
                 }
             )
@@ -253,6 +293,7 @@ def tube_statistics(
     n_grid: int = 51,
     n_reference: int = 2001,
     groups=None,
+    discrete=None,
 ) -> Tube:
     """Tube statistics of sampled paths around a reference path (the instanton).
 
@@ -283,6 +324,14 @@ def tube_statistics(
     groups
         (n,) labels of dependent paths, e.g. the AMS run of each replica: the bootstrap of
         :meth:`Tube.summary` resamples whole groups.
+    discrete
+        A finite symmetry group of the system: :class:`simulate.DiscreteSymmetry` values
+        (each generating a cyclic group; several: every product of their elements) or a
+        sequence of (d, d) matrices, the group's elements. Each path is first mapped by
+        the element M (and, with ``symmetry``, the flow) of least mean squared distance
+        to the reference (grid search over elements x theta, then theta refined), so a
+        path through any of the reference's images (e.g. the oscillator ring's N
+        phase-slip sites, ``zoo.ring_shift``) is compared with the reference itself.
     """
     if align not in ("time", "progress"):
         raise ValueError(f"`align` must be 'time' or 'progress', got {align!r}")
@@ -322,34 +371,94 @@ def tube_statistics(
             return dist, np.clip(np.rint(prog * (n_grid - 1)).astype(int), 0, n_grid - 1)
 
     theta = np.full(n, np.nan)
-    if symmetry is not None:
-        if theta_grid is None:
-            if symmetry.kind != "rotation":
-                raise ValueError("`theta_grid` is required for a non-rotation `symmetry`")
-            theta_grid = np.linspace(-np.pi, np.pi, 73)
-        theta_grid = np.asarray(theta_grid, dtype=float)
-        step = theta_grid[1] - theta_grid[0] if theta_grid.size > 1 else 0.1
-        flows = [symmetry_flow(symmetry, -th) for th in theta_grid]
+    element = np.full(n, -1, dtype=np.int64)
+    elements = _group_elements(discrete, d)
+    if symmetry is not None or elements is not None:
+        flows, thetas, step = [(np.eye(d), np.zeros(d))], None, 0.1
+        if symmetry is not None:
+            if theta_grid is None:
+                if symmetry.kind != "rotation":
+                    raise ValueError("`theta_grid` is required for a non-rotation `symmetry`")
+                theta_grid = np.linspace(-np.pi, np.pi, 73)
+            thetas = np.asarray(theta_grid, dtype=float)
+            step = thetas[1] - thetas[0] if thetas.size > 1 else step
+            flows = [symmetry_flow(symmetry, -th) for th in thetas]
+        search_all = None
+        if align == "progress":
+            # the search measures distances by BLAS products against the reference
+            # (a k-d tree degrades to brute force in many dimensions, and slower)
+            coarse = dense[np.unique(np.linspace(0, len(dense) - 1, 101).round().astype(int))]
+
+            dense2 = np.sum(dense**2, -1)
+
+            def mean_sq(pts, ts, ref=dense, ref2=dense2):
+                # pts (..., k, d): the mean over k of the squared distance to ref
+                d2 = np.sum(pts**2, -1)[..., None] + ref2 - 2.0 * pts @ ref.T
+                return np.maximum(d2.min(axis=-1), 0.0).mean(axis=-1)
+
+            search = functools.partial(mean_sq, ref=coarse, ref2=np.sum(coarse**2, -1))
+            # isometries x -> G x + c (rotations, permutations): move the reference by
+            # each inverse once, so a path's search is one product with all the copies
+            cands = [(R @ M, c) for M in (elements or [np.eye(d)]) for R, c in flows]
+            if all(np.allclose(G.T @ G, np.eye(d), atol=1e-10) for G, _ in cands):
+                copies = np.concatenate([(coarse - c) @ G for G, c in cands])
+                copies2, n_c = np.sum(copies**2, -1), len(coarse)
+
+                def search_all(xf, tf):
+                    d2 = np.sum(xf**2, -1)[:, None] + copies2 - 2.0 * xf @ copies.T
+                    d2 = np.maximum(d2.reshape(len(xf), len(cands), n_c).min(axis=-1), 0.0)
+                    return d2.mean(axis=0).reshape(len(elements or [0]), len(flows))
+
+        else:
+
+            def mean_sq(pts, ts):
+                tt = np.broadcast_to(ts, pts.shape[:-1])
+                dist = distances(pts.reshape(-1, d), tt.ravel())[0] ** 2
+                return dist.reshape(pts.shape[:-1]).mean(axis=-1)
+
+            search = mean_sq
+        maps = np.array([R for R, _ in flows])  # (n_flows, d, d), offsets (n_flows, d)
+        shifts = np.array([c for _, c in flows])
         for i, x in enumerate(plist):
             ti = None if tlist is None else tlist[i]
             stride = max(1, len(x) // 200)
             xs, ts = x[::stride], None if ti is None else ti[::stride]
+            few = max(1, len(xs) // 25)  # the grid search on at most ~25 of the points
+            xf, tf = xs[::few], None if ts is None else ts[::few]
+            # least mean squared distance over group element x grid point
+            if search_all is not None:
+                costs = search_all(xf, tf)
+            else:
+                costs = np.array(
+                    [
+                        search(np.einsum("kj,fij->fki", xf @ M.T, maps) + shifts[:, None], tf)
+                        for M in (elements or [np.eye(d)])
+                    ]
+                )
+            j, k = np.unravel_index(int(np.argmin(costs)), costs.shape)
+            if elements is not None:
+                element[i] = j
+                x, xs = x @ elements[j].T, xs @ elements[j].T
+            if symmetry is not None:
+                # refined on at most ~50 points of the path (the cost is a mean over them)
+                half = max(1, len(xs) // 50)
+                xr, tr = xs[::half], None if ts is None else ts[::half]
 
-            def cost(th, xs=xs, ts=ts):
-                R, c = symmetry_flow(symmetry, -th)
-                return np.mean(distances(xs @ R.T + c, ts)[0] ** 2)
+                def cost(th, xr=xr, tr=tr):
+                    R, c = symmetry_flow(symmetry, -th)
+                    return mean_sq(xr @ R.T + c, tr)
 
-            costs = [np.mean(distances(xs @ R.T + c, ts)[0] ** 2) for R, c in flows]
-            best = theta_grid[int(np.argmin(costs))]
-            res = minimize_scalar(
-                cost,
-                bounds=(best - step, best + step),
-                method="bounded",
-                options={"xatol": 1e-6},
-            )
-            theta[i] = res.x if res.fun <= min(costs) else best
-            R, c = symmetry_flow(symmetry, -theta[i])
-            plist[i] = x @ R.T + c
+                best = thetas[k]
+                res = minimize_scalar(
+                    cost,
+                    bounds=(best - step, best + step),
+                    method="bounded",
+                    options={"xatol": 1e-6},
+                )
+                theta[i] = res.x if res.fun <= cost(best) else best
+                R, c = symmetry_flow(symmetry, -theta[i])
+                x = x @ R.T + c
+            plist[i] = x
 
     m = grid.size
     deviation = np.full((n, m), np.nan)
@@ -387,4 +496,5 @@ def tube_statistics(
         theta=theta,
         weights=w,
         groups=None if groups is None else np.asarray(groups),
+        element=element,
     )

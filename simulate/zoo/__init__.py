@@ -31,6 +31,7 @@ from ._networks import (
     rate_network,
     ring_fourier_power,
     ring_potential,
+    ring_shift,
     ring_winding,
     twist_is_stable,
     twisted_spectrum,
@@ -79,4 +80,5 @@ __all__ = [
     "ring_fourier_power",
     "ring_potential",
     "ring_winding",
+    "ring_shift",
 ]

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._numba_types import DRIFT_SIGNATURE, JACOBIAN_SIGNATURE, JIT
 from .._reaction_coordinates import xi_fn
-from .._system import Generator, System
+from .._system import DiscreteSymmetry, Generator, System
 
 drift_fn = nb.njit(DRIFT_SIGNATURE, **JIT)
 jac_fn = nb.njit(JACOBIAN_SIGNATURE, **JIT)
@@ -173,13 +173,24 @@ def phase_rotation(n: int) -> Generator:
     return Generator(A, np.zeros(2 * n), "U1")
 
 
+def ring_shift(n: int) -> DiscreteSymmetry:
+    """The ring's translation z_k -> z_{k+1} (indices mod N) as a discrete symmetry: the
+    permutation (M x)_{2k + c} = x_{2(k+1 mod N) + c}, of order N. It maps twist_q at
+    phase phi to twist_q at phi + 2 pi q / N and the N phase-slip saddles of
+    docs/networks.md onto each other."""
+    perm = np.roll(np.arange(n), -1)
+    M = np.kron(np.eye(n)[perm], np.eye(2))
+    return DiscreteSymmetry(M, "shift")
+
+
 def oscillator_ring(n: int = 16, mu: float = 1.0, coupling: float = 1.0) -> System:
     """A ring of N Stuart–Landau oscillators (2N real dimensions), D = I:
 
         z_k' = (mu - |z_k|^2) z_k + K (z_{k+1} - 2 z_k + z_{k-1}),   k mod N,
 
     with x = (Re z_0, Im z_0, Re z_1, ...) and params (mu, K). The global phase rotation is
-    an exact U(1) symmetry (:func:`phase_rotation`). Named states: ``origin`` and the
+    an exact U(1) symmetry (:func:`phase_rotation`); the translation z_k -> z_{k+1} a
+    discrete one (:func:`ring_shift`). Named states: ``origin`` and the
     twisted states ``twist_q`` (z_k = r e^{2 pi i q k / N}, r^2 = mu - 4 K sin^2(pi q/N),
     every q in (-N/2, N/2] with r^2 > 0), circles of equilibria; ``twist_0`` is the
     synchronous state, also named ``sync``. Which q are stable: :func:`twist_is_stable`
@@ -206,6 +217,7 @@ def oscillator_ring(n: int = 16, mu: float = 1.0, coupling: float = 1.0) -> Syst
         param_names=("mu", "K"),
         states=states,
         generators=(phase_rotation(n),),
+        discrete=(ring_shift(n),),
         name="oscillator_ring",
         description=f"ring of {n} Stuart-Landau oscillators, diffusive coupling, U(1) symmetry",
     )
