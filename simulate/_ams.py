@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 import pandas as pd
-from numba import get_num_threads, prange, types
+from numba import prange, types
 
 from ._driver import (
     DEFAULT_FIRST_PASSAGE_SPAN,
@@ -371,6 +371,7 @@ _AMS_SIGNATURE = types.void(
     types.int64[:, ::1],  # out lengths (runs, n)
     _f8m,  # out entry times (runs, n)
     _f8m,  # stats (runs, N_STATS)
+    types.int64,  # threads
 )
 
 
@@ -378,12 +379,14 @@ _AMS_SIGNATURE = types.void(
 def _ams_kernel(
     drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, runs,
     a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k, max_iter,
-    out_x, out_len, out_entry, stats,
+    out_x, out_len, out_entry, stats, threads,
 ):  # fmt: skip
     # Each thread runs a contiguous block of the runs in one pair of replica stores: fresh
     # stores for every run cost page faults and zeroing, and copies, as they grow.
+    # ``threads`` comes from the caller: numba.get_num_threads() in compiled code is a
+    # dynamic global, which would keep the kernel out of numba's on-disk cache.
     m = runs.shape[0]
-    threads = min(get_num_threads(), m)
+    threads = min(threads, m)
     d = chol.shape[0]
     for w in prange(threads):
         w = np.int64(w)  # prange may hand out unsigned indices
@@ -573,7 +576,7 @@ def _run_chunk(system, x0, eps, t0, dt, max_steps, seed, runs, a, b, bridge, xi,
         _ams_kernel(
             *kernel_prefix(system, eps, t0, dt), x0, max_steps, np.uint64(seed), runs, a[0], a[2],
             b[0], b[2], bridge, xi.function, xi.params, xi_from_b, n, k, max_iter, out_x, out_len,
-            out_entry, stats,
+            out_entry, stats, nb.get_num_threads(),
         )  # fmt: skip
     pieces = []
     for r in range(m):

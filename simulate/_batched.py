@@ -122,7 +122,7 @@ def _step_rows(x, x_old, fx, dt, amp, chol, diagonal, per_step, states, pre, lan
 
 @nb.njit(**JIT)
 def _fill_rows(following, last, x0, t0, seed, first_path, save_every, set_kinds, set_owners,
-               set_data, states, x, dist, normal, path, step, pos, saved, final, status,
+               set_data, states, x, dist, normal, path, step, pos, room, saved, final, status,
                stop_set, stop_time):  # fmt: skip
     """Give every idle row the group's next path (the per-path engine's lane start:
     a path that begins inside a set ends at t0 there); returns the next path to start."""
@@ -130,14 +130,14 @@ def _fill_rows(following, last, x0, t0, seed, first_path, save_every, set_kinds,
         if path[g] < 0 and following < last:
             following = _fill_lane(g, following, last, x0, t0, seed, first_path, save_every,
                                    set_kinds, set_owners, set_data, states, x, dist, normal,
-                                   path, step, pos, saved, final, status, stop_set,
+                                   path, step, pos, room, saved, final, status, stop_set,
                                    stop_time)  # fmt: skip
     return following
 
 
 @nb.njit(**JIT)
 def _advance(x, fx, t0, dt, amp, noise_var, far, chol, diagonal, per_step, states, pre, lanes,
-             z, pos, path, step, refill, following, last, x0, seed, first_path, n_steps,
+             z, pos, room, path, step, refill, following, last, x0, seed, first_path, n_steps,
              save_every, set_kinds, set_owners, set_data, bridge, dist, normal, saved, final,
              status, stop_set, stop_time, x_old, ok):  # fmt: skip
     """One Euler–Maruyama step of every busy row (drift ``fx`` given), with the
@@ -178,7 +178,7 @@ def _advance(x, fx, t0, dt, amp, noise_var, far, chol, diagonal, per_step, state
             if refill and following < last:
                 following = _fill_lane(g, following, last, x0, t0, seed, first_path, save_every,
                                        set_kinds, set_owners, set_data, states, x, dist, normal,
-                                       path, step, pos, saved, final, status, stop_set,
+                                       path, step, pos, room, saved, final, status, stop_set,
                                        stop_time)  # fmt: skip
     busy = 0
     for g in range(x.shape[0]):
@@ -186,7 +186,8 @@ def _advance(x, fx, t0, dt, amp, noise_var, far, chol, diagonal, per_step, state
     if busy == 0 and following < last:  # a new generation
         following = _fill_rows(following, last, x0, t0, seed, first_path, save_every,
                                set_kinds, set_owners, set_data, states, x, dist, normal, path,
-                               step, pos, saved, final, status, stop_set, stop_time)  # fmt: skip
+                               step, pos, room, saved, final, status, stop_set,
+                               stop_time)  # fmt: skip
         for g in range(x.shape[0]):
             busy += path[g] >= 0
     return following, busy
@@ -420,6 +421,7 @@ class Block:
         self.lanes = np.empty(2 * WORDS_PER_REFILL, dtype=np.uint64)
         self.z = np.empty((rows, width))
         self.pos = np.zeros(rows, dtype=np.int64)
+        self.room = np.empty(rows)  # written by the per-path engine's lane start, unused here
         self.path = np.full(rows, -1, dtype=np.int64)
         self.step = np.zeros(rows, dtype=np.int64)
         self.normal = np.empty(d)
@@ -465,7 +467,8 @@ def _run_group(system, x0, eps, t0, dt, n_steps, save_every, seed, first, count,
     refill = bool(system.autonomous)
     seed = np.uint64(seed)
     args = (x0, t0, seed, first, save_every, kinds, owners, data, b.states, b.x, dist,
-            b.normal, b.path, b.step, b.pos, saved, final, status, stop_set, when)  # fmt: skip
+            b.normal, b.path, b.step, b.pos, b.room, saved, final, status, stop_set,
+            when)  # fmt: skip
     following = _fill_rows(0, count, *args)
     busy = int(np.count_nonzero(b.path >= 0))
     used = steps = 0
@@ -475,7 +478,7 @@ def _run_group(system, x0, eps, t0, dt, n_steps, save_every, seed, first, count,
         used, steps = used + busy, steps + block
         following, busy = _advance(
             b.x, b.fx, t0, dt, amp, noise_var, far, b.chol, b.diagonal, b.per_step, b.states,
-            b.pre, b.lanes, b.z, b.pos, b.path, b.step, refill, following, count, x0, seed,
+            b.pre, b.lanes, b.z, b.pos, b.room, b.path, b.step, refill, following, count, x0, seed,
             first, n_steps, save_every, kinds, owners, data, bridge, dist, b.normal, saved,
             final, status, stop_set, when, x_old, ok,
         )  # fmt: skip
