@@ -215,13 +215,15 @@ def censored_mean(
     )  # fmt: skip
 
 
-def _mean_se(mu, s1, s2, n: int):
+def _mean_se(m, s1, s2, n: int):
     """E tau = a + c b / e and its delta-method se, vectorised over bootstrap resamples:
-    ``mu`` (4,) the sample means of the rows x = (a, b, c, e), ``s1`` (..., 4) and ``s2``
-    (..., 4, 4) the (resample's) first and second moments of x - mu (centred against
-    cancellation). A path's influence is g . (x - mean), g = (1, c/e, b/e, -c b/e^2)
-    (g = (1, 0, 0, 0) without survivors past t_tail)."""
-    am, bm, cm, em = np.moveaxis(mu + s1, -1, 0)
+    ``m`` (..., 4) the (resample's) means of the rows x = (a, b, c, e), ``s1`` (..., 4)
+    and ``s2`` (..., 4, 4) its first and second moments of x - mu, mu the sample's
+    means (centred against cancellation). A path's influence is g . (x - mean),
+    g = (1, c/e, b/e, -c b/e^2) (g = (1, 0, 0, 0) without survivors past t_tail).
+    The means of the 0/1 columns c, e are counts / n, exactly zero without survivors or
+    tail events (so E tau = inf for survivors without tail events)."""
+    am, bm, cm, em = np.moveaxis(m, -1, 0)
     on = cm > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         tail = np.where(on, cm * bm / em, 0.0)
@@ -252,13 +254,21 @@ def _bootstrap_t(X: np.ndarray, level: float) -> tuple[float, float, float, floa
     for start in range(0, N_BOOT, block):
         k = min(block, N_BOOT - start)
         rows = rng.integers(0, n, size=(k, n)) + n * np.arange(k)[:, None]
-        s = np.bincount(rows.ravel(), minlength=k * n).reshape(k, n).astype(float) @ Y / n
-        m_b, se_b = _mean_se(mu, s[:, :4], s[:, 4:].reshape(k, 4, 4), n)
+        counts = np.bincount(rows.ravel(), minlength=k * n).reshape(k, n).astype(float)
+        s = counts @ Y / n
+        # the means from the counts, not mu + s: round-off in mu + s would leave a
+        # resample without tail events a tiny e of either sign, not the exact 0
+        m_b, se_b = _mean_se(counts @ X / n, s[:, :4], s[:, 4:].reshape(k, 4, 4), n)
         with np.errstate(divide="ignore", invalid="ignore"):
             t_b = (np.log(m_b) - math.log(mean)) * m_b / se_b
         t_b[~np.isfinite(m_b)] = np.inf
         t_b[np.isnan(t_b)] = 0.0  # se* = 0 with E tau* = E tau (all paths alike)
         t[start : start + k] = t_b
-    q_lo, q_hi = np.quantile(t, [0.5 - level / 2, 0.5 + level / 2])
+    levels = [0.5 - level / 2, 0.5 + level / 2]
+    with np.errstate(invalid="ignore"):
+        q = np.quantile(t, levels)
+    # np.quantile interpolates between two infinite neighbours to NaN: they are equal,
+    # and the quantile is that infinity (the order statistic)
+    q_lo, q_hi = np.where(np.isnan(q), np.quantile(t, levels, method="lower"), q)
     r = se / mean
     return mean, se, mean * math.exp(-q_hi * r), mean * math.exp(-q_lo * r)

@@ -98,6 +98,23 @@ def test_censored_mean_warns_by_name_when_censoring_is_too_heavy():
     assert out.status == "no_events" and out.estimate == math.inf
 
 
+def test_censored_mean_bootstrap_counts_resamples_without_tail_events_as_infinite():
+    # 40 paths, 9 censored at 5, tail from 1.5 carried by k events: a resample draws none
+    # of them with probability (1 - k/40)^40 (36, 13, 4.7 % for k = 1, 2, 3), and its
+    # E tau* = inf (survivors, zero hazard): more than 2.5 % of t* = +inf puts the
+    # interval's lower end at 0, exactly, and never at NaN
+    for k, low in ((1, 0.0), (2, 0.0), (3, 0.0), (5, None)):
+        times = np.concatenate([np.full(30, 1.0), 2.0 + 0.1 * np.arange(k), np.full(10 - k, 5.0)])
+        observed = np.arange(40) < 30 + k
+        with pytest.warns(CensoringWarning):
+            out = censored_mean(times, observed, t_tail=1.5)
+        assert out.n_tail_events == k and math.isfinite(out.ci_high)
+        if low is None:
+            assert 0 < out.ci_low < out.estimate < out.ci_high
+        else:
+            assert out.ci_low == low
+
+
 def test_censored_mean_refuses_bad_input():
     with pytest.raises(ValueError, match="one shape"):
         censored_mean([1.0, 2.0], [True])
