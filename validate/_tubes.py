@@ -184,7 +184,7 @@ class Tube:
         """``"profile"``: long format, one row per grid point and coordinate (columns
         ``t`` or ``s``, ``coordinate``, ``reference``, ``mean``, ``mean_se``, ``median`` and
         the radii ``radius_q<q>``, which do not depend on the coordinate and repeat on each
-        of its rows); ``"paths"``: one row per path (sup, l2, theta, weight)."""
+        of its rows); ``"paths"``: one row per path (sup, l2, theta, element, weight)."""
         if kind == "paths":
             return pd.DataFrame(
                 {
