@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 import os
 import time
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -49,7 +48,7 @@ from ._driver import (
     progress_bar,
     worker_layout,
 )
-from ._ensemble import EnsembleResult, NonFiniteWarning, _fill_lane
+from ._ensemble import EnsembleResult, _fill_lane, warn_all_nonfinite
 from ._ensemble import _resolve_stop as resolve_stop
 from ._numba_types import JIT
 from ._random import (
@@ -63,7 +62,7 @@ from ._sets import encode_sets, signed_distance
 from ._status import IN_B, NON_FINITE, RUNNING, STOPPED, TIMED_OUT
 from ._stepping import contact, contact_cached, restore
 from ._system import System
-from ._transitions import segment_sizes, set_distance
+from ._transitions import pass1_arrays, segment_sizes, set_distance
 
 #: Elements (paths x dimensions) of a block by default: big enough that numpy's and
 #: BLAS's per-call overhead is small, small enough that a block's arrays stay in cache.
@@ -305,13 +304,7 @@ def ensemble_batched(
         busy_steps, row_steps = busy_steps + use[0], row_steps + use[1]
         bar.update(f.shape[0])
     bar.close()
-    if np.all(status == NON_FINITE):
-        warnings.warn(
-            f"{system.name}: all {n_paths} paths became non-finite (eps = {eps:g}, dt = "
-            f"{dt:g}): the drift blows up along them or dt is too large for it",
-            NonFiniteWarning,
-            stacklevel=2,
-        )
+    warn_all_nonfinite(system, status, eps, dt)
     t = t0 + dt * save_every * np.arange(n_saved) if save_every else np.zeros(0)
     return EnsembleResult(
         system=system.name,
@@ -624,22 +617,8 @@ def reactive_batched(system, x0, eps, t0, dt, max_steps, seed, n, a, b, bridge, 
 
 def _reactive_chunk(system, x0, eps, t0, dt, max_steps, seed, first, count, a, b, bridge, block,
                     group, n_threads):  # fmt: skip
-    d = system.dim
-    out = {
-        "status": np.empty(count, dtype=np.int64),
-        "n_steps": np.empty(count, dtype=np.int64),
-        "exit_step": np.zeros(count, dtype=np.int64),
-        "entry_step": np.zeros(count, dtype=np.int64),
-        "t_exit": np.full(count, np.nan),
-        "t_entry": np.full(count, np.nan),
-        "x_prev": np.zeros((count, d)),
-        "x_start": np.zeros((count, d)),
-        "x_end": np.zeros((count, d)),
-        "snap_state": np.zeros((count, STREAM_SIZE), dtype=np.uint64),
-        "snap_pre": np.zeros((count, STREAM_SIZE), dtype=np.uint64),
-        "snap_pos": np.zeros(count, dtype=np.int64),
-        "row": np.zeros(count, dtype=np.int64),
-    }
+    # the per-path pass's arrays, and the row each path ran in (its replay's row)
+    out = pass1_arrays(count, system.dim) | {"row": np.zeros(count, dtype=np.int64)}
 
     def run(g0: int) -> None:
         rows = min(group, count - g0)

@@ -62,6 +62,18 @@ class NonFiniteWarning(RuntimeWarning):
     large for the drift's stiffness): the result holds no usable path."""
 
 
+def warn_all_nonfinite(system, status: np.ndarray, eps: float, dt: float) -> None:
+    """A :class:`NonFiniteWarning`, at the caller of the ensemble function, when every
+    path's ``status`` is ``NON_FINITE``."""
+    if np.all(status == NON_FINITE):
+        warnings.warn(
+            f"{system.name}: all {status.size} paths became non-finite (eps = {eps:g}, dt = "
+            f"{dt:g}): the drift blows up along them or dt is too large for it",
+            NonFiniteWarning,
+            stacklevel=3,
+        )
+
+
 _f8v = types.float64[::1]
 _f8m = types.float64[:, ::1]
 _KERNEL_SIGNATURE = types.void(
@@ -789,13 +801,7 @@ def ensemble(
             store.save(first, piece)
         place(first, piece)
     bar.close()
-    if np.all(status == NON_FINITE):
-        warnings.warn(
-            f"{system.name}: all {n_paths} paths became non-finite (eps = {eps:g}, dt = "
-            f"{dt:g}): the drift blows up along them or dt is too large for it",
-            NonFiniteWarning,
-            stacklevel=2,
-        )
+    warn_all_nonfinite(system, status, eps, dt)
     t = t0 + dt * save_every * np.arange(n_saved) if save_every else np.zeros(0)
     return EnsembleResult(
         system=system.name,

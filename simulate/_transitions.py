@@ -503,9 +503,10 @@ def check_disjoint(A: StopSet, B: StopSet, x0: np.ndarray) -> None:
 # driver
 
 
-def _pass1_chunk(system, x0, eps, t0, dt, max_steps, seed, first, count, a, b, bridge, nt):
-    d = system.dim
-    out = {
+def pass1_arrays(count: int, d: int) -> dict:
+    """The first pass's per-path results, in the order its kernels take them (the
+    batched engine's, :func:`simulate._batched.reactive_batched`, too)."""
+    return {
         "status": np.empty(count, dtype=np.int64),
         "n_steps": np.empty(count, dtype=np.int64),
         "exit_step": np.zeros(count, dtype=np.int64),
@@ -519,6 +520,10 @@ def _pass1_chunk(system, x0, eps, t0, dt, max_steps, seed, first, count, a, b, b
         "snap_pre": np.zeros((count, STREAM_SIZE), dtype=np.uint64),
         "snap_pos": np.zeros(count, dtype=np.int64),
     }
+
+
+def _pass1_chunk(system, x0, eps, t0, dt, max_steps, seed, first, count, a, b, bridge, nt):
+    out = pass1_arrays(count, system.dim)
     with numba_threads(nt):
         _reactive_pass(
             *kernel_prefix(system, eps, t0, dt),

@@ -109,6 +109,16 @@ def test_non_finite_paths_are_reported_with_stopping_sets():
     assert b.status == Status.NON_FINITE and not b.success
 
 
+def test_both_engines_warn_by_name_at_the_caller_when_every_path_is_non_finite():
+    from simulate import NonFiniteWarning
+
+    system = System(drift=_cubic, batched_drift=_cubic_block, D=np.eye(1), name="cubic")
+    for run in (ensemble, ensemble_batched):
+        with pytest.warns(NonFiniteWarning, match="all 4 paths became non-finite") as rec:
+            run(system, [5.0], 0.05, t_span=1.0, dt=0.01, n_paths=4)
+        assert [w.filename for w in rec] == [__file__], run.__name__
+
+
 def _random_rate_network(d, seed=0):
     rng = np.random.default_rng(seed)
     return zoo.rate_network(rng.normal(size=(d, d)) * 1.5 / np.sqrt(d), rng.normal(size=d))
