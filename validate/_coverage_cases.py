@@ -22,9 +22,11 @@ listed in :data:`CASES`. Cases:
   about a third of them) and the AMS loop decomposition at eps = 0.05 (A = (-inf, -0.9],
   Sigma at -0.8, 10 runs of 50 replicas, 400 loops).
 - ``double_well_mean_time_eps0.025``: the same AMS estimator at eps = 0.025.
-- ``double_well_mean_time_brute``: the brute-force estimator at few paths, as in the quick
-  rates study: eps = 0.18, 60 and 150 paths from -1 censored at 5 predicted mean times
-  C e^{dV/eps} (about 1 % censored), the exponential tail from one predicted time.
+- ``double_well_mean_time_brute``: the brute-force estimator at few paths with the rates
+  study's censoring (at 5 predicted mean times C e^{dV/eps}, about 1 % censored, the
+  exponential tail from one predicted time): eps = 0.18 (a level of the earlier quick
+  study; the present one, ``validate._rates_study.QUICK_EPS``, is checked by
+  ``benchmarks/rates_quick_coverage.py``), 60 and 150 paths from -1.
 - ``double_well_mean_time_study``: the AMS estimator at eps = 0.025 with the rates
   study's settings (20 runs of 100 replicas, 1000 loops; ``validate._rates_study``),
   whose single estimates read low in docs/rates.md.
