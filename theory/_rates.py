@@ -566,7 +566,8 @@ def rate(
     rtol
         Relative tolerance of the Riccati integration (DOP853).
     tol
-        Collocation tolerance of the boundary value problem (``"general"``).
+        Collocation tolerance of the boundary value problem (``"general"``), in [1e-12,
+        1e-2).
 
     Returns
     -------
@@ -598,6 +599,8 @@ def rate(
             raise ValueError(f"`{name}` must be in (0, 0.1), got {r!r}")
     if not (np.isfinite(rtol) and 1e-14 <= rtol < 1e-3):
         raise ValueError(f"`rtol` must be in [1e-14, 1e-3), got {rtol!r}")
+    if not (np.isfinite(tol) and 1e-12 <= tol < 1e-2):
+        raise ValueError(f"`tol` must be in [1e-12, 1e-2), got {tol!r}")
     m = polish_fixed_point(system, x_min, "x_min")
     s = polish_fixed_point(system, x_saddle, "x_saddle")
     if np.linalg.norm(s - m) < 1e-8:

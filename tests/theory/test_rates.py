@@ -97,6 +97,9 @@ def test_rate_errors():
         rate(_three_wells(), [2.0], [-1.0])
     with pytest.raises(ValueError, match="`method`"):
         rate(ms, "left", "saddle", method="nope")
+    for bad in (0.0, -1e-6, np.nan, 0.1):  # the BVP's collocation tolerance
+        with pytest.raises(ValueError, match="`tol` must be in"):
+            rate(ms, "left", "saddle", tol=bad)
 
 
 def _tw_drift(x, t, p, out):
