@@ -89,7 +89,10 @@ def _resample_by_arclength(path: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
 
 def _group_elements(discrete, d: int) -> list[np.ndarray] | None:
     """The elements (matrices) of the finite group that ``discrete`` names: None, a
-    sequence of DiscreteSymmetry values (their products) or of (d, d) matrices."""
+    DiscreteSymmetry or a sequence of them (their products), or a sequence of (d, d)
+    matrices."""
+    if hasattr(discrete, "elements"):  # one DiscreteSymmetry
+        discrete = (discrete,)
     if discrete is None or len(discrete) == 0:
         return None
     if all(hasattr(g, "elements") for g in discrete):
@@ -325,7 +328,7 @@ def tube_statistics(
         (n,) labels of dependent paths, e.g. the AMS run of each replica: the bootstrap of
         :meth:`Tube.summary` resamples whole groups.
     discrete
-        A finite symmetry group of the system: :class:`simulate.DiscreteSymmetry` values
+        A finite symmetry group of the system: a :class:`simulate.DiscreteSymmetry` or several
         (each generating a cyclic group; several: every product of their elements) or a
         sequence of (d, d) matrices, the group's elements. Each path is first mapped by
         the element M (and, with ``symmetry``, the flow) of least mean squared distance

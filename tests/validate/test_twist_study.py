@@ -65,6 +65,8 @@ def test_tube_aligns_paths_by_ring_shift_and_phase():
         # the path R(angle) M^(-k) ref is mapped back by R(-theta) M^j
         assert j == k
         assert np.angle(np.exp(1j * (th - angle))) == pytest.approx(0.0, abs=1e-2)
+    one = tube_statistics(paths, ref, align="progress", symmetry=u1, discrete=shift)
+    np.testing.assert_array_equal(one.element, tb.element)  # one DiscreteSymmetry as is
     only_phase = tube_statistics(paths, ref, align="progress", symmetry=u1)
     assert np.median(only_phase.l2) > 10 * tb.l2.max()
 
