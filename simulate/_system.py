@@ -108,6 +108,7 @@ class DiscreteSymmetry:
 
     @property
     def order(self) -> int:
+        """The order k of the group: the least k >= 1 with M^k = I."""
         return len(self.elements())
 
 

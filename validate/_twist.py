@@ -35,6 +35,7 @@ TWIST_MAX_RATIO = 1.0 / 3.0
 
 
 def twist_system():
+    """The ring of the study: ``zoo.oscillator_ring(TWIST_N)``, mu = K = 1."""
     return zoo.oscillator_ring(TWIST_N)
 
 
