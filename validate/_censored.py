@@ -246,6 +246,8 @@ def _bootstrap_t(X: np.ndarray, level: float) -> tuple[float, float, float, floa
     Y = np.hstack([Z, (Z[:, :, None] * Z[:, None, :]).reshape(n, 16)])
     m, se = _mean_se(mu, np.zeros(4), Y[:, 4:].mean(0).reshape(4, 4), n)
     mean, se = float(m), float(se)
+    if math.isfinite(mean) and se == 0:  # all paths alike: so is every resample
+        return mean, se, mean, mean
     if not (math.isfinite(mean) and mean > 0 and se > 0):
         return mean, se, math.nan, math.nan
     rng = np.random.Generator(np.random.PCG64(0))

@@ -115,6 +115,13 @@ def test_censored_mean_bootstrap_counts_resamples_without_tail_events_as_infinit
             assert out.ci_low == low
 
 
+def test_censored_mean_of_identical_times_has_a_zero_width_interval():
+    for value in (5.0, 0.0):
+        out = censored_mean(np.full(10, value), np.ones(10, bool))
+        assert (out.estimate, out.se, out.ci_low, out.ci_high) == (value, 0.0, value, value)
+        assert out.success
+
+
 def test_censored_mean_refuses_bad_input():
     with pytest.raises(ValueError, match="one shape"):
         censored_mean([1.0, 2.0], [True])
