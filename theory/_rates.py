@@ -27,7 +27,7 @@ from scipy.optimize import root
 
 from ._hamilton import drift_curvature, hamilton_jac, hamilton_rhs
 from ._inputs import as_point
-from ._rate_kernels import ARRIVED, TABLEAU, flow
+from ._rate_kernels import ARRIVED, TABLEAU, TOO_SMALL, flow
 
 
 @dataclass(frozen=True, repr=False)
@@ -419,7 +419,8 @@ def _along(system, start, sol, s, kappa, width, rtol, r_ends, rate):
     Hamilton's equations restarted from the BVP's (x, p) at mesh nodes 1/``rate`` apart
     (forward they drift off the instanton exponentially, at most at about ``rate``), to
     |x - s| = each of ``r_ends`` (decreasing) in turn: the kernel states (x, p, S, ∇²V, I)
-    there and the duration to the last."""
+    there, the duration to the last, and whether a stretch stalled (a step size below
+    round-off: the stretch's rest is skipped, and ∇²V and I with it)."""
     from ._kernels import functions
 
     d = system.dim
@@ -442,7 +443,7 @@ def _along(system, start, sol, s, kappa, width, rtol, r_ends, rate):
     times = sol.p[0] * sol.x
     y = start.state(sol.y[:d, 0] - m)
     out, info, path = np.empty(n), np.zeros(2), np.empty((1, d))
-    states, t, k = [], 0.0, 0
+    states, t, k, stalled = [], 0.0, 0, False
     # the restarts: the first node at least 1/rate after the previous one
     nodes = [0]
     for j in range(1, len(times)):
@@ -462,8 +463,9 @@ def _along(system, start, sol, s, kappa, width, rtol, r_ends, rate):
             states.append(y.copy())
             t += info[0]
         else:
+            stalled |= status == TOO_SMALL
             t = times[nodes[k + 1]]
-    return states, t
+    return states, t, stalled
 
 
 def _div_l(system, x, P):
@@ -701,9 +703,14 @@ def _general(system, m, s, A_m, A_s, lam, *, n, r_end, r_start, rtol, tol) -> Ra
     mu = float(sol.p[1])
     if abs(mu) > 1e3 * tol:
         messages.append(f"the BVP's unfolding parameter is {mu:.1e}, not 0")
-    states, T = _along(
+    states, T, stalled = _along(
         system, start, sol, s, kappa, 0.25 * scale, rtol, (2 * delta, delta), kappa / 10.0
     )
+    if stalled:
+        messages.append(
+            "the Riccati integration along the instanton stalled (step size below round-off) "
+            "and skipped part of it: ∇²V and the divergence integral are not trustworthy"
+        )
     if len(states) < 2:
         raise ValueError(
             f"the instanton from `x_min` does not reach `x_saddle`: the BVP's path ends "

@@ -111,6 +111,31 @@ def _three_wells():
     return System(drift=_tw_drift, D=np.eye(1), name="three_wells")
 
 
+def test_a_stalled_riccati_stretch_is_reported(monkeypatch):
+    """A stretch of the Riccati integration that stops early (the kernel's TOO_SMALL)
+    skips part of ∇²V's and the divergence integral's path: success False, by name."""
+    import theory._rates as rates
+    from theory._rate_kernels import TOO_SMALL
+
+    flow, calls = rates.flow, []
+
+    def stalls_once(*args):
+        args = list(args)
+        if args[12] == np.inf:  # far: a stretch of the Riccati integration (_along)
+            calls.append(1)
+            if len(calls) == 1:  # the first stops halfway, as a stalled step would
+                args[14] = 0.5 * args[14]  # t_max
+                flow(*args)
+                return TOO_SMALL
+        return flow(*args)
+
+    ms = zoo.maier_stein(alpha=2.0)
+    assert rate(ms, "left", "saddle").success
+    monkeypatch.setattr(rates, "flow", stalls_once)
+    r = rate(ms, "left", "saddle")
+    assert calls and not r.success and "stalled" in r.message
+
+
 def test_auto_method_detects_non_gradient_maier_stein():
     # Df is symmetric on the x-axis (the relaxation path) although f is not a gradient
     assert rate(zoo.maier_stein(alpha=2.0), "left", "saddle").method == "general"
