@@ -112,7 +112,12 @@ def phase_turn(
     plane, ray = zoo.rotating_ring(0.0), np.array([math.cos(a), math.sin(a)])
 
     def two_d(rho):
-        return instanton(plane, [1.0, 0.0], rho * ray, mu_eff * T, n=segments)
+        two = instanton(plane, [1.0, 0.0], rho * ray, mu_eff * T, n=segments)
+        if not two.success:  # also inside the root search: its p(T) would be noise
+            raise RuntimeError(
+                f"the 2-D instanton to radius {rho:.12g} did not converge: {two.message}"
+            )
+        return two
 
     rho = 1.0
     if free_end:
@@ -120,8 +125,6 @@ def phase_turn(
         # optimum (turning at a larger radius costs more)
         rho = brentq(lambda r: float(two_d(r).p[-1] @ ray), 0.5, 1.5, xtol=1e-12)
     two = two_d(rho)
-    if not two.success:
-        raise RuntimeError(f"the 2-D instanton did not converge: {two.message}")
     scale = n * mu_eff**2
     return PhaseTurn(
         n=n,

@@ -107,6 +107,23 @@ def test_quick_phase_turn_u1_charge_converges_to_the_reduction(tmp_path, turn):
     assert v.loc["S"].ci_low <= turn.action <= v.loc["S"].ci_high
 
 
+def test_a_2d_instanton_that_fails_inside_the_root_search_is_an_error(monkeypatch):
+    import theory
+
+    real, calls = theory.instanton, []
+
+    def fails_once(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:  # a trial radius of the root search
+            out = replace(out, success=False, message="forced failure")
+        return out
+
+    monkeypatch.setattr(theory, "instanton", fails_once)
+    with pytest.raises(RuntimeError, match="did not converge: forced failure"):
+        phase_turn()
+
+
 def test_study_sets_in_json_name_what_is_wrong():
     from validate._runner import _stop_set
 
