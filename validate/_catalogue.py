@@ -345,7 +345,7 @@ def _ring_phase_turn_parts(quick):
                 T=TURN_T,
                 target={
                     "kind": "halfspace",
-                    "normal": phase_turn_normal(TURN_N, TURN_A, TURN_Q).round(15).tolist(),
+                    "normal": phase_turn_normal(TURN_N, TURN_A, TURN_Q).round(12).tolist(),
                     "offset": 0.0,
                 },
                 dt=0.01,

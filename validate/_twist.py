@@ -41,11 +41,15 @@ def twist_system():
 
 def circle_balls(q: int, m: int, radius: float) -> list[dict]:
     """m balls of ``radius`` centred on the twist_q circle at phases 2 pi j / m, as JSON
-    sets (a union, ``validate._runner._stop_set``)."""
+    sets (a union, ``validate._runner._stop_set``); the centres rounded to 12 decimals
+    (they are in the study's identity, and sin and cos may differ in the last bit
+    between numpy builds)."""
     return [
         {
             "kind": "ball",
-            "center": zoo.twisted_state(q, TWIST_N, 1.0, 1.0, 2 * math.pi * j / m).tolist(),
+            "center": zoo.twisted_state(q, TWIST_N, 1.0, 1.0, 2 * math.pi * j / m)
+            .round(12)
+            .tolist(),
             "radius": float(radius),
         }
         for j in range(m)

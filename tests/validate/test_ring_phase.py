@@ -89,6 +89,8 @@ def test_phase_turn_study_configuration(quick, turn, ring):
     assert cfg.theory["U1"] == pytest.approx(turn.U1, abs=1e-9)
     assert cfg.theory["action"] == pytest.approx(turn.action, abs=1e-9)
     np.testing.assert_allclose(cfg.instanton["x_end"], turn.end, atol=1e-12)
+    normal = np.array(cfg.sampler_options["target"]["normal"])  # rounded: the identity
+    np.testing.assert_array_equal(normal, normal.round(12))
     study = ReferenceStudy(cfg)
     smp = study.sampler(reference="the reference")
     assert isinstance(smp.target, HalfSpace) and smp.guide == "the reference"

@@ -130,6 +130,9 @@ def test_twist_geometry_and_levels():
         assert cfg.theory == {"H": 0.0, "U1": 0.0, "action": round(g["action"], 10)}
         assert cfg.sampler_options["x0"] == g["x0"].round(12).tolist()
         assert cfg.instanton["path"] == g["reference"].round(12).tolist()
+        for part in ("A", "B"):
+            c = np.array([b["center"] for b in cfg.sampler_options[part]["sets"]])
+            np.testing.assert_array_equal(c, c.round(12))
 
 
 @pytest.mark.slow
