@@ -20,6 +20,7 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import FunctionType
 
 import numba as nb
 import numpy as np
@@ -301,7 +302,10 @@ def _kernel(d: int):
 
     ``d`` is a compile-time constant of the kernel, so LLVM unrolls the loops over
     components (with d known only at run time, these short loops cost 3x the step). Numba
-    caches one kernel per d: closure variables are part of its cache key.
+    caches one kernel per d: closure variables are part of its cache key. The kernel sees
+    the per-d ``run_block`` as a global, not a closure variable: a dispatcher pickles
+    differently in every process, so in the key it would make every process compile
+    the kernel again (3 s) and add a cache file; d, in the closure, determines it.
 
     Each lane holds one path at a time, with its own step count, random stream and
     normal-buffer position; a finished path's lane takes the block's next path. A path's
@@ -407,7 +411,6 @@ def _kernel(d: int):
                         if path[g] >= 0:
                             busy += 1
 
-    @nb.njit(_KERNEL_SIGNATURE, parallel=True, **JIT)
     def kernel(
         drift,
         schedule,
@@ -462,12 +465,16 @@ def _kernel(d: int):
                 np.empty(2 * WORDS_PER_REFILL, dtype=np.uint64),  # fill_normals scratch
                 np.empty(d),  # a normal
             )
-            run_block(drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, n_steps,
-                      save_every, seed, first_path, set_kinds, set_owners, set_data, extent,
-                      bridge, first, min(first + block, n_paths), scratch, saved, final, status,
-                      stop_set, stop_time)  # fmt: skip
+            lane_block(drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, n_steps,  # noqa: F821
+                       save_every, seed, first_path, set_kinds, set_owners, set_data, extent,
+                       bridge, first, min(first + block, n_paths), scratch, saved, final,
+                       status, stop_set, stop_time)  # fmt: skip
 
-    return kernel
+    kernel = FunctionType(
+        kernel.__code__, {**globals(), "lane_block": run_block}, kernel.__name__, None,
+        kernel.__closure__,
+    )  # fmt: skip
+    return nb.njit(_KERNEL_SIGNATURE, parallel=True, **JIT)(kernel)
 
 
 @dataclass(frozen=True, repr=False)

@@ -157,3 +157,22 @@ def test_clearance_bounds_every_point_within_reach():
             for k, row in zip(kinds, data, strict=True):
                 assert signed_distance(k, row, y, normal) >= 0.2
     assert checked > 50
+
+
+def test_lane_kernel_loads_from_numba_cache_in_a_new_process():
+    """A second process finds the per-d lane kernel in numba's disk cache (no compile):
+    a cache key that changed per process once made every process compile it again."""
+    import subprocess
+    import sys
+
+    probe = (
+        "from simulate._ensemble import _kernel\n"
+        "s = _kernel(3).stats\n"
+        "print(sum(s.cache_hits.values()), sum(s.cache_misses.values()))\n"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
+    hits, misses = map(int, runs[1].stdout.split())
+    assert (hits, misses) == (1, 0), runs[1].stdout
