@@ -69,7 +69,7 @@ from ._reaction_coordinates import (
 from ._reaction_coordinates import reaction_coordinate as as_reaction_coordinate
 from ._sets import SHELL, StopSet, encode_sets, resolve_set, signed_distance
 from ._status import EXTINCT, IN_A, IN_B, MAX_ITER, NON_FINITE, OK, TIMED_OUT, Status
-from ._stepping import bridge_far, contact_cached, em_step_amp
+from ._stepping import bridge_far, clearance, contact_cached, em_step_amp
 from ._system import System
 from ._transitions import TransitionResult, check_disjoint
 
@@ -141,11 +141,14 @@ def _ams_kernel(d: int):
         """Step replica j on from its point m (held in ``x``) until A, B, the end of t_span, a
         non-finite state or the end of its store (``_FULL``, before stepping on).
 
-        ``dist_a``, ``dist_b`` hold the signed distances of ``x`` to the primitives of A and B
-        (kept up to date, :func:`contact_cached`). With ``xi_from_b`` the reaction coordinate
-        is minus the distance to B, read off ``dist_b`` (the same floating-point operations
-        as :func:`~simulate._reaction_coordinates.distance_to`'s, so the same bits) instead
-        of being evaluated again.
+        ``dist_a``, ``dist_b`` (scratch) hold the signed distances of ``x`` to the primitives
+        of A and B, computed on entry and kept up to date (:func:`contact_cached`). With
+        ``xi_from_b`` the reaction coordinate is minus the distance to B, read off ``dist_b``
+        (the same floating-point operations as
+        :func:`~simulate._reaction_coordinates.distance_to`'s, so the same bits) instead of
+        being evaluated again. A's test is skipped while the replica is far from A
+        (:func:`~simulate._stepping.clearance`, as in the engine), which leaves the results
+        unchanged bit for bit; B's is not, as its distance gives the level.
 
         Returns (fate, m, level, buffer position, steps, time of entry into B or NaN).
         Compiled without reference counting (``_nrt=False``): array views and ``.ctypes``
@@ -153,6 +156,16 @@ def _ams_kernel(d: int):
         each, eight times the arithmetic of a step; nothing here allocates.
         """
         state, pre, lanes, z = walk
+        for k in range(a_kinds.shape[0]):
+            dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
+        for k in range(b_kinds.shape[0]):
+            dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
+        extent = 0.0  # A's largest finite coordinate, for clearance's round-off margin
+        for k in range(a_data.shape[0]):
+            for i in range(a_data.shape[1]):
+                if math.isfinite(a_data[k, i]):
+                    extent = max(extent, abs(a_data[k, i]))
+        room = -math.inf  # the first step takes A's exact test
         steps = 0
         noise_var = eps * dt
         far = bridge_far(chol, noise_var)
@@ -194,11 +207,24 @@ def _ams_kernel(d: int):
                 zi = xi(x_new, xi_params)
             lev = max(lev, zi)
             Z[j, m] = lev
-            fa, _ = contact_cached(
-                a_kinds, a_data, dist_a, x_new, bridge, noise_var, far, chol, state, normal
-            )  # fmt: skip
-            if fa >= 0.0:
-                return IN_A, m, lev, pos, steps, math.nan
+            # A's exact test, skipped while the replica has moved (L1) less than ``room``
+            # since the last one: those tests could neither touch A nor draw (clearance)
+            moved = 0.0
+            for i in range(d):
+                moved += abs(x_new[i] - x[i])
+            was = room
+            room = was - moved
+            if not room > 0.0:
+                if was > 0.0:  # steps were skipped: x's cached distances are stale
+                    for k in range(a_kinds.shape[0]):
+                        dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
+                fa, _ = contact_cached(
+                    a_kinds, a_data, dist_a, x_new, bridge, noise_var, far, chol, state, normal
+                )  # fmt: skip
+                if fa >= 0.0:
+                    return IN_A, m, lev, pos, steps, math.nan
+                if not has_schedule:  # with a schedule, far changes: no skipping
+                    room = clearance(dist_a, far, bridge, x_new, extent)
             for i in range(d):
                 x[i] = x_new[i]
         return (TIMED_OUT if m >= max_steps else _FULL), m, lev, pos, steps, math.nan
@@ -216,10 +242,6 @@ def _ams_kernel(d: int):
         m = L[j] - 1  # index of the current point
         for i in range(d):
             x[i] = X[j, m, i]
-        for k in range(a_kinds.shape[0]):
-            dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
-        for k in range(b_kinds.shape[0]):
-            dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
         lev = Z[j, m]  # the level so far
         pos = WORDS_PER_REFILL
         steps = 0
