@@ -160,12 +160,14 @@ def _ams_kernel(d: int):
             dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
         for k in range(b_kinds.shape[0]):
             dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
-        extent = 0.0  # A's largest finite coordinate, for clearance's round-off margin
-        for k in range(a_data.shape[0]):
-            for i in range(a_data.shape[1]):
-                if math.isfinite(a_data[k, i]):
-                    extent = max(extent, abs(a_data[k, i]))
+        extent = 0.0  # the sets' largest finite coordinate, for clearance's round-off margin
+        for data in (a_data, b_data):
+            for k in range(data.shape[0]):
+                for i in range(data.shape[1]):
+                    if math.isfinite(data[k, i]):
+                        extent = max(extent, abs(data[k, i]))
         room = -math.inf  # the first step takes A's exact test
+        room_b = -math.inf  # and B's, with the reaction coordinate
         steps = 0
         noise_var = eps * dt
         far = bridge_far(chol, noise_var)
@@ -192,26 +194,42 @@ def _ams_kernel(d: int):
             m += 1
             for i in range(d):
                 X[j, m, i] = x_new[i]
-            fb, _ = contact_cached(
-                b_kinds, b_data, dist_b, x_new, bridge, noise_var, far, chol, state, normal
-            )  # fmt: skip
-            if fb >= 0.0:
-                Z[j, m] = math.inf
-                return IN_B, m, math.inf, pos, steps, t + fb * dt
-            if xi_from_b:
-                best = math.inf
-                for k in range(dist_b.shape[0]):
-                    best = min(best, dist_b[k])
-                zi = -best
-            else:
-                zi = xi(x_new, xi_params)
-            lev = max(lev, zi)
-            Z[j, m] = lev
-            # A's exact test, skipped while the replica has moved (L1) less than ``room``
-            # since the last one: those tests could neither touch A nor draw (clearance)
-            moved = 0.0
+            moved = 0.0  # L1, since the last step
             for i in range(d):
                 moved += abs(x_new[i] - x[i])
+            # B's exact test and the level, skipped (with xi minus the distance to B) while
+            # the replica has moved less than ``room_b`` since the last: the test could
+            # neither touch B nor draw (clearance), and xi stays at or below the level
+            # (it is 1-Lipschitz), so the level stored is the same
+            was = room_b
+            room_b = was - moved
+            if not room_b > 0.0:
+                if was > 0.0:  # steps were skipped: x's cached distances are stale
+                    for k in range(b_kinds.shape[0]):
+                        dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
+                fb, _ = contact_cached(
+                    b_kinds, b_data, dist_b, x_new, bridge, noise_var, far, chol, state, normal
+                )  # fmt: skip
+                if fb >= 0.0:
+                    Z[j, m] = math.inf
+                    return IN_B, m, math.inf, pos, steps, t + fb * dt
+                if xi_from_b:
+                    best = math.inf
+                    for k in range(dist_b.shape[0]):
+                        best = min(best, dist_b[k])
+                    zi = -best
+                    if not has_schedule:  # with a schedule, far changes: no skipping
+                        # xi(y) <= -best + |y - x_new| + round-off <= lev while the
+                        # replica has moved less than best + lev (less the margin)
+                        room_b = min(
+                            clearance(dist_b, far, bridge, x_new, extent),
+                            clearance(dist_b, far, False, x_new, extent) + lev,
+                        )  # fmt: skip
+                else:
+                    zi = xi(x_new, xi_params)
+                lev = max(lev, zi)
+            Z[j, m] = lev
+            # A's exact test, skipped in the same way (clearance)
             was = room
             room = was - moved
             if not room > 0.0:
