@@ -32,7 +32,6 @@ point in B, with weight prod_j (1 - K_j / n) / (n n_runs) (the weights sum to p_
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 import warnings
@@ -90,7 +89,7 @@ _SELECTION_STREAM = np.uint64(2**32 - 1)
 #: Runs per numba thread in one kernel call (by default, as memory allows).
 _RUNS_PER_THREAD = 4
 
-#: ``advance`` (in :func:`_ams_kernel`) returned: replica j's store is full (no step taken).
+#: :func:`_advance` returned: replica j's store is full (no step taken).
 _FULL = -1
 
 
@@ -122,333 +121,328 @@ _AMS_SIGNATURE = types.void(
 )
 
 
-@functools.cache
-def _ams_kernel(d: int):
-    """The AMS kernel for systems of dimension ``d``: ``kernel(*_AMS_SIGNATURE args)`` runs
-    the runs ``runs`` (:func:`one_run` each) over ``threads`` numba threads.
+@nb.njit(_nrt=False, **JIT)
+def _advance(
+    drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, a_kinds, a_data,
+    b_kinds, b_data, bridge, xi, xi_params, xi_from_b, X, Z, j, m, lev, pos, walk, x, x_new, fx,
+    normal, dist_a, dist_b,
+):  # fmt: skip
+    """Step replica j on from its point m (held in ``x``) until A, B, the end of t_span, a
+    non-finite state or the end of its store (``_FULL``, before stepping on).
 
-    ``d`` is a compile-time constant, as in the engine's kernels
-    (:func:`simulate._ensemble._kernel`): LLVM unrolls the loops over components. Numba
-    caches one kernel per d: closure variables are part of its cache key.
+    ``dist_a``, ``dist_b`` (scratch) hold the signed distances of ``x`` to the primitives
+    of A and B, computed on entry and kept up to date (:func:`contact_cached`). With
+    ``xi_from_b`` the reaction coordinate is minus the distance to B, read off ``dist_b``
+    (the same floating-point operations as
+    :func:`~simulate._reaction_coordinates.distance_to`'s, so the same bits) instead of
+    being evaluated again. A's test is skipped while the replica is far from A
+    (:func:`~simulate._stepping.clearance`, as in the engine), which leaves the results
+    unchanged bit for bit; B's is not, as its distance gives the level.
+
+    Returns (fate, m, level, buffer position, steps, time of entry into B or NaN).
+    Compiled without reference counting (``_nrt=False``): array views and ``.ctypes``
+    in the inlined step and set test otherwise cost an atomic increment and decrement
+    each, eight times the arithmetic of a step; nothing here allocates.
     """
-
-    @nb.njit(_nrt=False, **JIT)
-    def advance(
-        drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, a_kinds, a_data,
-        b_kinds, b_data, bridge, xi, xi_params, xi_from_b, X, Z, j, m, lev, pos, walk, x, x_new, fx,
-        normal, dist_a, dist_b,
-    ):  # fmt: skip
-        """Step replica j on from its point m (held in ``x``) until A, B, the end of t_span, a
-        non-finite state or the end of its store (``_FULL``, before stepping on).
-
-        ``dist_a``, ``dist_b`` (scratch) hold the signed distances of ``x`` to the primitives
-        of A and B, computed on entry and kept up to date (:func:`contact_cached`). With
-        ``xi_from_b`` the reaction coordinate is minus the distance to B, read off ``dist_b``
-        (the same floating-point operations as
-        :func:`~simulate._reaction_coordinates.distance_to`'s, so the same bits) instead of
-        being evaluated again. A's test is skipped while the replica is far from A
-        (:func:`~simulate._stepping.clearance`, as in the engine), which leaves the results
-        unchanged bit for bit; B's is not, as its distance gives the level.
-
-        Returns (fate, m, level, buffer position, steps, time of entry into B or NaN).
-        Compiled without reference counting (``_nrt=False``): array views and ``.ctypes``
-        in the inlined step and set test otherwise cost an atomic increment and decrement
-        each, eight times the arithmetic of a step; nothing here allocates.
-        """
-        state, pre, lanes, z = walk
-        for k in range(a_kinds.shape[0]):
-            dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
-        for k in range(b_kinds.shape[0]):
-            dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
-        extent = 0.0  # the sets' largest finite coordinate, for clearance's round-off margin
-        for data in (a_data, b_data):
-            for k in range(data.shape[0]):
-                for i in range(data.shape[1]):
-                    if math.isfinite(data[k, i]):
-                        extent = max(extent, abs(data[k, i]))
-        room = -math.inf  # the first step takes A's exact test
-        room_b = -math.inf  # and B's, with the reaction coordinate
-        steps = 0
-        noise_var = eps * dt
-        far = bridge_far(chol, noise_var)
-        stop = min(max_steps, X.shape[1] - 1)  # the time-out, or the last point the store holds
-        # em_step's amplitude sqrt(2 eps d(t) dt), computed once without a schedule (d = 1:
-        # the same bits, as 2 eps 1 = 2 eps exactly)
-        amp = math.sqrt(2.0 * eps * dt)
-        while m < stop:
-            t = t0 + m * dt
-            if has_schedule:
-                scale = schedule(t, params)
-                amp = math.sqrt(2.0 * eps * scale * dt)
-                noise_var = eps * scale * dt
-                far = bridge_far(chol, noise_var)
-            pos = em_step_amp(
-                drift, params, chol, dt, amp, x, t, fx, x_new, state, pre, lanes, z, pos
-            )  # fmt: skip
-            steps += 1
-            total = 0.0
-            for i in range(d):
-                total += x_new[i]
-            if not math.isfinite(total):
-                return NON_FINITE, m, lev, pos, steps, math.nan
-            m += 1
-            for i in range(d):
-                X[j, m, i] = x_new[i]
-            moved = 0.0  # L1, since the last step
-            for i in range(d):
-                moved += abs(x_new[i] - x[i])
-            # B's exact test and the level, skipped (with xi minus the distance to B) while
-            # the replica has moved less than ``room_b`` since the last: the test could
-            # neither touch B nor draw (clearance), and xi stays at or below the level
-            # (it is 1-Lipschitz), so the level stored is the same
-            was = room_b
-            room_b = was - moved
-            if not room_b > 0.0:
-                if was > 0.0:  # steps were skipped: x's cached distances are stale
-                    for k in range(b_kinds.shape[0]):
-                        dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
-                fb, _ = contact_cached(
-                    b_kinds, b_data, dist_b, x_new, bridge, noise_var, far, chol, state, normal
-                )  # fmt: skip
-                if fb >= 0.0:
-                    Z[j, m] = math.inf
-                    return IN_B, m, math.inf, pos, steps, t + fb * dt
-                if xi_from_b:
-                    best = math.inf
-                    for k in range(dist_b.shape[0]):
-                        best = min(best, dist_b[k])
-                    zi = -best
-                    if not has_schedule:  # with a schedule, far changes: no skipping
-                        # xi(y) <= -best + |y - x_new| + round-off <= lev while the
-                        # replica has moved less than best + lev (less the margin)
-                        room_b = min(
-                            clearance(dist_b, far, bridge, x_new, extent),
-                            clearance(dist_b, far, False, x_new, extent) + lev,
-                        )  # fmt: skip
-                else:
-                    zi = xi(x_new, xi_params)
-                lev = max(lev, zi)
-            Z[j, m] = lev
-            # A's exact test, skipped in the same way (clearance)
-            was = room
-            room = was - moved
-            if not room > 0.0:
-                if was > 0.0:  # steps were skipped: x's cached distances are stale
-                    for k in range(a_kinds.shape[0]):
-                        dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
-                fa, _ = contact_cached(
-                    a_kinds, a_data, dist_a, x_new, bridge, noise_var, far, chol, state, normal
-                )  # fmt: skip
-                if fa >= 0.0:
-                    return IN_A, m, lev, pos, steps, math.nan
-                if not has_schedule:  # with a schedule, far changes: no skipping
-                    room = clearance(dist_a, far, bridge, x_new, extent)
-            for i in range(d):
-                x[i] = x_new[i]
-        return (TIMED_OUT if m >= max_steps else _FULL), m, lev, pos, steps, math.nan
-
-    @nb.njit(**JIT)
-    def extend(
-        drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed, stream,
-        a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, X, Z, L, level, fate,
-        t_entry, j, walk, x, x_new, fx, normal, dist_a, dist_b,
-    ):  # fmt: skip
-        """Continue replica j from its last stored point until A, B, the end of t_span or a
-        non-finite state, on the random stream ``stream`` (``walk``, ``x``... are scratch);
-        returns the (possibly enlarged) stores X, Z and the steps taken."""
-        init_stream(walk[0], seed, stream)
-        m = L[j] - 1  # index of the current point
+    d = x.shape[0]
+    state, pre, lanes, z = walk
+    for k in range(a_kinds.shape[0]):
+        dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
+    for k in range(b_kinds.shape[0]):
+        dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
+    extent = 0.0  # the sets' largest finite coordinate, for clearance's round-off margin
+    for data in (a_data, b_data):
+        for k in range(data.shape[0]):
+            for i in range(data.shape[1]):
+                if math.isfinite(data[k, i]):
+                    extent = max(extent, abs(data[k, i]))
+    room = -math.inf  # the first step takes A's exact test
+    room_b = -math.inf  # and B's, with the reaction coordinate
+    steps = 0
+    noise_var = eps * dt
+    far = bridge_far(chol, noise_var)
+    stop = min(max_steps, X.shape[1] - 1)  # the time-out, or the last point the store holds
+    # em_step's amplitude sqrt(2 eps d(t) dt), computed once without a schedule (d = 1:
+    # the same bits, as 2 eps 1 = 2 eps exactly)
+    amp = math.sqrt(2.0 * eps * dt)
+    while m < stop:
+        t = t0 + m * dt
+        if has_schedule:
+            scale = schedule(t, params)
+            amp = math.sqrt(2.0 * eps * scale * dt)
+            noise_var = eps * scale * dt
+            far = bridge_far(chol, noise_var)
+        pos = em_step_amp(
+            drift, params, chol, dt, amp, x, t, fx, x_new, state, pre, lanes, z, pos
+        )  # fmt: skip
+        steps += 1
+        total = 0.0
         for i in range(d):
-            x[i] = X[j, m, i]
-        lev = Z[j, m]  # the level so far
-        pos = WORDS_PER_REFILL
-        steps = 0
-        while True:
-            end, m, lev, pos, s, entry = advance(
-                drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, a_kinds,
-                a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, X, Z, j, m, lev, pos,
-                walk, x, x_new, fx, normal, dist_a, dist_b,
+            total += x_new[i]
+        if not math.isfinite(total):
+            return NON_FINITE, m, lev, pos, steps, math.nan
+        m += 1
+        for i in range(d):
+            X[j, m, i] = x_new[i]
+        moved = 0.0  # L1, since the last step
+        for i in range(d):
+            moved += abs(x_new[i] - x[i])
+        # B's exact test and the level, skipped (with xi minus the distance to B) while
+        # the replica has moved less than ``room_b`` since the last: the test could
+        # neither touch B nor draw (clearance), and xi stays at or below the level
+        # (it is 1-Lipschitz), so the level stored is the same
+        was = room_b
+        room_b = was - moved
+        if not room_b > 0.0:
+            if was > 0.0:  # steps were skipped: x's cached distances are stale
+                for k in range(b_kinds.shape[0]):
+                    dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
+            fb, _ = contact_cached(
+                b_kinds, b_data, dist_b, x_new, bridge, noise_var, far, chol, state, normal
             )  # fmt: skip
-            steps += s
-            if end != _FULL:
-                break
-            # grow every replica's store
-            cap = 2 * X.shape[1]
-            X2 = np.empty((X.shape[0], cap, d))
-            Z2 = np.empty((X.shape[0], cap))
-            for r in range(X.shape[0]):
-                used = m + 1 if r == j else L[r]
-                X2[r, :used] = X[r, :used]
-                Z2[r, :used] = Z[r, :used]
-            X = X2
-            Z = Z2
-        if end == IN_B:
-            t_entry[j] = entry
-        L[j] = m + 1
-        level[j] = lev
-        fate[j] = end
-        return X, Z, steps
+            if fb >= 0.0:
+                Z[j, m] = math.inf
+                return IN_B, m, math.inf, pos, steps, t + fb * dt
+            if xi_from_b:
+                best = math.inf
+                for k in range(dist_b.shape[0]):
+                    best = min(best, dist_b[k])
+                zi = -best
+                if not has_schedule:  # with a schedule, far changes: no skipping
+                    # xi(y) <= -best + |y - x_new| + round-off <= lev while the
+                    # replica has moved less than best + lev (less the margin)
+                    room_b = min(
+                        clearance(dist_b, far, bridge, x_new, extent),
+                        clearance(dist_b, far, False, x_new, extent) + lev,
+                    )  # fmt: skip
+            else:
+                zi = xi(x_new, xi_params)
+            lev = max(lev, zi)
+        Z[j, m] = lev
+        # A's exact test, skipped in the same way (clearance)
+        was = room
+        room = was - moved
+        if not room > 0.0:
+            if was > 0.0:  # steps were skipped: x's cached distances are stale
+                for k in range(a_kinds.shape[0]):
+                    dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
+            fa, _ = contact_cached(
+                a_kinds, a_data, dist_a, x_new, bridge, noise_var, far, chol, state, normal
+            )  # fmt: skip
+            if fa >= 0.0:
+                return IN_A, m, lev, pos, steps, math.nan
+            if not has_schedule:  # with a schedule, far changes: no skipping
+                room = clearance(dist_a, far, bridge, x_new, extent)
+        for i in range(d):
+            x[i] = x_new[i]
+    return (TIMED_OUT if m >= max_steps else _FULL), m, lev, pos, steps, math.nan
 
-    @nb.njit(**JIT)
-    def one_run(
-        drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, run,
-        a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k, max_iter,
-        X, Z, out_x, out_len, out_entry, stats,
-    ):  # fmt: skip
-        """One AMS run (the module docstring), in the replica stores ``X``, ``Z`` ((n, capacity,
-        d) and (n, capacity), whatever they held before): each replica's points and the
-        running maximum of xi along it (its level so far, +inf from its entry into B; sorted,
-        so the branching point is found by bisection). Returns the stores, enlarged if
-        replicas outgrew them."""
-        L = np.ones(n, dtype=np.int64)
-        level = np.empty(n)
-        fate = np.empty(n, dtype=np.int64)
-        t_entry = np.full(n, np.nan)
-        base = np.uint64(run) << np.uint64(32)
-        sel = np.empty(STREAM_SIZE, dtype=np.uint64)
-        init_stream(sel, seed, base | _SELECTION_STREAM)
-        walk = (
-            np.empty(STREAM_SIZE, dtype=np.uint64),  # stream state
-            np.empty(STREAM_SIZE, dtype=np.uint64),  # its state before the latest refill
-            np.empty(2 * WORDS_PER_REFILL, dtype=np.uint64),
-            np.empty(WORDS_PER_REFILL),
-        )
-        x = np.empty(d)
-        x_new = np.empty(d)
-        fx = np.empty(d)
-        normal = np.empty(d)
-        dist_a = np.empty(a_kinds.shape[0])
-        dist_b = np.empty(b_kinds.shape[0])
-        z0 = xi(x0, xi_params)
-        steps = 0
-        created = 0
+
+@nb.njit(**JIT)
+def _extend(
+    drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed, stream,
+    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, X, Z, L, level, fate,
+    t_entry, j, walk, x, x_new, fx, normal, dist_a, dist_b,
+):  # fmt: skip
+    """Continue replica j from its last stored point until A, B, the end of t_span or a
+    non-finite state, on the random stream ``stream`` (``walk``, ``x``... are scratch);
+    returns the (possibly enlarged) stores X, Z and the steps taken."""
+    d = chol.shape[0]
+    init_stream(walk[0], seed, stream)
+    m = L[j] - 1  # index of the current point
+    for i in range(d):
+        x[i] = X[j, m, i]
+    lev = Z[j, m]  # the level so far
+    pos = WORDS_PER_REFILL
+    steps = 0
+    while True:
+        end, m, lev, pos, s, entry = _advance(
+            drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, a_kinds,
+            a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, X, Z, j, m, lev, pos,
+            walk, x, x_new, fx, normal, dist_a, dist_b,
+        )  # fmt: skip
+        steps += s
+        if end != _FULL:
+            break
+        # grow every replica's store
+        cap = 2 * X.shape[1]
+        X2 = np.empty((X.shape[0], cap, d))
+        Z2 = np.empty((X.shape[0], cap))
+        for r in range(X.shape[0]):
+            used = m + 1 if r == j else L[r]
+            X2[r, :used] = X[r, :used]
+            Z2[r, :used] = Z[r, :used]
+        X = X2
+        Z = Z2
+    if end == IN_B:
+        t_entry[j] = entry
+    L[j] = m + 1
+    level[j] = lev
+    fate[j] = end
+    return X, Z, steps
+
+
+@nb.njit(**JIT)
+def _one_run(
+    drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, run,
+    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k, max_iter,
+    X, Z, out_x, out_len, out_entry, stats,
+):  # fmt: skip
+    """One AMS run (the module docstring), in the replica stores ``X``, ``Z`` ((n, capacity,
+    d) and (n, capacity), whatever they held before): each replica's points and the
+    running maximum of xi along it (its level so far, +inf from its entry into B; sorted,
+    so the branching point is found by bisection). Returns the stores, enlarged if
+    replicas outgrew them."""
+    d = chol.shape[0]
+    L = np.ones(n, dtype=np.int64)
+    level = np.empty(n)
+    fate = np.empty(n, dtype=np.int64)
+    t_entry = np.full(n, np.nan)
+    base = np.uint64(run) << np.uint64(32)
+    sel = np.empty(STREAM_SIZE, dtype=np.uint64)
+    init_stream(sel, seed, base | _SELECTION_STREAM)
+    walk = (
+        np.empty(STREAM_SIZE, dtype=np.uint64),  # stream state
+        np.empty(STREAM_SIZE, dtype=np.uint64),  # its state before the latest refill
+        np.empty(2 * WORDS_PER_REFILL, dtype=np.uint64),
+        np.empty(WORDS_PER_REFILL),
+    )
+    x = np.empty(d)
+    x_new = np.empty(d)
+    fx = np.empty(d)
+    normal = np.empty(d)
+    dist_a = np.empty(a_kinds.shape[0])
+    dist_b = np.empty(b_kinds.shape[0])
+    z0 = xi(x0, xi_params)
+    steps = 0
+    created = 0
+    for j in range(n):
+        for i in range(d):
+            X[j, 0, i] = x0[i]
+        Z[j, 0] = z0
+        L[j] = 1
+        X, Z, s = _extend(
+            drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed,
+            base | np.uint64(created), a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params,
+            xi_from_b, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal, dist_a,
+            dist_b,
+        )  # fmt: skip
+        created += 1
+        steps += s
+    logw = 0.0
+    iterations = 0
+    killed_total = 0
+    status = OK
+    survivors = np.empty(n, dtype=np.int64)
+    killed = np.empty(n, dtype=np.int64)
+    while True:
+        zk = np.partition(level, k - 1)[k - 1]  # the k-th smallest level (a selection, O(n))
+        if zk == math.inf:
+            break
+        n_surv = 0
+        n_kill = 0
         for j in range(n):
-            for i in range(d):
-                X[j, 0, i] = x0[i]
-            Z[j, 0] = z0
-            L[j] = 1
-            X, Z, s = extend(
+            if level[j] <= zk:
+                killed[n_kill] = j
+                n_kill += 1
+            else:
+                survivors[n_surv] = j
+                n_surv += 1
+        if n_surv == 0:
+            status = EXTINCT
+            logw = -math.inf
+            break
+        if iterations >= max_iter:
+            status = MAX_ITER
+            break
+        logw += math.log1p(-n_kill / n)
+        killed_total += n_kill
+        iterations += 1
+        for q in range(n_kill):
+            j = killed[q]
+            s = survivors[min(n_surv - 1, int(aux_uniform(sel) * n_surv))]
+            # the branching point: the survivor's first point above zk (its running
+            # maximum is sorted, so a bisection finds it)
+            i = np.searchsorted(Z[s, : L[s]], zk, side="right")
+            # the prefix, as one flat loop over contiguous memory
+            xj = X[j].reshape(-1)
+            xs = X[s].reshape(-1)
+            for r in range((i + 1) * d):
+                xj[r] = xs[r]
+            for r in range(i + 1):
+                Z[j, r] = Z[s, r]
+            L[j] = i + 1
+            if i == L[s] - 1:  # the branching point is the survivor's end: copy its fate
+                level[j] = level[s]
+                fate[j] = fate[s]
+                t_entry[j] = t_entry[s]
+                continue
+            X, Z, st = _extend(
                 drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed,
-                base | np.uint64(created), a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params,
-                xi_from_b, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal, dist_a,
-                dist_b,
+                base | np.uint64(created), a_kinds, a_data, b_kinds, b_data, bridge, xi,
+                xi_params, xi_from_b, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx,
+                normal, dist_a, dist_b,
             )  # fmt: skip
             created += 1
-            steps += s
-        logw = 0.0
-        iterations = 0
-        killed_total = 0
-        status = OK
-        survivors = np.empty(n, dtype=np.int64)
-        killed = np.empty(n, dtype=np.int64)
-        while True:
-            zk = np.partition(level, k - 1)[k - 1]  # the k-th smallest level (a selection, O(n))
-            if zk == math.inf:
-                break
-            n_surv = 0
-            n_kill = 0
-            for j in range(n):
-                if level[j] <= zk:
-                    killed[n_kill] = j
-                    n_kill += 1
-                else:
-                    survivors[n_surv] = j
-                    n_surv += 1
-            if n_surv == 0:
-                status = EXTINCT
-                logw = -math.inf
-                break
-            if iterations >= max_iter:
-                status = MAX_ITER
-                break
-            logw += math.log1p(-n_kill / n)
-            killed_total += n_kill
-            iterations += 1
-            for q in range(n_kill):
-                j = killed[q]
-                s = survivors[min(n_surv - 1, int(aux_uniform(sel) * n_surv))]
-                # the branching point: the survivor's first point above zk (its running
-                # maximum is sorted, so a bisection finds it)
-                i = np.searchsorted(Z[s, : L[s]], zk, side="right")
-                # the prefix, as one flat loop over contiguous memory
-                xj = X[j].reshape(-1)
-                xs = X[s].reshape(-1)
-                for r in range((i + 1) * d):
-                    xj[r] = xs[r]
-                for r in range(i + 1):
-                    Z[j, r] = Z[s, r]
-                L[j] = i + 1
-                if i == L[s] - 1:  # the branching point is the survivor's end: copy its fate
-                    level[j] = level[s]
-                    fate[j] = fate[s]
-                    t_entry[j] = t_entry[s]
-                    continue
-                X, Z, st = extend(
-                    drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed,
-                    base | np.uint64(created), a_kinds, a_data, b_kinds, b_data, bridge, xi,
-                    xi_params, xi_from_b, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx,
-                    normal, dist_a, dist_b,
-                )  # fmt: skip
-                created += 1
-                steps += st
-        n_b = 0
-        need = 0
+            steps += st
+    n_b = 0
+    need = 0
+    for j in range(n):
+        if fate[j] == IN_B:
+            n_b += 1
+            need += L[j]
+    stats[S_LOGW] = logw
+    stats[S_NB] = n_b
+    stats[S_ITER] = iterations
+    stats[S_STEPS] = steps
+    stats[S_STATUS] = status
+    stats[S_CREATED] = created
+    stats[S_NEED] = need
+    stats[S_KILLED] = killed_total
+    n_nf = 0
+    n_to = 0
+    for j in range(n):
+        n_nf += fate[j] == NON_FINITE
+        n_to += fate[j] == TIMED_OUT
+    stats[S_NONFINITE] = n_nf
+    stats[S_TIMEOUT] = n_to
+    if need <= out_x.shape[0]:
+        w = 0
         for j in range(n):
+            out_len[j] = 0
+            out_entry[j] = t_entry[j]
             if fate[j] == IN_B:
-                n_b += 1
-                need += L[j]
-        stats[S_LOGW] = logw
-        stats[S_NB] = n_b
-        stats[S_ITER] = iterations
-        stats[S_STEPS] = steps
-        stats[S_STATUS] = status
-        stats[S_CREATED] = created
-        stats[S_NEED] = need
-        stats[S_KILLED] = killed_total
-        n_nf = 0
-        n_to = 0
-        for j in range(n):
-            n_nf += fate[j] == NON_FINITE
-            n_to += fate[j] == TIMED_OUT
-        stats[S_NONFINITE] = n_nf
-        stats[S_TIMEOUT] = n_to
-        if need <= out_x.shape[0]:
-            w = 0
-            for j in range(n):
-                out_len[j] = 0
-                out_entry[j] = t_entry[j]
-                if fate[j] == IN_B:
-                    out_len[j] = L[j]
-                    for r in range(L[j]):
-                        for c in range(d):
-                            out_x[w, c] = X[j, r, c]
-                        w += 1
-        return X, Z
+                out_len[j] = L[j]
+                for r in range(L[j]):
+                    for c in range(d):
+                        out_x[w, c] = X[j, r, c]
+                    w += 1
+    return X, Z
 
-    @nb.njit(_AMS_SIGNATURE, parallel=True, **JIT)
-    def kernel(
-        drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, runs,
-        a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k, max_iter,
-        out_x, out_len, out_entry, stats, threads,
-    ):  # fmt: skip
-        # Each thread runs a contiguous block of the runs in one pair of replica stores: fresh
-        # stores for every run cost page faults and zeroing, and copies, as they grow.
-        # ``threads`` comes from the caller: numba.get_num_threads() in compiled code is a
-        # dynamic global, which would keep the kernel out of numba's on-disk cache.
-        m = runs.shape[0]
-        threads = min(threads, m)
-        for w in prange(threads):
-            w = np.int64(w)  # prange may hand out unsigned indices
-            X = np.empty((n, 1024, d))
-            Z = np.empty((n, 1024))
-            for r in range(w * m // threads, (w + 1) * m // threads):
-                X, Z = one_run(
-                    drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed,
-                    runs[r], a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n,
-                    k, max_iter, X, Z, out_x[r], out_len[r], out_entry[r], stats[r],
-                )  # fmt: skip
 
-    return kernel
+@nb.njit(_AMS_SIGNATURE, parallel=True, **JIT)
+def _ams_kernel(
+    drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, runs,
+    a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k, max_iter,
+    out_x, out_len, out_entry, stats, threads,
+):  # fmt: skip
+    # Each thread runs a contiguous block of the runs in one pair of replica stores: fresh
+    # stores for every run cost page faults and zeroing, and copies, as they grow.
+    # ``threads`` comes from the caller: numba.get_num_threads() in compiled code is a
+    # dynamic global, which would keep the kernel out of numba's on-disk cache.
+    d = chol.shape[0]
+    m = runs.shape[0]
+    threads = min(threads, m)
+    for w in prange(threads):
+        w = np.int64(w)  # prange may hand out unsigned indices
+        X = np.empty((n, 1024, d))
+        Z = np.empty((n, 1024))
+        for r in range(w * m // threads, (w + 1) * m // threads):
+            X, Z = _one_run(
+                drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed,
+                runs[r], a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n,
+                k, max_iter, X, Z, out_x[r], out_len[r], out_entry[r], stats[r],
+            )  # fmt: skip
 
 
 @nb.njit(**JIT)
@@ -624,7 +618,7 @@ def _run_chunk(system, x0, eps, t0, dt, max_steps, seed, runs, a, b, bridge, xi,
     out_entry = np.full((m, n), np.nan)
     stats = np.zeros((m, N_STATS))
     with numba_threads(n_threads):
-        _ams_kernel(d)(
+        _ams_kernel(
             *kernel_prefix(system, eps, t0, dt), x0, max_steps, np.uint64(seed), runs, a[0], a[2],
             b[0], b[2], bridge, xi.function, xi.params, xi_from_b, n, k, max_iter, out_x, out_len,
             out_entry, stats, nb.get_num_threads(),
