@@ -323,10 +323,9 @@ _PINNED = {
         ),
         "c93367561525545c",
     ),  # fmt: skip
-    # Recorded on main at bdbc2e3, before the per-dimension kernel and the skipped tests of
-    # A: a diffusion schedule (A's test every step, the amplitude per step), and a
-    # correlated D with A a union of a box and a ball and B a half-space (skipped tests of
-    # A, their stale distances, bridge draws near the box's face)
+    # Recorded on main at bdbc2e3, before the skipped set tests: a diffusion schedule
+    # (exact set tests every step, the amplitude per step), and a correlated D with A a
+    # union of a box and a ball and B a half-space (skipped tests, bridge draws)
     "schedule_2d": (
         lambda: ams(
             zoo.reverse_diffusion_ring(),
