@@ -68,7 +68,7 @@ from ._reaction_coordinates import (
 from ._reaction_coordinates import reaction_coordinate as as_reaction_coordinate
 from ._sets import SHELL, StopSet, encode_sets, resolve_set, signed_distance
 from ._status import EXTINCT, IN_A, IN_B, MAX_ITER, NON_FINITE, OK, TIMED_OUT, Status
-from ._stepping import bridge_far, contact_cached, em_step
+from ._stepping import bridge_far, clearance, contact_cached, em_step_amp
 from ._system import System
 from ._transitions import TransitionResult, check_disjoint
 
@@ -89,8 +89,36 @@ _SELECTION_STREAM = np.uint64(2**32 - 1)
 #: Runs per numba thread in one kernel call (by default, as memory allows).
 _RUNS_PER_THREAD = 4
 
-#: :func:`_advance` returned because replica j's store is full (it took no step).
+#: :func:`_advance` returned: replica j's store is full (no step taken).
 _FULL = -1
+
+
+_f8v = types.float64[::1]
+_f8m = types.float64[:, ::1]
+_i8v = types.int64[::1]
+_AMS_SIGNATURE = types.void(
+    *KERNEL_PREFIX,  # drift, schedule, has_schedule, params, chol, eps, t0, dt
+    _f8v,  # x0
+    types.int64,  # max_steps
+    types.uint64,  # seed
+    _i8v,  # run indices
+    _i8v,  # A kinds
+    _f8m,  # A data
+    _i8v,  # B kinds
+    _f8m,  # B data
+    types.boolean,  # bridge
+    ReactionCoordinateType,
+    _f8v,  # xi params
+    types.boolean,  # xi is minus the distance to B (read off B's distances)
+    types.int64,  # n replicas
+    types.int64,  # k
+    types.int64,  # max_iter
+    types.float64[:, :, ::1],  # out x (runs, capacity, d)
+    types.int64[:, ::1],  # out lengths (runs, n)
+    _f8m,  # out entry times (runs, n)
+    _f8m,  # stats (runs, N_STATS)
+    types.int64,  # threads
+)
 
 
 @nb.njit(_nrt=False, **JIT)
@@ -102,28 +130,50 @@ def _advance(
     """Step replica j on from its point m (held in ``x``) until A, B, the end of t_span, a
     non-finite state or the end of its store (``_FULL``, before stepping on).
 
-    ``dist_a``, ``dist_b`` hold the signed distances of ``x`` to the primitives of A and B
-    (kept up to date, :func:`contact_cached`). With ``xi_from_b`` the reaction coordinate
-    is minus the distance to B, read off ``dist_b`` (the same floating-point operations
-    as :func:`~simulate._reaction_coordinates.distance_to`'s, so the same bits) instead
-    of being evaluated again.
+    ``dist_a``, ``dist_b`` (scratch) hold the signed distances of ``x`` to the primitives
+    of A and B, computed on entry and kept up to date (:func:`contact_cached`). With
+    ``xi_from_b`` the reaction coordinate is minus the distance to B, read off ``dist_b``
+    (the same floating-point operations as
+    :func:`~simulate._reaction_coordinates.distance_to`'s, so the same bits) instead of
+    being evaluated again. A's test is skipped while the replica is far from A
+    (:func:`~simulate._stepping.clearance`, as in the engine), which leaves the results
+    unchanged bit for bit; B's is not, as its distance gives the level.
 
-    Returns (fate, m, level, buffer position, steps, time of entry into B or NaN). Compiled without
-    reference counting (``_nrt=False``): array views and ``.ctypes`` in the inlined step
-    and set test otherwise cost an atomic increment and decrement each, eight times the
-    arithmetic of a step; nothing here allocates.
+    Returns (fate, m, level, buffer position, steps, time of entry into B or NaN).
+    Compiled without reference counting (``_nrt=False``): array views and ``.ctypes``
+    in the inlined step and set test otherwise cost an atomic increment and decrement
+    each, eight times the arithmetic of a step; nothing here allocates.
     """
-    state, pre, lanes, z = walk
     d = x.shape[0]
+    state, pre, lanes, z = walk
+    for k in range(a_kinds.shape[0]):
+        dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
+    for k in range(b_kinds.shape[0]):
+        dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
+    extent = 0.0  # the sets' largest finite coordinate, for clearance's round-off margin
+    for data in (a_data, b_data):
+        for k in range(data.shape[0]):
+            for i in range(data.shape[1]):
+                if math.isfinite(data[k, i]):
+                    extent = max(extent, abs(data[k, i]))
+    room = -math.inf  # the first step takes A's exact test
+    room_b = -math.inf  # and B's, with the reaction coordinate
     steps = 0
     noise_var = eps * dt
     far = bridge_far(chol, noise_var)
     stop = min(max_steps, X.shape[1] - 1)  # the time-out, or the last point the store holds
+    # em_step's amplitude sqrt(2 eps d(t) dt), computed once without a schedule (d = 1:
+    # the same bits, as 2 eps 1 = 2 eps exactly)
+    amp = math.sqrt(2.0 * eps * dt)
     while m < stop:
         t = t0 + m * dt
-        pos, scale = em_step(
-            drift, schedule, has_schedule, params, chol, eps, dt, x, t, fx, x_new, state, pre,
-            lanes, z, pos,
+        if has_schedule:
+            scale = schedule(t, params)
+            amp = math.sqrt(2.0 * eps * scale * dt)
+            noise_var = eps * scale * dt
+            far = bridge_far(chol, noise_var)
+        pos = em_step_amp(
+            drift, params, chol, dt, amp, x, t, fx, x_new, state, pre, lanes, z, pos
         )  # fmt: skip
         steps += 1
         total = 0.0
@@ -134,29 +184,55 @@ def _advance(
         m += 1
         for i in range(d):
             X[j, m, i] = x_new[i]
-        if has_schedule:
-            noise_var = eps * scale * dt
-            far = bridge_far(chol, noise_var)
-        fb, _ = contact_cached(
-            b_kinds, b_data, dist_b, x_new, bridge, noise_var, far, chol, state, normal
-        )  # fmt: skip
-        if fb >= 0.0:
-            Z[j, m] = math.inf
-            return IN_B, m, math.inf, pos, steps, t + fb * dt
-        if xi_from_b:
-            best = math.inf
-            for k in range(dist_b.shape[0]):
-                best = min(best, dist_b[k])
-            zi = -best
-        else:
-            zi = xi(x_new, xi_params)
-        lev = max(lev, zi)
+        moved = 0.0  # L1, since the last step
+        for i in range(d):
+            moved += abs(x_new[i] - x[i])
+        # B's exact test and the level, skipped (with xi minus the distance to B) while
+        # the replica has moved less than ``room_b`` since the last: the test could
+        # neither touch B nor draw (clearance), and xi stays at or below the level
+        # (it is 1-Lipschitz), so the level stored is the same
+        was = room_b
+        room_b = was - moved
+        if not room_b > 0.0:
+            if was > 0.0:  # steps were skipped: x's cached distances are stale
+                for k in range(b_kinds.shape[0]):
+                    dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
+            fb, _ = contact_cached(
+                b_kinds, b_data, dist_b, x_new, bridge, noise_var, far, chol, state, normal
+            )  # fmt: skip
+            if fb >= 0.0:
+                Z[j, m] = math.inf
+                return IN_B, m, math.inf, pos, steps, t + fb * dt
+            if xi_from_b:
+                best = math.inf
+                for k in range(dist_b.shape[0]):
+                    best = min(best, dist_b[k])
+                zi = -best
+                if not has_schedule:  # with a schedule, far changes: no skipping
+                    # xi(y) <= -best + |y - x_new| + round-off <= lev while the
+                    # replica has moved less than best + lev (less the margin)
+                    room_b = min(
+                        clearance(dist_b, far, bridge, x_new, extent),
+                        clearance(dist_b, far, False, x_new, extent) + lev,
+                    )  # fmt: skip
+            else:
+                zi = xi(x_new, xi_params)
+            lev = max(lev, zi)
         Z[j, m] = lev
-        fa, _ = contact_cached(
-            a_kinds, a_data, dist_a, x_new, bridge, noise_var, far, chol, state, normal
-        )  # fmt: skip
-        if fa >= 0.0:
-            return IN_A, m, lev, pos, steps, math.nan
+        # A's exact test, skipped in the same way (clearance)
+        was = room
+        room = was - moved
+        if not room > 0.0:
+            if was > 0.0:  # steps were skipped: x's cached distances are stale
+                for k in range(a_kinds.shape[0]):
+                    dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
+            fa, _ = contact_cached(
+                a_kinds, a_data, dist_a, x_new, bridge, noise_var, far, chol, state, normal
+            )  # fmt: skip
+            if fa >= 0.0:
+                return IN_A, m, lev, pos, steps, math.nan
+            if not has_schedule:  # with a schedule, far changes: no skipping
+                room = clearance(dist_a, far, bridge, x_new, extent)
         for i in range(d):
             x[i] = x_new[i]
     return (TIMED_OUT if m >= max_steps else _FULL), m, lev, pos, steps, math.nan
@@ -176,18 +252,14 @@ def _extend(
     m = L[j] - 1  # index of the current point
     for i in range(d):
         x[i] = X[j, m, i]
-    for k in range(a_kinds.shape[0]):
-        dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
-    for k in range(b_kinds.shape[0]):
-        dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
     lev = Z[j, m]  # the level so far
     pos = WORDS_PER_REFILL
     steps = 0
     while True:
         end, m, lev, pos, s, entry = _advance(
             drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, a_kinds,
-            a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, X, Z, j, m, lev, pos, walk,
-            x, x_new, fx, normal, dist_a, dist_b,
+            a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, X, Z, j, m, lev, pos,
+            walk, x, x_new, fx, normal, dist_a, dist_b,
         )  # fmt: skip
         steps += s
         if end != _FULL:
@@ -252,7 +324,8 @@ def _one_run(
         X, Z, s = _extend(
             drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed,
             base | np.uint64(created), a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params,
-            xi_from_b, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal, dist_a, dist_b,
+            xi_from_b, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal, dist_a,
+            dist_b,
         )  # fmt: skip
         created += 1
         steps += s
@@ -307,8 +380,8 @@ def _one_run(
             X, Z, st = _extend(
                 drift, schedule, has_schedule, params, chol, eps, t0, dt, max_steps, seed,
                 base | np.uint64(created), a_kinds, a_data, b_kinds, b_data, bridge, xi,
-                xi_params, xi_from_b, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx, normal,
-                dist_a, dist_b,
+                xi_params, xi_from_b, X, Z, L, level, fate, t_entry, j, walk, x, x_new, fx,
+                normal, dist_a, dist_b,
             )  # fmt: skip
             created += 1
             steps += st
@@ -347,34 +420,6 @@ def _one_run(
     return X, Z
 
 
-_f8v = types.float64[::1]
-_f8m = types.float64[:, ::1]
-_i8v = types.int64[::1]
-_AMS_SIGNATURE = types.void(
-    *KERNEL_PREFIX,  # drift, schedule, has_schedule, params, chol, eps, t0, dt
-    _f8v,  # x0
-    types.int64,  # max_steps
-    types.uint64,  # seed
-    _i8v,  # run indices
-    _i8v,  # A kinds
-    _f8m,  # A data
-    _i8v,  # B kinds
-    _f8m,  # B data
-    types.boolean,  # bridge
-    ReactionCoordinateType,
-    _f8v,  # xi params
-    types.boolean,  # xi is minus the distance to B (read off B's distances)
-    types.int64,  # n replicas
-    types.int64,  # k
-    types.int64,  # max_iter
-    types.float64[:, :, ::1],  # out x (runs, capacity, d)
-    types.int64[:, ::1],  # out lengths (runs, n)
-    _f8m,  # out entry times (runs, n)
-    _f8m,  # stats (runs, N_STATS)
-    types.int64,  # threads
-)
-
-
 @nb.njit(_AMS_SIGNATURE, parallel=True, **JIT)
 def _ams_kernel(
     drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, runs,
@@ -385,9 +430,9 @@ def _ams_kernel(
     # stores for every run cost page faults and zeroing, and copies, as they grow.
     # ``threads`` comes from the caller: numba.get_num_threads() in compiled code is a
     # dynamic global, which would keep the kernel out of numba's on-disk cache.
+    d = chol.shape[0]
     m = runs.shape[0]
     threads = min(threads, m)
-    d = chol.shape[0]
     for w in prange(threads):
         w = np.int64(w)  # prange may hand out unsigned indices
         X = np.empty((n, 1024, d))

@@ -27,12 +27,21 @@ def em_step(
     drift, schedule, has_schedule, params, chol, eps, dt, x, t, fx, x_new, state, pre, lanes, z, pos
 ):
     """Write X_{n+1} into ``x_new``; return (new buffer position, d(t_n))."""
-    d = x.shape[0]
-    drift(x.ctypes, t, params.ctypes, params.shape[0], fx.ctypes)  # raw pointers: cheap call
     scale = 1.0
     if has_schedule:
         scale = schedule(t, params)
     amp = math.sqrt(2.0 * eps * scale * dt)
+    pos = em_step_amp(drift, params, chol, dt, amp, x, t, fx, x_new, state, pre, lanes, z, pos)
+    return pos, scale
+
+
+@nb.njit(inline="always", **JIT)
+def em_step_amp(drift, params, chol, dt, amp, x, t, fx, x_new, state, pre, lanes, z, pos):
+    """:func:`em_step` with the noise amplitude ``amp`` = sqrt(2 eps d(t_n) dt) given, for
+    callers that compute it once (without a schedule it is a constant: a square root per
+    step saved); returns the new buffer position."""
+    d = x.shape[0]
+    drift(x.ctypes, t, params.ctypes, params.shape[0], fx.ctypes)  # raw pointers: cheap call
     if pos + d > WORDS_PER_REFILL:
         for j in range(state.shape[0]):
             pre[j] = state[j]
@@ -43,7 +52,7 @@ def em_step(
         for m in range(j + 1):
             noise += chol[j, m] * z[pos + m]
         x_new[j] = x[j] + fx[j] * dt + amp * noise
-    return pos + d, scale
+    return pos + d
 
 
 @nb.njit(**JIT)

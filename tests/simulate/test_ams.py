@@ -11,6 +11,8 @@ import pytest
 from simulate import (
     AMSRunWarning,
     Ball,
+    Box,
+    HalfSpace,
     Interval,
     Status,
     ams,
@@ -320,6 +322,38 @@ _PINNED = {
             bridge=False,
         ),
         "c93367561525545c",
+    ),  # fmt: skip
+    # Recorded on main at bdbc2e3, before the skipped set tests: a diffusion schedule
+    # (exact set tests every step, the amplitude per step), and a correlated D with A a
+    # union of a box and a ball and B a half-space (skipped tests, bridge draws)
+    "schedule_2d": (
+        lambda: ams(
+            zoo.reverse_diffusion_ring(),
+            Ball([0.0, 10.0], 1.0),
+            Ball([0.0, 5.0], 1.0),
+            0.01,
+            x0=[0.0, 8.5],
+            n_replicas=20,
+            n_runs=2,
+            t_span=5.0,
+            dt=1e-2,
+            seed=4,
+        ),
+        "d3ce1bf6699861f5",
+    ),  # fmt: skip
+    "box_union_2d": (
+        lambda: ams(
+            zoo.ornstein_uhlenbeck(D=[[1.0, 0.3], [0.3, 0.8]], dim=2),
+            Box([-np.inf, -np.inf], [-0.3, np.inf]) | Ball([0.0, -0.5], 0.2),
+            HalfSpace([1.0, 0.5], 1.2),
+            0.1,
+            x0=[0.0, 0.1],
+            n_replicas=30,
+            n_runs=2,
+            dt=1e-3,
+            seed=5,
+        ),
+        "bade487857123548",
     ),  # fmt: skip
 }
 
