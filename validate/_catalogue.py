@@ -394,7 +394,7 @@ def _oscillator_ring_parts(quick):
             # number - 1 degrees of freedom); a run's estimate has log-variance about
             # log(1/P) / replicas (8.6 / replicas at eps = 0.07), so too few replicas leave
             # one run dominant, and too few runs a bootstrap of too few runs: 3 runs of 8
-            # covered beta in 0.70 of 20 seeds, 6 of 16 in 0.95 (docs/networks.md,
+            # covered beta in 0.70 of 20 seeds, 6 of 16 in 0.875 of 40 (docs/networks.md,
             # "Quick variant"; benchmarks/twist_quick_coverage.py)
             n_paths=16 if quick else 10,
             seed=6,
