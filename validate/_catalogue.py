@@ -382,7 +382,7 @@ def _oscillator_ring_parts(quick):
                 # = 0.05, and the charges' window (0.05) spans 10 steps
                 dt=5e-3,
                 options={
-                    "n_runs": 3 if quick else 16,
+                    "n_runs": 6 if quick else 16,
                     "t_span": 200.0,
                     # |Z_1|^2 - |Z_0|^2: invariant under U(1) and the ring's translation
                     "reaction_coordinate": {
@@ -392,9 +392,13 @@ def _oscillator_ring_parts(quick):
                     },
                 },
             ),
-            # many small runs: the standard errors come from the spread of the runs
-            # (their Kish effective number - 1 degrees of freedom)
-            n_paths=8 if quick else 10,
+            # the standard errors come from the spread of the runs (their Kish effective
+            # number - 1 degrees of freedom); a run's estimate has log-variance about
+            # log(1/P) / replicas (8.6 / replicas at eps = 0.07), so too few replicas leave
+            # one run dominant, and too few runs a bootstrap of too few runs: 3 runs of 8
+            # covered beta in 0.70 of 20 seeds, 6 of 16 in 0.875 of 40 (docs/networks.md,
+            # "Quick variant"; benchmarks/twist_quick_coverage.py)
+            n_paths=16 if quick else 10,
             seed=6,
             instanton={"path": g["reference"].round(12).tolist()},
             # gradient system: S = V(saddle) - V(x0), H = 0, U1 = 0 (p = grad V is
