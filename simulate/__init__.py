@@ -22,7 +22,14 @@ from ._reaction_coordinates import (
 )
 from ._sets import Ball, Box, HalfSpace, Interval, Shell, StopSet, Union
 from ._status import Status
-from ._system import DiscreteSymmetry, Generator, System, rotation, translation
+from ._system import (
+    DiscreteCheckWarning,
+    DiscreteSymmetry,
+    Generator,
+    System,
+    rotation,
+    translation,
+)
 from ._transitions import TransitionResult, transitions
 
 __all__ = [
@@ -35,6 +42,7 @@ __all__ = [
     "System",
     "Generator",
     "DiscreteSymmetry",
+    "DiscreteCheckWarning",
     "rotation",
     "translation",
     "zoo",

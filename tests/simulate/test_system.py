@@ -6,7 +6,19 @@ import numpy as np
 import pytest
 from scipy.special import ive
 
-from simulate import Ball, Box, HalfSpace, Interval, MemoryBudgetError, Shell, System, ensemble, zoo
+from simulate import (
+    Ball,
+    Box,
+    DiscreteCheckWarning,
+    DiscreteSymmetry,
+    HalfSpace,
+    Interval,
+    MemoryBudgetError,
+    Shell,
+    System,
+    ensemble,
+    zoo,
+)
 from simulate._sets import encode_sets, first_set_containing
 from simulate.zoo import bessel_ratio
 
@@ -71,12 +83,57 @@ def _schedule_param_2(t, p):
         ({"D": np.eye(2), "states": {"a": [1.0]}}, "`states['a']`"),
         ({"D": np.eye(2), "probe": [0.1, 0.1], "drift": _blows_up}, "`drift` returns non-finite"),
         ({"D": np.eye(2), "drift": 3}, "`drift` must be a callable"),
+        ({"D": np.eye(2), "probe": [np.nan, 0.1]}, "`probe` must be finite"),
     ],
 )
 def test_bad_system_arguments_raise_named_errors(kwargs, message):
     kwargs = {"drift": _linear} | kwargs
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         System(**kwargs)
+
+
+# drifts for the swap (x0, x1) -> (x1, x0); System checks it at the probe (0.1, 0.1) and at
+# four points around it, one of them (1.404, 1.047), with x0 + x1 > 2 and x0 > 1.2
+def _swap_symmetric_off_domain(x, t, p, out):
+    if x[0] + x[1] > 2.0:  # a domain the swap maps to itself
+        out[0] = np.nan
+        out[1] = np.nan
+    else:
+        out[0] = -x[0]
+        out[1] = -x[1]
+
+
+def _undefined_for_large_x0(x, t, p, out):
+    out[0] = np.nan if x[0] > 1.2 else -x[0]
+    out[1] = -x[1]
+
+
+_SWAP = DiscreteSymmetry(np.array([[0.0, 1.0], [1.0, 0.0]]), "swap")
+
+
+# not odd, f(-x) != -f(x), but odd where it is infinite: in 1-D, checked at 0.1 and at
+# -0.032, 0.740, 0.205, -0.436
+def _infinite_far_out(x, t, p, out):
+    if x[0] > 0.5:
+        out[0] = np.inf
+    elif x[0] < -0.5:
+        out[0] = -np.inf
+    else:
+        out[0] = 1.0 - x[0]
+
+
+def test_discrete_check_never_passes_on_non_finite_drift_values():
+    # an infinite f(M x) = M f(x) is no evidence, and must not scale the tolerance
+    parity = DiscreteSymmetry(-np.eye(1), "parity")
+    with pytest.warns(DiscreteCheckWarning, match="'parity' checked at 4 of 5 points"):
+        with pytest.raises(ValueError, match="'parity' is not a symmetry of the drift"):
+            System(drift=_infinite_far_out, D=np.eye(1), discrete=(parity,))
+    # not finite at x and at M x: consistent with the symmetry, left out with a warning
+    with pytest.warns(DiscreteCheckWarning, match=r"\[\[1\.404"):
+        System(drift=_swap_symmetric_off_domain, D=np.eye(2), discrete=(_SWAP,))
+    # not finite at one of them only: not a symmetry, and the error says where
+    with pytest.raises(ValueError, match=r"at x = \[1\.404.*one finite and the other not"):
+        System(drift=_undefined_for_large_x0, D=np.eye(2), discrete=(_SWAP,))
 
 
 def test_bad_ensemble_arguments_raise_named_errors():
