@@ -377,7 +377,7 @@ def _oscillator_ring_parts(quick):
             sampler_options=dict(
                 A={"kind": "union", "sets": circle_balls(0, m_a, r_a)},
                 B={"kind": "union", "sets": circle_balls(1, m_b, r_b)},
-                x0=g["x0"].round(12).tolist(),
+                x0=g.x0.round(12).tolist(),
                 # the stiffest mode of the ring is -2 r^2 - 8 K sin^2 (about -10): dt |lambda|
                 # = 0.05, and the charges' window (0.05) spans 10 steps
                 dt=5e-3,
@@ -400,10 +400,10 @@ def _oscillator_ring_parts(quick):
             # "Quick variant"; benchmarks/twist_quick_coverage.py)
             n_paths=16 if quick else 10,
             seed=6,
-            instanton={"path": g["reference"].round(12).tolist()},
+            instanton={"path": g.reference.round(12).tolist()},
             # gradient system: S = V(saddle) - V(x0), H = 0, U1 = 0 (p = grad V is
             # orthogonal to the rotation)
-            theory={"H": 0.0, "U1": 0.0, "action": round(g["action"], 10)},
+            theory={"H": 0.0, "U1": 0.0, "action": round(g.action, 10)},
             symmetry=["U1", "shift"],
             n_boot=100 if quick else 400,
         )

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
 from simulate import zoo
+from theory._display import fields_repr
 
 TWIST_N = 16
 TWIST_A = (8, 2.0)  # balls on the sync circle: number, radius
@@ -80,12 +82,45 @@ def sync_distance(x) -> np.ndarray:
     return np.sqrt(np.maximum(np.sum(x * x, -1) + n - 2 * np.abs(z.sum(-1)), 0.0))
 
 
+@dataclass(frozen=True)
+class TwistGeometry:
+    """The geometry of the twist transition (:func:`twist_geometry`); shared by every
+    caller, so frozen, with read-only arrays.
+
+    Attributes
+    ----------
+    saddle : (2N,) the index-1 phase-slip saddle
+    x0 : (2N,) the start, on the flow leg saddle -> sync at distance ``TWIST_X0`` from
+        the sync circle
+    reference : (200, 2N) x0 -> saddle -> B's edge, by arc length
+    action : V(saddle) - V(x0)
+    barrier : V(saddle) - V(sync)
+    dist_x0_A : distance of x0 from A's boundary
+    speed_x0 : |f(x0)|
+    """
+
+    saddle: np.ndarray
+    x0: np.ndarray
+    reference: np.ndarray
+    action: float
+    barrier: float
+    dist_x0_A: float
+    speed_x0: float
+
+    def __post_init__(self) -> None:
+        for name in ("saddle", "x0", "reference"):
+            a = np.array(getattr(self, name), dtype=float)  # a copy: no outside view of it
+            a.setflags(write=False)
+            object.__setattr__(self, name, a)
+
+    def __repr__(self) -> str:
+        return fields_repr(self)
+
+
 @functools.cache
-def twist_geometry() -> dict:
-    """The saddle, its two flow legs, x0, the reference and the action (cached): a dict
-    with ``saddle``, ``x0``, ``reference`` (k, 2N), ``action`` = V(saddle) - V(x0),
-    ``barrier`` = V(saddle) - V(sync), ``dist_x0_A`` (x0 to A's boundary) and
-    ``speed_x0`` = |f(x0)|."""
+def twist_geometry() -> TwistGeometry:
+    """The saddle, its two flow legs, x0, the reference and the action (computed once,
+    an ODE solve; a :class:`TwistGeometry`)."""
     import theory
 
     system = twist_system()
@@ -114,15 +149,15 @@ def twist_geometry() -> dict:
     m_a, r_a = TWIST_A
     centres_a = np.array([b["center"] for b in circle_balls(0, m_a, r_a)])
     v = zoo.ring_potential
-    return {
-        "saddle": saddle,
-        "x0": x0,
-        "reference": _by_arclength(ref, 200),
-        "action": float(v(saddle) - v(x0)),
-        "barrier": float(v(saddle) - v(system.states["sync"])),
-        "dist_x0_A": float(np.min(np.linalg.norm(centres_a - x0, axis=1)) - r_a),
-        "speed_x0": float(np.linalg.norm(system.f(x0, 0.0))),
-    }
+    return TwistGeometry(
+        saddle=saddle,
+        x0=x0,
+        reference=_by_arclength(ref, 200),
+        action=float(v(saddle) - v(x0)),
+        barrier=float(v(saddle) - v(system.states["sync"])),
+        dist_x0_A=float(np.min(np.linalg.norm(centres_a - x0, axis=1)) - r_a),
+        speed_x0=float(np.linalg.norm(system.f(x0, 0.0))),
+    )
 
 
 def _by_arclength(path, n):
@@ -138,7 +173,7 @@ def twist_end_ratio(eps):
     (:func:`validate._ring_regime.ring_end_ratios`). The small-noise regime needs it
     small; the study keeps rho_A <= ``TWIST_MAX_RATIO``."""
     g = twist_geometry()
-    return np.asarray(eps, dtype=float) / (g["dist_x0_A"] * g["speed_x0"])
+    return np.asarray(eps, dtype=float) / (g.dist_x0_A * g.speed_x0)
 
 
 def twist_eps_grid(quick: bool = False) -> tuple:

@@ -5,7 +5,7 @@ identity), the ring's discrete symmetry, the tube quotiented by U(1) x Z_N, its 
 by the a-priori criterion, and (slow) its quick run judged by the one rule."""
 
 import json
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 
 import numpy as np
 import pandas as pd
@@ -109,16 +109,16 @@ def test_a_changed_set_is_another_study(tmp_path):
 def test_twist_geometry_and_levels():
     g = twist_geometry()
     ring = zoo.oscillator_ring(16)
-    assert g["barrier"] == pytest.approx(1.2840063355, abs=1e-9)  # docs/networks.md
-    assert sync_distance(g["x0"]) == pytest.approx(2.8, abs=0.01)
-    ref = g["reference"]
-    assert np.allclose(ref[0], g["x0"]) and zoo.ring_winding(ref[-1]) == 1
+    assert g.barrier == pytest.approx(1.2840063355, abs=1e-9)  # docs/networks.md
+    assert sync_distance(g.x0) == pytest.approx(2.8, abs=0.01)
+    ref = g.reference
+    assert np.allclose(ref[0], g.x0) and zoo.ring_winding(ref[-1]) == 1
     # the reference passes the saddle, the highest point of V on it
     v = zoo.ring_potential(ref)
-    assert v.max() == pytest.approx(zoo.ring_potential(g["saddle"]), abs=1e-3)
-    assert g["action"] == pytest.approx(zoo.ring_potential(g["saddle"]) - zoo.ring_potential(
-        g["x0"]))  # fmt: skip
-    assert np.linalg.norm(ring.f(g["saddle"], 0.0)) < 1e-10
+    assert v.max() == pytest.approx(zoo.ring_potential(g.saddle), abs=1e-3)
+    assert g.action == pytest.approx(zoo.ring_potential(g.saddle) - zoo.ring_potential(
+        g.x0))  # fmt: skip
+    assert np.linalg.norm(ring.f(g.saddle, 0.0)) < 1e-10
     for quick in (True, False):
         cfg = parts("oscillator_ring", quick=quick)[0]
         eps = np.array(cfg.eps_grid)
@@ -127,12 +127,24 @@ def test_twist_geometry_and_levels():
         assert cfg.symmetry == ["U1", "shift"]
         # rounded: the study's identity (JSON, compared on resume) must not carry the
         # last bits of an ODE solve
-        assert cfg.theory == {"H": 0.0, "U1": 0.0, "action": round(g["action"], 10)}
-        assert cfg.sampler_options["x0"] == g["x0"].round(12).tolist()
-        assert cfg.instanton["path"] == g["reference"].round(12).tolist()
+        assert cfg.theory == {"H": 0.0, "U1": 0.0, "action": round(g.action, 10)}
+        assert cfg.sampler_options["x0"] == g.x0.round(12).tolist()
+        assert cfg.instanton["path"] == g.reference.round(12).tolist()
         for part in ("A", "B"):
             c = np.array([b["center"] for b in cfg.sampler_options[part]["sets"]])
             np.testing.assert_array_equal(c, c.round(12))
+
+
+def test_twist_geometry_is_shared_and_cannot_be_changed():
+    g = twist_geometry()
+    assert twist_geometry() is g  # computed once (an ODE solve)
+    x0 = g.x0.copy()
+    for name in ("saddle", "x0", "reference"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(g, name)[0] += 1.0
+    with pytest.raises(FrozenInstanceError):
+        g.action = 0.0
+    np.testing.assert_array_equal(twist_geometry().x0, x0)
 
 
 @pytest.mark.slow
