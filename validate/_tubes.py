@@ -123,16 +123,19 @@ def symmetry_flow(generator, theta: float) -> tuple[np.ndarray, np.ndarray]:
 
 def _rotation_eigen(generator):
     """w, U with A = U diag(-i w) U^H (iA is Hermitian), so exp(theta A) =
-    U diag(exp(-i w theta)) U^H; cached on the generator's matrix."""
+    U diag(exp(-i w theta)) U^H; cached on the generator's matrix (its shape and bytes,
+    all that the result depends on), read-only: every caller shares them."""
     A = np.asarray(generator.A, float)
-    key = (A.shape, A.tobytes())
-    if key not in _EIGEN:
-        _EIGEN.clear()  # one generator at a time is enough
-        _EIGEN[key] = np.linalg.eigh(1j * A)
-    return _EIGEN[key]
+    return _eigh_i(A.shape, A.tobytes())
 
 
-_EIGEN: dict = {}
+@functools.lru_cache(maxsize=16)
+def _eigh_i(shape: tuple, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """eigh(iA), A the float64 matrix of ``shape`` with C-order bytes ``data``."""
+    w, U = np.linalg.eigh(1j * np.frombuffer(data, dtype=float).reshape(shape))
+    w.setflags(write=False)
+    U.setflags(write=False)
+    return w, U
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """Tubes and empirical charges on synthetic and exactly solvable ensembles."""
 
 import numpy as np
+import pytest
+from scipy.linalg import expm
 
 from simulate import rotation, zoo
 from validate import empirical_charges, tube_statistics
-from validate._tubes import symmetry_flow
+from validate._tubes import _rotation_eigen, symmetry_flow
 
 
 def test_symmetry_alignment_recovers_the_rotation():
@@ -16,6 +18,20 @@ def test_symmetry_alignment_recovers_the_rotation():
     tb = tube_statistics(paths, ref, align="progress", symmetry=gen)
     np.testing.assert_allclose(tb.theta, angles, atol=1e-4)
     assert tb.l2.max() < 1e-3
+
+
+def test_rotation_flow_is_the_exponential_and_its_cached_eigenbasis_read_only():
+    gens = [rotation(3, 0, 1), rotation(3, 1, 2)]
+    for _ in range(2):  # interleaved: each generator its own cache entry
+        for gen in gens:
+            R, c = symmetry_flow(gen, 0.7)
+            np.testing.assert_allclose(R, expm(0.7 * gen.A), atol=1e-12)
+            np.testing.assert_array_equal(c, 0.0)
+    w, U = _rotation_eigen(gens[0])  # shared with every later caller
+    with pytest.raises(ValueError, match="read-only"):
+        w[0] = 0.0
+    with pytest.raises(ValueError, match="read-only"):
+        U[0, 0] = 0.0
 
 
 def test_time_tube_of_shifted_paths():
