@@ -195,11 +195,11 @@ def _probe_points(p: StopSet) -> np.ndarray:
         foot = p.offset * p.normal
         return np.stack([foot, foot + p.normal])
     lo, hi = p.lower, p.upper
-    mid = np.where(
-        np.isfinite(lo) & np.isfinite(hi),
-        0.5 * (lo + hi),
-        np.where(np.isfinite(hi), hi - 1.0, np.where(np.isfinite(lo), lo + 1.0, 0.0)),
-    )
+    # the middle where both bounds are finite, else 1 inside the finite one, else 0;
+    # lo + hi only where both are finite (-inf + inf would be NaN, and a RuntimeWarning)
+    bounded = np.isfinite(lo) & np.isfinite(hi)
+    mid = np.where(np.isfinite(hi), hi - 1.0, np.where(np.isfinite(lo), lo + 1.0, 0.0))
+    mid[bounded] = 0.5 * (lo[bounded] + hi[bounded])
     points = [mid]
     for j in range(p.dim):
         for bound in (lo[j], hi[j]):

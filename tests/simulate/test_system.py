@@ -1,6 +1,7 @@
 """System validation, the zoo's Jacobians and parameters, and the Bessel ratio."""
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from simulate import (
     ensemble,
     zoo,
 )
-from simulate._sets import encode_sets, first_set_containing
+from simulate._sets import _probe_points, check_disjoint, encode_sets, first_set_containing
 from simulate.zoo import bessel_ratio
 
 
@@ -262,6 +263,19 @@ def test_drift_evaluates_many_points_and_times():
     one_by_one = np.array([system.f(x, t) for x, t in zip(xs, ts, strict=True)])
     np.testing.assert_array_equal(many, one_by_one)
     np.testing.assert_array_equal(system.f(xs, 3.0)[2], system.f(xs[2], 3.0))
+
+
+def test_overlap_probes_of_unbounded_boxes_compute_cleanly():
+    # a coordinate unbounded both ways has no middle: 0 there, without computing
+    # -inf + inf (a RuntimeWarning, e.g. in AMS with such a set); the rest as before
+    box = Box([0.0, -np.inf, 1.0, -np.inf], [2.0, 5.0, np.inf, np.inf])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        points = _probe_points(box)
+        check_disjoint([box, Ball([9.0, 0.0, 0.0, 0.0], 1.0)], ["box", "ball"])
+    np.testing.assert_array_equal(points[0], [1.0, 4.0, 2.0, 0.0])
+    np.testing.assert_array_equal(points[1:4], [[0.0, 4, 2, 0], [2.0, 4, 2, 0], [1.0, 5, 2, 0]])
+    assert len(points) == 1 + 4 + 2**4 and np.all(np.isfinite(points))
 
 
 def test_overlapping_stop_sets_are_refused():
