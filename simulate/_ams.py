@@ -446,11 +446,12 @@ def _ams_kernel(
 
 
 @nb.njit(**JIT)
-def _grid_times(lengths, t0, dt):
-    """The times t0 + i dt of the points i = 0, 1, ... of segments of the given lengths,
-    in one pass (numpy's arange-repeat-subtract takes several over arrays the size of the
-    ensemble)."""
-    t = np.empty(lengths.sum())
+def _grid_times(lengths, t0, dt, t):
+    """Write into ``t`` the times t0 + i dt of the points i = 0, 1, ... of segments of the
+    given lengths, in one pass (numpy's arange-repeat-subtract takes several over arrays
+    the size of the ensemble). ``t`` comes from numpy, which asks the kernel for huge
+    pages for large arrays: allocated here (malloc), it took twice the time, in page
+    faults."""
     w = 0
     for n in lengths:
         for i in range(n):
@@ -848,7 +849,7 @@ def ams(
         dt=dt,
         seed=seed,
         x=np.concatenate(xs).reshape(-1, d),
-        t=_grid_times(lengths, t0, dt),
+        t=_grid_times(lengths, t0, dt, np.empty(offsets[-1])),
         offsets=offsets,
         t_exit=np.full(lengths.size, t0),
         t_entry=np.concatenate(entries),
