@@ -283,6 +283,20 @@ def _extend(
 
 
 @nb.njit(**JIT)
+def _kth_smallest(level, k):
+    """The k-th smallest level, NaN counted as the largest (as np.partition orders them).
+    For k = 1 a plain minimum: np.partition copies the array (an allocation) and takes
+    0.7 us for 100 replicas, 2 % of an iteration in the benchmark's case."""
+    if k > 1:
+        return np.partition(level, k - 1)[k - 1]  # a selection, O(n)
+    least = math.nan
+    for v in level:
+        if v < least or least != least:  # least NaN: none seen yet, or only NaN
+            least = v
+    return least
+
+
+@nb.njit(**JIT)
 def _one_run(
     drift, schedule, has_schedule, params, chol, eps, t0, dt, x0, max_steps, seed, run,
     a_kinds, a_data, b_kinds, b_data, bridge, xi, xi_params, xi_from_b, n, k, max_iter,
@@ -336,7 +350,7 @@ def _one_run(
     survivors = np.empty(n, dtype=np.int64)
     killed = np.empty(n, dtype=np.int64)
     while True:
-        zk = np.partition(level, k - 1)[k - 1]  # the k-th smallest level (a selection, O(n))
+        zk = _kth_smallest(level, k)
         if zk == math.inf:
             break
         n_surv = 0
