@@ -359,6 +359,20 @@ _PINNED = {
 }
 
 
+def test_kth_smallest_level_is_np_partitions():
+    from simulate._ams import _kth_smallest
+
+    rng = np.random.default_rng(0)
+    values = [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 0.5]
+    for trial in range(300):
+        n = int(rng.integers(2, 12))
+        level = rng.choice(values, size=n) if trial % 2 else rng.normal(size=n)
+        for k in range(1, n):
+            want = np.partition(level, k - 1)[k - 1]
+            got = _kth_smallest(level, k)
+            assert got == want or (np.isnan(got) and np.isnan(want)), (level, k)
+
+
 @pytest.mark.parametrize("bridge", [False, True])
 def test_reading_xi_off_the_cached_distances_changes_no_bit(bridge):
     # With the default coordinate (minus the distance to B) the kernel reads xi off B's
