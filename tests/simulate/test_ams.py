@@ -14,6 +14,7 @@ from simulate import (
     Box,
     HalfSpace,
     Interval,
+    ReactionCoordinate,
     Status,
     ams,
     distance_to,
@@ -356,6 +357,38 @@ _PINNED = {
         "bade487857123548",
     ),  # fmt: skip
 }
+
+
+def test_kth_smallest_level_is_np_partitions():
+    from simulate._ams import _kth_smallest
+
+    rng = np.random.default_rng(0)
+    values = [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 0.5]
+    for trial in range(300):
+        n = int(rng.integers(2, 12))
+        level = rng.choice(values, size=n) if trial % 2 else rng.normal(size=n)
+        for k in range(1, n):
+            want = np.partition(level, k - 1)[k - 1]
+            got = _kth_smallest(level, k)
+            assert got == want or (np.isnan(got) and np.isnan(want)), (level, k)
+
+
+@pytest.mark.parametrize("bridge", [False, True])
+def test_reading_xi_off_the_cached_distances_changes_no_bit(bridge):
+    # With the default coordinate (minus the distance to B) the kernel reads xi off B's
+    # cached signed distances and skips B's test while a replica is below its level; the
+    # same coordinate with a padded parameter vector is not recognised, so there every
+    # step takes B's exact test. The two must agree bit for bit. Without the bridge test
+    # replicas step into B from just below a level that came close to B, right after
+    # skipped steps: the entry time's crossing fraction then uses the old point's
+    # distance, wrong (stale) unless recomputed after the skipped steps.
+    dw = zoo.double_well()
+    ref = distance_to(dw.states["B"])
+    padded = ReactionCoordinate(ref.function, np.append(ref.params, 0.0), "padded")
+    kw = {"x0": X0, "n_replicas": 20, "n_runs": 2, "dt": 1e-2, "seed": 1, "bridge": bridge}
+    res = ams(dw, "A", "B", 0.1, **kw)
+    assert res.ensemble.n_segments > 0
+    assert _digest(res) == _digest(ams(dw, "A", "B", 0.1, reaction_coordinate=padded, **kw))
 
 
 @pytest.mark.parametrize("case", sorted(_PINNED))
