@@ -40,7 +40,6 @@ from threadpoolctl import threadpool_limits
 from ._driver import (
     DEFAULT_MEMORY_BUDGET,
     check_count,
-    check_memory,
     check_system,
     chunk_starts,
     dispatch,
@@ -62,7 +61,7 @@ from ._sets import encode_sets, signed_distance
 from ._status import IN_B, NON_FINITE, RUNNING, STOPPED, TIMED_OUT
 from ._stepping import contact, contact_cached, restore
 from ._system import System
-from ._transitions import pass1_arrays, segment_sizes, set_distance
+from ._transitions import pass1_arrays, segment_buffers, set_distance
 
 #: Elements (paths x dimensions) of a block by default: big enough that numpy's and
 #: BLAS's per-call overhead is small, small enough that a block's arrays stay in cache.
@@ -720,19 +719,8 @@ def replay_batched(system, eps, t0, dt, a, b, bridge, rows: dict, save_every: in
     it did), the segments of one row one after another. Returns flat (x, t, offsets)
     and the replayed end points, as :func:`simulate._transitions._replay`."""
     d = system.dim
-    sizes = segment_sizes(rows["exit_step"], rows["entry_step"], save_every)
-    offsets = np.zeros(sizes.size + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    check_memory(
-        int(offsets[-1]) * (d + 1) * 8,
-        budget,
-        "the reactive segments",
-        "store fewer points (save='final' or a larger k) or ask for fewer paths",
-    )
-    out_x = np.empty((int(offsets[-1]), d))
-    out_t = np.empty(int(offsets[-1]))
-    x_end = np.empty((sizes.size, d))
-    if not sizes.size:
+    out_x, out_t, offsets, x_end = segment_buffers(d, rows, save_every, budget)
+    if not len(x_end):
         return out_x, out_t, offsets, x_end
     seg = {k: np.ascontiguousarray(rows[k]) for k in ("exit_step", "entry_step", "x_prev",
                                                       "x_start", "snap_state", "snap_pre",

@@ -486,6 +486,23 @@ def segment_sizes(exit_step: np.ndarray, entry_step: np.ndarray, save_every: int
     return 2 + m // save_every + (m % save_every != 0)
 
 
+def segment_buffers(d: int, rows: dict, save_every: int, budget: float):
+    """The flat stores of the reactive segments described by ``rows`` (pass-1 arrays):
+    points (n, d), times (n,), offsets (segments + 1,) and end points (segments, d),
+    after checking their size against ``budget`` (bytes)."""
+    sizes = segment_sizes(rows["exit_step"], rows["entry_step"], save_every)
+    offsets = np.zeros(sizes.size + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    check_memory(
+        int(offsets[-1]) * (d + 1) * 8,
+        budget,
+        "the reactive segments",
+        "store fewer points (save='final' or a larger k) or ask for fewer paths",
+    )
+    points = int(offsets[-1])
+    return np.empty((points, d)), np.empty(points), offsets, np.empty((sizes.size, d))
+
+
 # --------------------------------------------------------------------------------------
 # input checks shared with ams
 
@@ -544,20 +561,8 @@ def _pass1_chunk(system, x0, eps, t0, dt, max_steps, seed, first, count, a, b, b
 def _replay(system, eps, t0, dt, a, b, bridge, rows: dict, save_every: int, budget: float):
     """Replay the reactive segments described by ``rows`` (pass-1 arrays, one row per
     segment) into flat (x, t, offsets); also returns the replayed end points."""
-    d = system.dim
-    sizes = segment_sizes(rows["exit_step"], rows["entry_step"], save_every)
-    offsets = np.zeros(sizes.size + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    check_memory(
-        int(offsets[-1]) * (d + 1) * 8,
-        budget,
-        "the reactive segments",
-        "store fewer points (save='final' or a larger k) or ask for fewer paths",
-    )
-    out_x = np.empty((int(offsets[-1]), d))
-    out_t = np.empty(int(offsets[-1]))
-    x_end = np.empty((sizes.size, d))
-    if sizes.size:
+    out_x, out_t, offsets, x_end = segment_buffers(system.dim, rows, save_every, budget)
+    if len(x_end):
         _replay_segments(
             *kernel_prefix(system, eps, t0, dt),
             a[0],
