@@ -195,8 +195,9 @@ class System:
         Declared discrete symmetries (:class:`DiscreteSymmetry`), checked at
         construction: M D M^T = D and f(M x) = M f(x) at the probe and four points around
         it, to 1e-9 relative. A point where the drift is not finite at x and at M x (off
-        its domain) is left out with a :class:`DiscreteCheckWarning`; not finite at one
-        of them only is a ValueError.
+        its domain) is compared only where it can be (f(M x) not finite where M f(x) is
+        not, infinities of the same sign, finite components to 1e-9), with a
+        :class:`DiscreteCheckWarning`; not finite at one of them only is a ValueError.
     autonomous
         Whether f and D are independent of t. ``None`` (default): checked numerically,
         by evaluating the drift (and the schedule) at four times at the probe, the named
@@ -350,11 +351,11 @@ class System:
                 f", f(M x) = {fmx[k].tolist()} and f(x) = {fx[k].tolist()}, one finite and "
                 "the other not"
             )
-        # a drift undefined (or infinite) at both x and M x, off its domain, is consistent
-        # with the symmetry there, but its values cannot be compared (and an infinite one
-        # would make the tolerance infinite): checked at the other points, the probe always
-        # among them (f(probe) is finite, _check_writes); the product by M only on finite
-        # rows, where 0 * inf cannot make a NaN
+        # a drift undefined (or infinite) at both x and M x, off its domain, can be
+        # consistent with the symmetry there, but its values cannot all be compared (and an
+        # infinite one would make the tolerance infinite): checked in full at the other
+        # points, the probe always among them (f(probe) is finite, _check_writes); the
+        # product by M only on finite rows, where 0 * inf cannot make a NaN
         if np.any(bad_x):
             warnings.warn(
                 f"`discrete`: {g.name!r} checked at {int(np.sum(~bad_x))} of {len(X)} points:"
@@ -362,7 +363,23 @@ class System:
                 DiscreteCheckWarning,
                 stacklevel=4,
             )
-        lhs, rhs = fmx[~bad_x], fx[~bad_x] @ M.T
+        # at those points, what can be compared is: M f(x) component by component over M's
+        # non-zero entries (0 * inf left out), non-finite where f(M x) is, infinities of the
+        # same sign, the finite components as at the other points
+        with np.errstate(invalid="ignore"):
+            part = np.where(M != 0.0, fx[bad_x][:, None, :] * M, 0.0).sum(axis=-1)
+        both = fmx[bad_x]
+        finite = np.isfinite(part)
+        clash = (finite != np.isfinite(both)) | (np.isinf(part) & np.isinf(both) & (part != both))
+        if np.any(clash):
+            k = int(np.argmax(np.any(clash, axis=1)))
+            raise ValueError(
+                f"`discrete`: {g.name!r} is not a symmetry of the drift: at x = "
+                f"{X[bad_x][k].tolist()}, f(M x) = {both[k].tolist()} and M f(x) = "
+                f"{part[k].tolist()}"
+            )
+        lhs = np.concatenate([fmx[~bad_x].ravel(), both[finite]])
+        rhs = np.concatenate([(fx[~bad_x] @ M.T).ravel(), part[finite]])
         scale = max(1.0, float(np.abs(rhs).max()))
         if not np.allclose(lhs, rhs, rtol=1e-9, atol=1e-9 * scale):
             raise ValueError(

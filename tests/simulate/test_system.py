@@ -137,6 +137,36 @@ def test_discrete_check_never_passes_on_non_finite_drift_values():
         System(drift=_undefined_for_large_x0, D=np.eye(2), discrete=(_SWAP,))
 
 
+# swap-symmetric except at (1.404, 1.047) and its image, where the drift is not finite in
+# one component and its finite one breaks the swap: f(M x) = (-7, nan), M f(x) = (5, nan)
+def _swap_broken_where_half_undefined(x, t, p, out):
+    if x[0] > 1.2:
+        out[0] = np.nan
+        out[1] = 5.0
+    elif x[1] > 1.2:
+        out[0] = -7.0
+        out[1] = np.nan
+    else:
+        out[0] = -x[0]
+        out[1] = -x[1]
+
+
+# infinite at 0.740 and -0.740 (a checked point and its image) with the same sign: not odd
+def _infinite_even_far_out(x, t, p, out):
+    out[0] = np.inf if abs(x[0]) > 0.5 else -x[0]
+
+
+def test_discrete_check_compares_what_it_can_where_the_drift_is_not_finite():
+    # not finite at x and at M x, but the finite components, or the infinities' signs,
+    # still show that f(M x) != M f(x): not left out as consistent
+    parity = DiscreteSymmetry(-np.eye(1), "parity")
+    for drift, g, dim in ((_swap_broken_where_half_undefined, _SWAP, 2),
+                          (_infinite_even_far_out, parity, 1)):  # fmt: skip
+        with pytest.warns(DiscreteCheckWarning):
+            with pytest.raises(ValueError, match=f"{g.name!r} is not a symmetry of the drift"):
+                System(drift=drift, D=np.eye(dim), discrete=(g,))
+
+
 def test_bad_ensemble_arguments_raise_named_errors():
     system = zoo.monostable()
     good = {"x0": [0.0, 0.0], "eps": 0.1, "t_span": 1.0, "dt": 0.1, "n_paths": 4}
