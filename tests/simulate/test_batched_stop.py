@@ -13,6 +13,7 @@ from simulate import (
     Ball,
     HalfSpace,
     Interval,
+    MemoryBudgetError,
     Shell,
     Status,
     System,
@@ -245,6 +246,17 @@ def test_transitions_equal_the_per_path_engine_bit_for_bit():
     for name in ("x", "t", "offsets", "t_exit", "t_entry", "source"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.path_steps == b.path_steps
+
+
+def test_both_engines_refuse_reactive_segments_over_the_memory_budget():
+    # the segments' stores (about 1.1 MB here) are checked before they are allocated, by
+    # the per-path replay and by the batched one alike
+    ring, sync, _ = _ring_and_sets()
+    A, B = Ball(sync, 0.4), HalfSpace(-np.eye(8)[0], 0.2)
+    kw = {"x0": "sync", "t_span": 20.0, "dt": 0.01, "n_paths": 40, "seed": 3}
+    for engine in ("per-path", "batched"):
+        with pytest.raises(MemoryBudgetError, match="the reactive segments needs"):
+            transitions(ring, A, B, 0.3, engine=engine, memory_budget=1e6, **kw)
 
 
 def test_transitions_report_non_finite_paths():
