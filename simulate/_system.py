@@ -364,10 +364,12 @@ class System:
                 stacklevel=4,
             )
         # at those points, what can be compared is: M f(x) component by component over M's
-        # non-zero entries (0 * inf left out), non-finite where f(M x) is, infinities of the
-        # same sign, the finite components as at the other points
+        # non-zero entries (0 * inf left out, and the round-off of a zero computed with
+        # cos and sin), non-finite where f(M x) is, infinities of the same sign, the finite
+        # components as at the other points
+        nonzero = np.abs(M) > 1e-12 * np.abs(M).max()
         with np.errstate(invalid="ignore"):
-            part = np.where(M != 0.0, fx[bad_x][:, None, :] * M, 0.0).sum(axis=-1)
+            part = np.where(nonzero, fx[bad_x][:, None, :] * M, 0.0).sum(axis=-1)
         both = fmx[bad_x]
         finite = np.isfinite(part)
         clash = (finite != np.isfinite(both)) | (np.isinf(part) & np.isinf(both) & (part != both))

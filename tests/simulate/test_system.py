@@ -156,6 +156,20 @@ def _infinite_even_far_out(x, t, p, out):
     out[0] = np.inf if abs(x[0]) > 0.5 else -x[0]
 
 
+# a quarter turn R, f(x) = -x but for f = (nan, -x1) where x0 > 1.2 and its image there,
+# f(R x) = R f(x) = (x1, nan): checked at (1.404, 1.047) and R of it
+def _quarter_turn_half_undefined(x, t, p, out):
+    if x[0] > 1.2:
+        out[0] = np.nan
+        out[1] = -x[1]
+    elif x[1] > 1.2:
+        out[0] = -x[0]
+        out[1] = np.nan
+    else:
+        out[0] = -x[0]
+        out[1] = -x[1]
+
+
 def test_discrete_check_compares_what_it_can_where_the_drift_is_not_finite():
     # not finite at x and at M x, but the finite components, or the infinities' signs,
     # still show that f(M x) != M f(x): not left out as consistent
@@ -165,6 +179,11 @@ def test_discrete_check_compares_what_it_can_where_the_drift_is_not_finite():
         with pytest.warns(DiscreteCheckWarning):
             with pytest.raises(ValueError, match=f"{g.name!r} is not a symmetry of the drift"):
                 System(drift=drift, D=np.eye(dim), discrete=(g,))
+    # M from cos and sin, 6e-17 for its zeros: the NaN of f(x) must not spread through them
+    c, s = np.cos(np.pi / 2), np.sin(np.pi / 2)
+    turn = DiscreteSymmetry(np.array([[c, -s], [s, c]]), "quarter turn")
+    with pytest.warns(DiscreteCheckWarning, match="checked at 4 of 5 points"):
+        System(drift=_quarter_turn_half_undefined, D=np.eye(2), discrete=(turn,))
 
 
 def test_bad_ensemble_arguments_raise_named_errors():
