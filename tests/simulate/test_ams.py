@@ -140,6 +140,31 @@ def test_ams_reproducible_whatever_the_parallelism():
         np.testing.assert_array_equal(ref.path_steps_per_run, other.path_steps_per_run)
 
 
+def test_runs_whose_ensemble_outgrows_the_buffer_are_rerun_with_the_same_bits(monkeypatch):
+    # The kernel's ensemble buffer holds 8 * 1024 * n points per run; a run that needs more
+    # is rerun alone with room for its ensemble. With a buffer of 40 points every run with
+    # paths in B is rerun, and gives the bits of the runs that fitted.
+    import simulate._ams as mod
+
+    dw = zoo.double_well()
+    kw = dict(n_replicas=10, n_runs=4, x0=X0, dt=1e-2, seed=5, n_threads=2, chunk_size=4)
+    ref = ams(dw, "A", "B", 0.1, **kw)
+    run_chunk = mod._run_chunk
+    reruns = []
+
+    def small_buffer(*args):
+        capacity = args[-2]
+        if capacity == 8 * 1024 * kw["n_replicas"]:
+            return run_chunk(*args[:-2], 40, args[-1])
+        reruns.append(capacity)
+        return run_chunk(*args)
+
+    monkeypatch.setattr(mod, "_run_chunk", small_buffer)
+    got = ams(dw, "A", "B", 0.1, **kw)
+    assert len(reruns) == np.count_nonzero(ref.n_in_B) > 1 and min(reruns) > 40
+    assert _digest(got) == _digest(ref)
+
+
 def test_extinction_gives_zero():
     # B out of reach within t_span: every replica ends at the same level, all are killed.
     dw = zoo.double_well()
