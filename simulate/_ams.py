@@ -75,7 +75,7 @@ from ._transitions import TransitionResult, check_disjoint
 
 class AMSRunWarning(UserWarning):
     """Some AMS runs gave no estimate (stopped at ``max_iter``) and were left out of the
-    probability and its standard error."""
+    probability and its standard error, or some replicas turned non-finite."""
 
 
 # per-run statistics
@@ -217,6 +217,9 @@ def _advance(
                     )  # fmt: skip
             else:
                 zi = xi(x_new, xi_params)
+                if not math.isfinite(zi):  # max() would skip a NaN: the level would lie
+                    Z[j, m] = lev
+                    return NON_FINITE, m, lev, pos, steps, math.nan
             lev = max(lev, zi)
         Z[j, m] = lev
         # A's exact test, skipped in the same way (clearance)
@@ -330,6 +333,7 @@ def _one_run(
     z0 = xi(x0, xi_params)
     steps = 0
     created = 0
+    n_nf = 0  # replicas simulated that ended non-finite (state or reaction coordinate)
     for j in range(n):
         for i in range(d):
             X[j, 0, i] = x0[i]
@@ -343,6 +347,7 @@ def _one_run(
         )  # fmt: skip
         created += 1
         steps += s
+        n_nf += fate[j] == NON_FINITE
     logw = 0.0
     iterations = 0
     killed_total = 0
@@ -399,6 +404,7 @@ def _one_run(
             )  # fmt: skip
             created += 1
             steps += st
+            n_nf += fate[j] == NON_FINITE
     n_b = 0
     need = 0
     for j in range(n):
@@ -413,10 +419,8 @@ def _one_run(
     stats[S_CREATED] = created
     stats[S_NEED] = need
     stats[S_KILLED] = killed_total
-    n_nf = 0
     n_to = 0
     for j in range(n):
-        n_nf += fate[j] == NON_FINITE
         n_to += fate[j] == TIMED_OUT
     stats[S_NONFINITE] = n_nf
     stats[S_TIMEOUT] = n_to
@@ -494,8 +498,10 @@ class AMSResult:
     max_iter
         The iteration limit the runs had.
     status, success, message
-        Overall: ``OK`` (a success) when every run is valid, else ``MAX_ITER``; the
-        message counts the runs by fate and says what the estimate used.
+        Overall: ``MAX_ITER`` when some run is not valid, else ``NON_FINITE`` when some
+        replica's state or reaction coordinate turned non-finite (it then counts as not
+        reaching B), else ``OK`` (a success); the message counts the runs by fate and says
+        what the estimate used.
     """
 
     system: str
@@ -540,7 +546,9 @@ class AMSResult:
 
     @property
     def status(self) -> Status:
-        return Status.OK if self.n_valid == self.n_runs else Status.MAX_ITER
+        if self.n_valid < self.n_runs:
+            return Status.MAX_ITER
+        return Status.NON_FINITE if self.ensemble.n_nonfinite else Status.OK
 
     @property
     def success(self) -> bool:
@@ -553,13 +561,19 @@ class AMSResult:
             for v in (OK, EXTINCT, MAX_ITER)
         )
         text = f"{self.n_runs} runs: {fates}"
-        if self.success:
-            return text
-        return (
-            f"{text}; {self.n_runs - self.n_valid} runs stopped at max_iter = {self.max_iter} "
-            f"gave no estimate and were left out: the probability is the mean of the other "
-            f"{self.n_valid}"
-        )
+        if self.n_valid < self.n_runs:
+            text += (
+                f"; {self.n_runs - self.n_valid} runs stopped at max_iter = {self.max_iter} "
+                "gave no estimate and were left out: the probability is the mean of the "
+                f"other {self.n_valid}"
+            )
+        if self.ensemble.n_nonfinite:
+            text += (
+                f"; {self.ensemble.n_nonfinite} replicas turned non-finite (the state or the"
+                " reaction coordinate) and counted as not reaching B: the estimate is biased"
+                " low (a smaller dt, or a coordinate defined everywhere)"
+            )
+        return text
 
     def to_frame(self, kind: str = "summary") -> pd.DataFrame:
         """``"summary"`` (default, as for every sampler's result): one row of headline

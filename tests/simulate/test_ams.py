@@ -103,6 +103,36 @@ def test_ties_keep_ams_unbiased():
     assert abs(res.probability - p) < 4 * math.hypot(se, res.probability_se)
 
 
+@nb.njit
+def _undefined_past(x, params):
+    # a user's coordinate that is not defined beyond x = params[0]
+    return x[0] if x[0] < params[0] else math.nan
+
+
+def test_a_reaction_coordinate_turning_non_finite_is_reported():
+    # max() would skip a NaN level: the replica would carry on as if the coordinate were
+    # defined, silently. It must end non-finite, and the result must say so.
+    dw = zoo.double_well()
+    kw = dict(n_replicas=20, n_runs=4, x0=X0, dt=1e-2, seed=3)
+    with pytest.warns(AMSRunWarning, match=r"replicas turned non-finite"):
+        res = ams(
+            dw,
+            "A",
+            "B",
+            0.1,
+            reaction_coordinate=reaction_coordinate(_undefined_past, [-0.5]),
+            **kw,
+        )
+    assert res.status == Status.NON_FINITE and not res.success
+    assert res.ensemble.n_nonfinite > 0 and res.probability == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AMSRunWarning)  # defined everywhere it is visited
+        ok = ams(
+            dw, "A", "B", 0.1, reaction_coordinate=reaction_coordinate(_undefined_past, [9.0]), **kw
+        )
+    assert ok.success and ok.ensemble.n_nonfinite == 0 and ok.probability > 0
+
+
 def test_path_progress_coordinate():
     line = np.column_stack([np.linspace(-1, 1, 21), np.zeros(21)])
     xi = path_progress(line)
