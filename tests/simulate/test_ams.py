@@ -453,3 +453,28 @@ def test_ams_bits_match_the_recorded_digests(case):
     # bit for bit. A faster kernel must reproduce them.
     run, digest = _PINNED[case]
     assert _digest(run()) == digest
+
+
+@pytest.mark.slow
+def test_compiling_the_kernel_prints_no_first_class_notice(tmp_path):
+    # numba's "First-class function type feature is experimental" came on every cache miss
+    # of the AMS kernel, with nothing a user could act on; it is ignored while that kernel
+    # compiles. An empty cache directory forces the compilation (about a minute), in a
+    # fresh process: this one's kernels are compiled already.
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import warnings\n"
+        "with warnings.catch_warnings(record=True) as rec:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import simulate\n"
+        "print([f'{w.category.__name__}: {w.message}' for w in rec])\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    )
+    assert "First-class function type" not in out.stdout, out.stdout
+    assert any(tmp_path.rglob("*_ams_kernel*.nbi")), "the kernel was not compiled afresh"
