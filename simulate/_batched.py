@@ -61,7 +61,7 @@ from ._sets import encode_sets, signed_distance
 from ._status import IN_B, NON_FINITE, RUNNING, STOPPED, TIMED_OUT
 from ._stepping import contact, contact_cached, restore
 from ._system import System
-from ._transitions import pass1_arrays, segment_buffers, set_distance
+from ._transitions import join_chunks, pass1_arrays, segment_buffers, set_distance
 
 #: Elements (paths x dimensions) of a block by default: big enough that numpy's and
 #: BLAS's per-call overhead is small, small enough that a block's arrays stay in cache.
@@ -606,12 +606,7 @@ def reactive_batched(system, x0, eps, t0, dt, max_steps, seed, n, a, b, bridge, 
                                bridge, block, group, n_threads)  # fmt: skip
 
     bar = progress_bar(n, f"{system.name} transitions (batched)", "path", len(starts), progress)
-    parts = []
-    for _, piece in dispatch(task, starts, n_workers):
-        parts.append(piece)
-        bar.update(piece["status"].size)
-    bar.close()
-    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}, block
+    return join_chunks(task, starts, n_workers, bar), block
 
 
 def _reactive_chunk(system, x0, eps, t0, dt, max_steps, seed, first, count, a, b, bridge, block,

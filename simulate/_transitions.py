@@ -486,6 +486,17 @@ def segment_sizes(exit_step: np.ndarray, entry_step: np.ndarray, save_every: int
     return 2 + m // save_every + (m % save_every != 0)
 
 
+def join_chunks(task, starts, n_workers: int, bar) -> dict:
+    """The pass-1 arrays of every chunk (``task(first)`` returns a dict of arrays, one
+    row per path), joined key by key in chunk order; paths counted on ``bar``."""
+    parts = []
+    for _, piece in dispatch(task, starts, n_workers):
+        parts.append(piece)
+        bar.update(piece["status"].size)
+    bar.close()
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
 def segment_buffers(d: int, rows: dict, save_every: int, budget: float):
     """The flat stores of the reactive segments described by ``rows`` (pass-1 arrays):
     points (n, d), times (n,), offsets (segments + 1,) and end points (segments, d),
@@ -765,9 +776,4 @@ def _per_path_pass(system, x0, eps, t0, dt, max_steps, seed, n, a_enc, b_enc, br
         )  # fmt: skip
 
     bar = progress_bar(n, f"{system.name} transitions", "path", len(starts), progress)
-    parts = []
-    for _, piece in dispatch(task, starts, n_workers):
-        parts.append(piece)
-        bar.update(piece["status"].size)
-    bar.close()
-    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}, _replay
+    return join_chunks(task, starts, n_workers, bar), _replay
