@@ -67,9 +67,16 @@ from ._reaction_coordinates import (
     distance_to,
 )
 from ._reaction_coordinates import reaction_coordinate as as_reaction_coordinate
-from ._sets import SHELL, StopSet, encode_sets, resolve_set, signed_distance
+from ._sets import SHELL, StopSet, encode_sets, resolve_set
 from ._status import EXTINCT, IN_A, IN_B, MAX_ITER, NON_FINITE, OK, TIMED_OUT, Status
-from ._stepping import bridge_far, clearance, contact_cached, em_step_amp
+from ._stepping import (
+    bridge_far,
+    clearance,
+    contact_cached,
+    em_step_amp,
+    set_extent,
+    signed_distances,
+)
 from ._system import System
 from ._transitions import TransitionResult, check_disjoint
 
@@ -147,16 +154,9 @@ def _advance(
     """
     d = x.shape[0]
     state, pre, lanes, z = walk
-    for k in range(a_kinds.shape[0]):
-        dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
-    for k in range(b_kinds.shape[0]):
-        dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
-    extent = 0.0  # the sets' largest finite coordinate, for clearance's round-off margin
-    for data in (a_data, b_data):
-        for k in range(data.shape[0]):
-            for i in range(data.shape[1]):
-                if math.isfinite(data[k, i]):
-                    extent = max(extent, abs(data[k, i]))
+    signed_distances(a_kinds, a_data, x, normal, dist_a)
+    signed_distances(b_kinds, b_data, x, normal, dist_b)
+    extent = max(set_extent(a_data), set_extent(b_data))
     room = -math.inf  # the first step takes A's exact test
     room_b = -math.inf  # and B's, with the reaction coordinate
     steps = 0
@@ -196,8 +196,7 @@ def _advance(
         room_b = was - moved
         if not room_b > 0.0:
             if was > 0.0:  # steps were skipped: x's cached distances are stale
-                for k in range(b_kinds.shape[0]):
-                    dist_b[k] = signed_distance(b_kinds[k], b_data[k], x, normal)
+                signed_distances(b_kinds, b_data, x, normal, dist_b)
             fb, _ = contact_cached(
                 b_kinds, b_data, dist_b, x_new, bridge, noise_var, far, chol, state, normal
             )  # fmt: skip
@@ -228,8 +227,7 @@ def _advance(
         room = was - moved
         if not room > 0.0:
             if was > 0.0:  # steps were skipped: x's cached distances are stale
-                for k in range(a_kinds.shape[0]):
-                    dist_a[k] = signed_distance(a_kinds[k], a_data[k], x, normal)
+                signed_distances(a_kinds, a_data, x, normal, dist_a)
             fa, _ = contact_cached(
                 a_kinds, a_data, dist_a, x_new, bridge, noise_var, far, chol, state, normal
             )  # fmt: skip
@@ -408,10 +406,12 @@ def _one_run(
             n_nf += fate[j] == NON_FINITE
     n_b = 0
     need = 0
+    n_to = 0
     for j in range(n):
         if fate[j] == IN_B:
             n_b += 1
             need += L[j]
+        n_to += fate[j] == TIMED_OUT
     stats[S_LOGW] = logw
     stats[S_NB] = n_b
     stats[S_ITER] = iterations
@@ -420,9 +420,6 @@ def _one_run(
     stats[S_CREATED] = created
     stats[S_NEED] = need
     stats[S_KILLED] = killed_total
-    n_to = 0
-    for j in range(n):
-        n_to += fate[j] == TIMED_OUT
     stats[S_NONFINITE] = n_nf
     stats[S_TIMEOUT] = n_to
     if need <= out_x.shape[0]:

@@ -51,10 +51,9 @@ from ._sets import (
     encode_sets,
     first_set_containing,
     resolve_set,
-    signed_distance,
 )
 from ._status import NON_FINITE, RUNNING, STOPPED, Status, counts
-from ._stepping import bridge_far, clearance, contact_cached
+from ._stepping import bridge_far, clearance, contact_cached, set_extent, signed_distances
 from ._system import System
 
 
@@ -251,8 +250,7 @@ def _exact_set_test(g, stale, x, x_new, set_kinds, set_data, extent, bridge, noi
     ``room``. Returns (fraction of the step, primitive) as contact_cached. Out of the
     kernel's step loop: inlined there, its code slowed every step by a third."""
     if stale:
-        for m in range(set_kinds.shape[0]):
-            dist[g, m] = signed_distance(set_kinds[m], set_data[m], x[g], normal)
+        signed_distances(set_kinds, set_data, x[g], normal, dist[g])
     frac, prim = contact_cached(set_kinds, set_data, dist[g], x_new[g], bridge, noise_var, far,
                                 chol, state[g], normal)  # fmt: skip
     if frac < 0.0 and not has_schedule:  # with a schedule, far changes: no skipping
@@ -287,8 +285,7 @@ def _fill_lane(g, following, last, x0, t0, seed, first_path, save_every, set_kin
             stop_set[i] = hit
             stop_time[i] = t0
             continue
-        for m in range(set_kinds.shape[0]):
-            dist[g, m] = signed_distance(set_kinds[m], set_data[m], x[g], normal)
+        signed_distances(set_kinds, set_data, x[g], normal, dist[g])
         path[g] = i
         step[g] = 0
         pos[g] = WORDS_PER_REFILL  # the first step fills the normal buffer
@@ -440,11 +437,7 @@ def _kernel(d: int):
         n_prims = max(set_kinds.shape[0], 1)
         amp_constant = math.sqrt(2.0 * eps * dt)
         far_constant = bridge_far(chol, eps * dt)
-        extent = 0.0  # the sets' largest finite coordinate, for clearance's round-off margin
-        for m in range(set_data.shape[0]):
-            for j in range(set_data.shape[1]):
-                if math.isfinite(set_data[m, j]):
-                    extent = max(extent, abs(set_data[m, j]))
+        extent = set_extent(set_data)  # for clearance's round-off margin
         for k in prange(-(-n_paths // block)):
             # prange may hand out unsigned indices; keep integer arithmetic exact
             first = np.int64(k) * block

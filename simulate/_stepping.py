@@ -161,6 +161,27 @@ def contact_cached(kinds, data, dist, x_new, bridge, noise_var, far, chol, state
 
 
 @nb.njit(inline="always", **JIT)
+def signed_distances(kinds, data, x, normal, dist):
+    """Write into ``dist`` the signed distance of ``x`` to each primitive of a set
+    (:func:`~simulate._sets.signed_distance`): the old point's distances that
+    :func:`contact_cached` and :func:`clearance` read."""
+    for k in range(kinds.shape[0]):
+        dist[k] = signed_distance(kinds[k], data[k], x, normal)
+
+
+@nb.njit(**JIT)
+def set_extent(data):
+    """The largest finite |coordinate| in the primitives' data (0 if none): the sets'
+    scale in :func:`clearance`'s round-off margin."""
+    extent = 0.0
+    for k in range(data.shape[0]):
+        for i in range(data.shape[1]):
+            if math.isfinite(data[k, i]):
+                extent = max(extent, abs(data[k, i]))
+    return extent
+
+
+@nb.njit(inline="always", **JIT)
 def clearance(dist, far, bridge, x, extent):
     """How far (in the L1 norm, which bounds the Euclidean) a path at ``x``, with signed
     distances ``dist`` to the primitives of its sets, can move before a step could touch
