@@ -31,8 +31,6 @@ from validate._catalogue import parts
 from validate._report import verdicts
 from validate._runner import ReferenceStudy
 from validate._scaling import scaling_table
-from validate._study import _symmetries
-from validate._sweep import run_level
 
 
 def quick_config(seed, runs=None, replicas=None, eps=None):
@@ -53,28 +51,8 @@ def quick_config(seed, runs=None, replicas=None, eps=None):
 def run_part(cfg):
     """(summary, verdicts) of one quick AMS part, computed as ``Study.run`` and the report
     compute them."""
-    study = ReferenceStudy(cfg)
-    system = study.system()
-    ref = study.reference(system)
-    smp = study.sampler(ref)
-    sym, discrete = _symmetries(system, cfg.symmetry)
-    levels = [
-        run_level(
-            system,
-            e,
-            smp,
-            n_paths=cfg.n_paths,
-            seed=cfg.seed,
-            reference=ref,
-            theory=cfg.theory,
-            window=cfg.window,
-            quantile=cfg.quantile,
-            symmetry=sym,
-            discrete=discrete,
-            n_boot=cfg.n_boot,
-        )  # fmt: skip
-        for e in cfg.eps_grid
-    ]
+    level = ReferenceStudy(cfg).level_runner()
+    levels = [level(e) for e in cfg.eps_grid]
     summary = pd.concat([lv.summary for lv in levels], ignore_index=True)
     reps = pd.concat([lv.replicates for lv in levels], ignore_index=True)
     fits = scaling_table(summary, reps, seed=cfg.seed)

@@ -34,7 +34,9 @@ from ._sets import StopSet
 
 class DiscreteCheckWarning(UserWarning):
     """Some of the points at which a :class:`System` checks a declared discrete symmetry
-    were left out: the drift is not finite at both x and M x there."""
+    could be checked only in part: the drift is not finite at both x and M x there, and
+    only its non-finite pattern, the signs of its infinities and its finite components
+    are compared."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from simulate._files import atomic_write, clear_stale_temporaries
 from ._empirical_charges import DEFAULT_WINDOW
 from ._samplers import make_sampler
 from ._scaling import scaling_table
-from ._sweep import run_level
+from ._sweep import Level, run_level
 
 TABLES = ("summary", "replicates", "profile", "charges", "paths")
 
@@ -179,6 +180,31 @@ class Study:
             opts["window"] = tuple(opts["window"])
         return make_sampler(self.config.sampler, **opts)
 
+    def level_runner(self) -> Callable[[float], Level]:
+        """``level(eps)``: one noise level of this study, :func:`run_level` with the
+        configuration's system, reference, sampler and statistics options."""
+        cfg = self.config
+        system = self.system()
+        ref = self.reference(system)
+        smp = self.sampler(ref)
+        sym, discrete = _symmetries(system, cfg.symmetry)
+        kw = dict(
+            n_paths=cfg.n_paths,
+            seed=cfg.seed,
+            reference=ref,
+            theory=cfg.theory,
+            window=cfg.window,
+            quantile=cfg.quantile,
+            symmetry=sym,
+            discrete=discrete,
+            n_boot=cfg.n_boot,
+        )
+
+        def level(eps: float) -> Level:
+            return run_level(system, eps, smp, **kw)
+
+        return level
+
     def missing(self) -> list[float]:
         """Noise levels whose tables are not on disk yet."""
         if self._assembled():
@@ -214,30 +240,16 @@ class Study:
         if cfg_path.exists():
             check_same_study(self.folder, json.loads(cfg_path.read_text()), cfg.to_json())
         atomic_write(cfg_path, lambda tmp: Path(tmp).write_text(cfg.to_json()))
-        system = self.system()
-        ref = self.reference(system)
-        smp = self.sampler(ref)
-        sym, discrete = _symmetries(system, cfg.symmetry)
+        level = self.level_runner()
         todo = self.missing()
         if max_levels is not None:
             todo = todo[:max_levels]
-        kw = dict(
-            n_paths=cfg.n_paths,
-            seed=cfg.seed,
-            reference=ref,
-            theory=cfg.theory,
-            window=cfg.window,
-            quantile=cfg.quantile,
-            symmetry=sym,
-            discrete=discrete,
-            n_boot=cfg.n_boot,
-        )
 
         # a worker computes a level and sends its tables back; this process writes them,
         # so workers need no access to the output folder (a cluster's nodes may not share
         # a file system with the client)
         def one(eps):
-            return eps, run_level(system, eps, smp, **kw).tables()
+            return eps, level(eps).tables()
 
         if n_jobs == 1 or len(todo) <= 1:
             done = map(one, todo)
